@@ -1,0 +1,113 @@
+//! The `reftrack` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::embedded_redis::EmbeddedRedis;
+use crate::startup::Application;
+use crate::{domain, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reftrack",
+    version,
+    about = "Affiliate tracking server: referral links, clicks, orders and ROI"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// A TOML file overriding config/default.toml (environment variables override both).
+        #[arg(long, env = "REFTRACK_CONFIG_FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+impl Cli {
+    pub async fn run(self) -> ExitCode {
+        match self.command {
+            Command::Serve { config } => serve(config).await,
+        }
+    }
+}
+
+async fn serve(config: Option<PathBuf>) -> ExitCode {
+    let mut settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+
+    let embedded = if settings.redis.url.is_empty() {
+        match EmbeddedRedis::start(&settings.redis.data_dir).await {
+            Ok(redis) => {
+                tracing::info!(data_dir = %settings.redis.data_dir.display(), "started a private redis-server");
+                settings.redis.url = redis.url();
+                Some(redis)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    if settings.admin.token.is_empty() {
+        settings.admin.token = domain::random_string(&nanoid::alphabet::SAFE, 32);
+        println!(
+            "No admin token configured (REFTRACK_ADMIN__TOKEN); this run's token is:\n\n    {}\n",
+            settings.admin.token
+        );
+    }
+
+    let result = match Application::build(&settings).await {
+        Ok(app) => {
+            println!(
+                "reftrack is serving on http://{} (short links under {})",
+                app.address(),
+                settings.http.public_base(app.address())
+            );
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Some(redis) = embedded {
+        redis.stop().await;
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

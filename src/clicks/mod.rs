@@ -1,0 +1,12 @@
+//! Everything between an answered redirect and its click landing in Redis: telling people
+//! from bots, finding the client's address, hashing the visitor, and the batching writer.
+
+mod classify;
+mod client_addr;
+mod visitor;
+mod writer;
+
+pub use classify::classify_user_agent;
+pub use client_addr::client_addr;
+pub use visitor::VisitorHasher;
+pub use writer::{ClickWriter, FlushTask, Recorded};

@@ -1,0 +1,367 @@
+//! Layered configuration: the documented defaults compiled in from `config/default.toml`, then
+//! an optional file, then `REFTRACK_<SECTION>__<KEY>` environment variables.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use ipnet::IpNet;
+use serde::Deserialize;
+use url::Url;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "REFTRACK_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub redis: RedisSettings,
+    pub admin: AdminSettings,
+    pub clicks: ClickSettings,
+    pub reports: ReportSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub workers: usize,
+    pub redirect_status: u16,
+    #[serde(deserialize_with = "cidr_list")]
+    pub trusted_proxies: Vec<IpNet>,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub key_prefix: String,
+    pub timeout_ms: u64,
+}
+
+/// Kept out of `Debug` output: the URL may carry a password.
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &if self.url.is_empty() { "" } else { "<set>" })
+            .field("data_dir", &self.data_dir)
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub token: String,
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for AdminSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminSettings")
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickSettings {
+    pub attribution_window_days: u32,
+    pub flush_interval_ms: u64,
+    pub max_batch: usize,
+    pub buffer_capacity: usize,
+    pub durable_redirects: bool,
+    pub durable_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// Loads the settings from the process environment and an optional file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Loads the settings from the given environment variables, so tests need not touch the
+    /// process environment.
+    pub fn load_from(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).required(true));
+        }
+        // Only REFTRACK_<SECTION>__<KEY> names are configuration; other REFTRACK_* variables
+        // (the CLI's server URL and token) are not, and must not trip the unknown-key check.
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(name, _)| {
+                name.strip_prefix(ENV_PREFIX)
+                    .is_some_and(|rest| rest.contains("__"))
+            })
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("REFTRACK")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(false)
+                .source(Some(vars)),
+        );
+        let settings: Self = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.http.public_url.is_empty() {
+            let url = Url::parse(&self.http.public_url)
+                .map_err(|e| invalid("http.public_url", format!("not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+                return Err(invalid("http.public_url", "must be an http(s) base URL"));
+            }
+        }
+        if !matches!(self.http.redirect_status, 302 | 307) {
+            return Err(invalid("http.redirect_status", "must be 302 or 307"));
+        }
+        if !self.redis.url.is_empty() {
+            redis::parse_redis_url(&self.redis.url).ok_or_else(|| {
+                invalid(
+                    "redis.url",
+                    "not a redis://, rediss:// or redis+unix:// URL",
+                )
+            })?;
+        }
+        if self.redis.key_prefix.is_empty()
+            || !self
+                .redis
+                .key_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(invalid(
+                "redis.key_prefix",
+                "must be non-empty letters, digits, '-', '_' or '.' (no ':' or braces)",
+            ));
+        }
+        if self.redis.timeout_ms == 0 {
+            return Err(invalid("redis.timeout_ms", "must be at least 1"));
+        }
+        if !self.admin.token.is_empty() && self.admin.token.len() < 16 {
+            return Err(invalid("admin.token", "must be at least 16 characters"));
+        }
+        if !(1..=365).contains(&self.clicks.attribution_window_days) {
+            return Err(invalid(
+                "clicks.attribution_window_days",
+                "must be 1 to 365",
+            ));
+        }
+        if self.clicks.flush_interval_ms == 0 {
+            return Err(invalid("clicks.flush_interval_ms", "must be at least 1"));
+        }
+        if self.clicks.max_batch == 0 {
+            return Err(invalid("clicks.max_batch", "must be at least 1"));
+        }
+        if self.clicks.buffer_capacity < self.clicks.max_batch {
+            return Err(invalid(
+                "clicks.buffer_capacity",
+                "must be at least clicks.max_batch",
+            ));
+        }
+        self.reports.time_zone()?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// CIDR blocks from a TOML array, or from one comma-separated string (the environment's form).
+/// Values are kept as strings until here: the config crate's own parsing would turn a
+/// numeric-looking admin token into a number and drop its leading zeros.
+fn cidr_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Joined(String),
+    }
+    let items = match Form::deserialize(deserializer)? {
+        Form::List(items) => items,
+        Form::Joined(joined) => joined
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!("'{item}' is not an address or CIDR block"))
+                })
+        })
+        .collect()
+}
+
+impl HttpSettings {
+    /// The base URL short links are printed under.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+impl RedisSettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+impl ClickSettings {
+    pub fn flush_interval(&self) -> Duration {
+        Duration::from_millis(self.flush_interval_ms)
+    }
+
+    pub fn durable_timeout(&self) -> Duration {
+        Duration::from_millis(self.durable_timeout_ms)
+    }
+
+    pub fn attribution_window(&self) -> Duration {
+        Duration::from_secs(u64::from(self.attribution_window_days) * 86_400)
+    }
+}
+
+impl ReportSettings {
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.time_zone.parse().map_err(|_| {
+            invalid(
+                "reports.time_zone",
+                format!("unknown time zone '{}'", self.time_zone),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load_from(
+            None,
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+    }
+
+    #[test]
+    fn defaults_load_without_any_file_or_variable() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.http.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.http.redirect_status, 302);
+        assert!(s.redis.url.is_empty());
+        assert!(!s.clicks.durable_redirects);
+        assert_eq!(s.clicks.attribution_window_days, 30);
+    }
+
+    #[test]
+    fn environment_variables_override_defaults() {
+        let s = load(&[
+            ("REFTRACK_HTTP__BIND", "0.0.0.0:9000"),
+            ("REFTRACK_CLICKS__DURABLE_REDIRECTS", "true"),
+            (
+                "REFTRACK_HTTP__TRUSTED_PROXIES",
+                "10.0.0.0/8,192.168.1.1/32",
+            ),
+            ("REFTRACK_TOKEN", "not configuration"),
+        ])
+        .unwrap();
+        assert_eq!(s.http.bind.port(), 9000);
+        assert!(s.clicks.durable_redirects);
+        assert_eq!(s.http.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn an_admin_token_of_digits_stays_a_string() {
+        let s = load(&[("REFTRACK_ADMIN__TOKEN", "0012345678901234567")]).unwrap();
+        assert_eq!(s.admin.token, "0012345678901234567");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("REFTRACK_HTTP__BIND", "not-an-address", "http.bind"),
+            ("REFTRACK_HTTP__WORKERS", "many", "http.workers"),
+            (
+                "REFTRACK_HTTP__REDIRECT_STATUS",
+                "301",
+                "http.redirect_status",
+            ),
+            ("REFTRACK_REDIS__URL", "mysql://x", "redis.url"),
+            (
+                "REFTRACK_REPORTS__TIME_ZONE",
+                "Mars/Olympus",
+                "reports.time_zone",
+            ),
+            (
+                "REFTRACK_CLICKS__DURABLE_REDIRECTS",
+                "perhaps",
+                "clicks.durable_redirects",
+            ),
+            ("REFTRACK_ADMIN__TOKEN", "short", "admin.token"),
+            ("REFTRACK_HTTP__NO_SUCH_KEY", "1", "no_such_key"),
+        ];
+        for (var, value, key) in cases {
+            let err = load(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(key), "{var}={value}: {err}");
+        }
+    }
+}

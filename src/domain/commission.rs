@@ -1,0 +1,206 @@
+//! How an influencer is paid per attributed order.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A commission rule, in integers: basis points of revenue, or hundredths of the order's
+/// currency unit per order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commission {
+    /// Hundredths of a percent: `10` per cent is `1000`.
+    PercentBasisPoints(u32),
+    /// Hundredths of the order currency's unit per order: `5.00` is `500`.
+    FlatHundredths(i64),
+}
+
+/// The JSON shape marketers send: `{"percent": "10"}` or `{"flat": "5.00"}`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum CommissionInput {
+    Percent { percent: DecimalText },
+    Flat { flat: DecimalText },
+}
+
+/// A decimal given as a string (`"12.5"`) or an integer (`10`); never a float, which could not
+/// hold money exactly.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum DecimalText {
+    Text(String),
+    Integer(i64),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommissionError {
+    #[error("'{0}' is not a decimal number")]
+    NotADecimal(String),
+    #[error("a commission has at most two decimal places")]
+    TooPrecise,
+    #[error("a percent commission is between 0 and 100")]
+    PercentRange,
+    #[error("a flat commission is between 0 and 1000000")]
+    FlatRange,
+    #[error("'{0}' is not a stored commission")]
+    Stored(String),
+}
+
+impl DecimalText {
+    fn hundredths(&self) -> Result<i64, CommissionError> {
+        let value = match self {
+            Self::Text(text) => Decimal::from_str(text.trim())
+                .map_err(|_| CommissionError::NotADecimal(text.clone()))?,
+            Self::Integer(n) => Decimal::from(*n),
+        };
+        let scaled = value * Decimal::ONE_HUNDRED;
+        if scaled.fract() != Decimal::ZERO {
+            return Err(CommissionError::TooPrecise);
+        }
+        i64::try_from(scaled).map_err(|_| CommissionError::NotADecimal(format!("{value}")))
+    }
+}
+
+impl TryFrom<&CommissionInput> for Commission {
+    type Error = CommissionError;
+
+    fn try_from(input: &CommissionInput) -> Result<Self, Self::Error> {
+        match input {
+            CommissionInput::Percent { percent } => {
+                let bp = percent.hundredths()?;
+                u32::try_from(bp)
+                    .ok()
+                    .filter(|bp| *bp <= 10_000)
+                    .map(Self::PercentBasisPoints)
+                    .ok_or(CommissionError::PercentRange)
+            }
+            CommissionInput::Flat { flat } => {
+                let hundredths = flat.hundredths()?;
+                if (0..=100_000_000).contains(&hundredths) {
+                    Ok(Self::FlatHundredths(hundredths))
+                } else {
+                    Err(CommissionError::FlatRange)
+                }
+            }
+        }
+    }
+}
+
+impl Commission {
+    /// The compact form kept in Redis: `pct:1000` or `flat:500`.
+    pub fn to_stored(self) -> String {
+        match self {
+            Self::PercentBasisPoints(bp) => format!("pct:{bp}"),
+            Self::FlatHundredths(h) => format!("flat:{h}"),
+        }
+    }
+
+    pub fn from_stored(stored: &str) -> Result<Self, CommissionError> {
+        let bad = || CommissionError::Stored(stored.to_owned());
+        match stored.split_once(':') {
+            Some(("pct", bp)) => bp.parse().map(Self::PercentBasisPoints).map_err(|_| bad()),
+            Some(("flat", h)) => h.parse().map(Self::FlatHundredths).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The JSON shape the API returns, with decimal strings.
+    pub fn to_input(self) -> CommissionInput {
+        match self {
+            Self::PercentBasisPoints(bp) => CommissionInput::Percent {
+                percent: DecimalText::Text(Decimal::new(i64::from(bp), 2).normalize().to_string()),
+            },
+            Self::FlatHundredths(h) => CommissionInput::Flat {
+                flat: DecimalText::Text(Decimal::new(h, 2).to_string()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Commission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_input() {
+            CommissionInput::Percent {
+                percent: DecimalText::Text(p),
+            } => write!(f, "{p}%"),
+            CommissionInput::Flat {
+                flat: DecimalText::Text(a),
+            } => write!(f, "{a} per order"),
+            _ => unreachable!("to_input always yields text"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Commission, CommissionError> {
+        let input: CommissionInput = serde_json::from_str(json).unwrap();
+        Commission::try_from(&input)
+    }
+
+    #[test]
+    fn percent_and_flat_commissions_parse_to_integers() {
+        assert_eq!(
+            parse(r#"{"percent": "10"}"#),
+            Ok(Commission::PercentBasisPoints(1000))
+        );
+        assert_eq!(
+            parse(r#"{"percent": "12.5"}"#),
+            Ok(Commission::PercentBasisPoints(1250))
+        );
+        assert_eq!(
+            parse(r#"{"percent": 7}"#),
+            Ok(Commission::PercentBasisPoints(700))
+        );
+        assert_eq!(
+            parse(r#"{"flat": "5.00"}"#),
+            Ok(Commission::FlatHundredths(500))
+        );
+    }
+
+    #[test]
+    fn out_of_range_or_too_precise_commissions_are_refused() {
+        assert_eq!(
+            parse(r#"{"percent": "100.01"}"#),
+            Err(CommissionError::PercentRange)
+        );
+        assert_eq!(
+            parse(r#"{"percent": "-1"}"#),
+            Err(CommissionError::PercentRange)
+        );
+        assert_eq!(
+            parse(r#"{"flat": "0.001"}"#),
+            Err(CommissionError::TooPrecise)
+        );
+        assert!(matches!(
+            parse(r#"{"flat": "ten"}"#),
+            Err(CommissionError::NotADecimal(_))
+        ));
+    }
+
+    #[test]
+    fn floats_are_not_accepted_for_money() {
+        assert!(serde_json::from_str::<CommissionInput>(r#"{"flat": 5.5}"#).is_err());
+    }
+
+    #[test]
+    fn stored_form_round_trips_and_renders_decimal_strings() {
+        for c in [
+            Commission::PercentBasisPoints(1250),
+            Commission::FlatHundredths(500),
+        ] {
+            assert_eq!(Commission::from_stored(&c.to_stored()), Ok(c));
+        }
+        assert_eq!(
+            serde_json::to_string(&Commission::PercentBasisPoints(1000).to_input()).unwrap(),
+            r#"{"percent":"10"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Commission::FlatHundredths(500).to_input()).unwrap(),
+            r#"{"flat":"5.00"}"#
+        );
+    }
+}

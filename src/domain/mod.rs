@@ -1,0 +1,16 @@
+//! Domain types that parse outside input once, at the edge, so the rest of the code only ever
+//! handles values that are already known to be valid.
+
+mod commission;
+mod date_range;
+mod destination;
+mod handle;
+mod ids;
+mod link_code;
+
+pub use commission::{Commission, CommissionError, CommissionInput};
+pub use date_range::{Bucket, DateRange, DateRangeError};
+pub use destination::{Destination, DestinationError};
+pub use handle::{Handle, HandleError};
+pub use ids::{ClickId, InfluencerId, random_string};
+pub use link_code::{LinkCode, LinkCodeError};

@@ -1,0 +1,36 @@
+//! reftrack: an affiliate tracking server for influencer campaigns.
+//!
+//! It issues per-influencer referral links, redirects followers to the shop while stamping a
+//! click id (`rtclid`) on the destination, counts clicks in Redis (human, unique and bot
+//! traffic apart), and reports the figures per influencer.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the `reftrack` command line; [`startup`] builds the [`startup::Application`]
+//!   that `serve` and the tests run, with shutdown passed in as a future.
+//! - [`config`]: layered settings (compiled-in `config/default.toml`, a file, `REFTRACK_*`
+//!   environment variables).
+//! - [`domain`]: values parsed once at the edge: link codes, destinations, handles, ids,
+//!   commissions, date ranges.
+//! - [`routes`]: HTTP handlers: the redirect hot path, the admin API under `/api/v1`,
+//!   health probes and `/metrics`. [`error`] maps failures to JSON error bodies.
+//! - [`link_cache`]: links kept in process, refreshed from a Redis stream of changes.
+//! - [`clicks`]: bot classification, client address, visitor hashing, and the batching
+//!   writer that group-commits clicks to Redis.
+//! - [`store`]: all Redis code; [`store::keys`] documents every key.
+//! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging.
+//! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured.
+
+pub mod cli;
+pub mod clicks;
+pub mod config;
+pub mod domain;
+pub mod embedded_redis;
+pub mod error;
+pub mod link_cache;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,255 @@
+//! Prometheus metrics. Every label comes from a small fixed set: never an influencer, a link
+//! code or an order, which would grow without bound.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// How a request for a referral link ended.
+#[derive(Debug, Clone, Copy)]
+pub enum RedirectOutcome {
+    Redirected,
+    NotFound,
+    /// The link was not cached and Redis could not be asked.
+    Unavailable,
+}
+
+/// The Redis operation that failed, for `reftrack_redis_errors_total`.
+#[derive(Debug, Clone, Copy)]
+pub enum RedisOperation {
+    ClickFlush,
+    LinkLookup,
+    CacheRefresh,
+    Readiness,
+}
+
+impl RedisOperation {
+    const ALL: [Self; 4] = [
+        Self::ClickFlush,
+        Self::LinkLookup,
+        Self::CacheRefresh,
+        Self::Readiness,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::ClickFlush => "click_flush",
+            Self::LinkLookup => "link_lookup",
+            Self::CacheRefresh => "cache_refresh",
+            Self::Readiness => "readiness",
+        }
+    }
+}
+
+/// All of reftrack's metrics, registered in one registry. Cheap to clone.
+///
+/// Labelled children used on the redirect path are resolved once here, so a request pays for
+/// an atomic add, not a label lookup.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub redirect_duration: Histogram,
+    pub redirected: IntCounter,
+    pub not_found: IntCounter,
+    pub unavailable: IntCounter,
+    pub human_clicks: IntCounter,
+    pub bot_clicks: IntCounter,
+    pub clicks_dropped: IntCounter,
+    pub click_buffer_depth: IntGauge,
+    pub flush_batch_size: Histogram,
+    pub flush_duration: Histogram,
+    pub flushes_ok: IntCounter,
+    pub flushes_failed: IntCounter,
+    pub durable_commit_timeouts: IntCounter,
+    pub link_cache_entries: IntGauge,
+    redis_errors: IntCounterVec,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique and valid");
+    metric
+}
+
+impl Metrics {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one registration per metric, nothing to factor"
+    )]
+    pub fn new() -> Self {
+        let r = Registry::new();
+        let redirects = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "reftrack_redirects_total",
+                    "Requests for referral links, by outcome.",
+                ),
+                &["outcome"],
+            )
+            .expect("valid metric"),
+        );
+        let clicks = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "reftrack_clicks_total",
+                    "Clicks recorded, by class (human or bot).",
+                ),
+                &["class"],
+            )
+            .expect("valid metric"),
+        );
+        let flushes = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "reftrack_click_flushes_total",
+                    "Click batch writes to Redis, by result.",
+                ),
+                &["result"],
+            )
+            .expect("valid metric"),
+        );
+        let build_info = register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "reftrack_build_info",
+                    "Always 1; labels carry the build's version.",
+                ),
+                &["version"],
+            )
+            .expect("valid metric"),
+        );
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        let metrics = Self {
+            redirect_duration: register(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "reftrack_redirect_duration_seconds",
+                        "Time to answer a referral link request, in seconds.",
+                    )
+                    .buckets(vec![
+                        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+                        0.1, 0.5, 2.5,
+                    ]),
+                )
+                .expect("valid metric"),
+            ),
+            redirected: redirects.with_label_values(&["redirected"]),
+            not_found: redirects.with_label_values(&["not_found"]),
+            unavailable: redirects.with_label_values(&["unavailable"]),
+            human_clicks: clicks.with_label_values(&["human"]),
+            bot_clicks: clicks.with_label_values(&["bot"]),
+            clicks_dropped: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_clicks_dropped_total",
+                    "Clicks lost because the click buffer was full.",
+                )
+                .expect("valid metric"),
+            ),
+            click_buffer_depth: register(
+                &r,
+                IntGauge::new(
+                    "reftrack_click_buffer_depth",
+                    "Clicks answered but not yet written to Redis.",
+                )
+                .expect("valid metric"),
+            ),
+            flush_batch_size: register(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "reftrack_click_flush_batch_size",
+                        "Clicks written per flush to Redis.",
+                    )
+                    .buckets(prometheus::exponential_buckets(1.0, 4.0, 8).expect("valid buckets")),
+                )
+                .expect("valid metric"),
+            ),
+            flush_duration: register(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "reftrack_click_flush_duration_seconds",
+                        "Time to write one batch of clicks to Redis, in seconds.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.000_25, 4.0, 8).expect("valid buckets"),
+                    ),
+                )
+                .expect("valid metric"),
+            ),
+            flushes_ok: flushes.with_label_values(&["ok"]),
+            flushes_failed: flushes.with_label_values(&["error"]),
+            durable_commit_timeouts: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_durable_commit_timeouts_total",
+                    "Durable-mode redirects answered before their click was committed.",
+                )
+                .expect("valid metric"),
+            ),
+            link_cache_entries: register(
+                &r,
+                IntGauge::new(
+                    "reftrack_link_cache_entries",
+                    "Links held in the in-process cache.",
+                )
+                .expect("valid metric"),
+            ),
+            redis_errors: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "reftrack_redis_errors_total",
+                        "Failed Redis operations, by operation.",
+                    ),
+                    &["operation"],
+                )
+                .expect("valid metric"),
+            ),
+            registry: r,
+        };
+        for operation in RedisOperation::ALL {
+            metrics.redis_errors.with_label_values(&[operation.label()]);
+        }
+        metrics
+    }
+
+    pub fn redirect(&self, outcome: RedirectOutcome) {
+        match outcome {
+            RedirectOutcome::Redirected => self.redirected.inc(),
+            RedirectOutcome::NotFound => self.not_found.inc(),
+            RedirectOutcome::Unavailable => self.unavailable.inc(),
+        }
+    }
+
+    pub fn redis_error(&self, operation: RedisOperation) {
+        self.redis_errors
+            .with_label_values(&[operation.label()])
+            .inc();
+    }
+
+    /// The metrics in Prometheus' text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encoding to a Vec cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,205 @@
+//! `/api/v1/influencers`: create, list, get, update and disable influencers.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::admin::{nullable, text, timestamp};
+use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Change, InfluencerRecord, SaveInfluencer};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInfluencer {
+    handle: String,
+    name: Option<String>,
+    platform: Option<String>,
+    followers: Option<u64>,
+    commission: Option<CommissionInput>,
+}
+
+/// Fields to change; `null` clears an optional field.
+#[allow(
+    clippy::option_option,
+    reason = "absent, null and a value mean three different things"
+)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfluencerPatch {
+    handle: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    platform: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    followers: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    commission: Option<Option<CommissionInput>>,
+    disabled: Option<bool>,
+}
+
+#[derive(Serialize)]
+pub struct InfluencerView {
+    id: String,
+    handle: String,
+    name: Option<String>,
+    platform: Option<String>,
+    followers: Option<u64>,
+    commission: Option<CommissionInput>,
+    disabled: bool,
+    created_at: String,
+}
+
+impl From<&InfluencerRecord> for InfluencerView {
+    fn from(r: &InfluencerRecord) -> Self {
+        Self {
+            id: r.id.to_string(),
+            handle: r.handle.to_string(),
+            name: r.name.clone(),
+            platform: r.platform.clone(),
+            followers: r.followers,
+            commission: r.commission.map(Commission::to_input),
+            disabled: r.disabled,
+            created_at: timestamp(r.created_ms),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct InfluencerList {
+    influencers: Vec<InfluencerView>,
+}
+
+fn handle(raw: &str) -> Result<Handle, ApiError> {
+    Handle::parse(raw).map_err(|e| ApiError::bad_request("invalid_handle", e.to_string()))
+}
+
+fn commission(input: &CommissionInput) -> Result<Commission, ApiError> {
+    Commission::try_from(input)
+        .map_err(|e| ApiError::bad_request("invalid_commission", e.to_string()))
+}
+
+fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    value.map(|v| text(field, v, max)).transpose()
+}
+
+pub fn influencer_id(raw: &str) -> Result<InfluencerId, ApiError> {
+    InfluencerId::parse(raw).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_influencer_id",
+            format!("'{raw}' is not an influencer id"),
+        )
+    })
+}
+
+async fn existing(state: &AppState, raw_id: &str) -> Result<InfluencerRecord, ApiError> {
+    let id = influencer_id(raw_id)?;
+    state
+        .store
+        .influencer(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("influencer_not_found", format!("no influencer {id}")))
+}
+
+fn handle_taken(handle: &Handle) -> ApiError {
+    ApiError::conflict(
+        "handle_taken",
+        format!("the handle '{handle}' is already registered"),
+    )
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<NewInfluencer>,
+) -> Result<HttpResponse, ApiError> {
+    let record = InfluencerRecord {
+        id: InfluencerId::generate(),
+        handle: handle(&body.handle)?,
+        name: optional_text("name", body.name.as_deref(), 200)?,
+        platform: optional_text("platform", body.platform.as_deref(), 50)?,
+        followers: body.followers,
+        commission: body.commission.as_ref().map(commission).transpose()?,
+        disabled: false,
+        created_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    match state.store.create_influencer(&record).await? {
+        SaveInfluencer::Saved => Ok(HttpResponse::Created().json(InfluencerView::from(&record))),
+        SaveInfluencer::HandleTaken => Err(handle_taken(&record.handle)),
+        outcome => Err(ApiError::conflict(
+            "influencer_exists",
+            format!("could not create the influencer ({outcome:?}); retry"),
+        )),
+    }
+}
+
+pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let influencers = state.store.influencers().await?;
+    Ok(HttpResponse::Ok().json(InfluencerList {
+        influencers: influencers.iter().map(InfluencerView::from).collect(),
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = existing(&state, &id).await?;
+    Ok(HttpResponse::Ok().json(InfluencerView::from(&record)))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    patch: web::Json<InfluencerPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let mut record = existing(&state, &id).await?;
+    let patch = patch.into_inner();
+    if let Some(h) = &patch.handle {
+        record.handle = handle(h)?;
+    }
+    if let Some(name) = patch.name {
+        record.name = optional_text("name", name.as_deref(), 200)?;
+    }
+    if let Some(platform) = patch.platform {
+        record.platform = optional_text("platform", platform.as_deref(), 50)?;
+    }
+    if let Some(followers) = patch.followers {
+        record.followers = followers;
+    }
+    if let Some(c) = patch.commission {
+        record.commission = c.as_ref().map(commission).transpose()?;
+    }
+    if let Some(disabled) = patch.disabled {
+        record.disabled = disabled;
+    }
+    save(&state, &record).await
+}
+
+/// Disables an influencer: their links stop redirecting; their history stays in reports.
+pub async fn disable(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let mut record = existing(&state, &id).await?;
+    record.disabled = true;
+    save(&state, &record).await
+}
+
+async fn save(state: &AppState, record: &InfluencerRecord) -> Result<HttpResponse, ApiError> {
+    match state.store.update_influencer(record).await? {
+        SaveInfluencer::Saved => {
+            state.links.apply(&Change::Influencer(record.id.clone()));
+            Ok(HttpResponse::Ok().json(InfluencerView::from(record)))
+        }
+        SaveInfluencer::HandleTaken => Err(handle_taken(&record.handle)),
+        _ => Err(ApiError::not_found(
+            "influencer_not_found",
+            format!("no influencer {}", record.id),
+        )),
+    }
+}

@@ -1,0 +1,196 @@
+//! `/api/v1/links`: issue referral links, list an influencer's, change a destination, disable.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::admin::{identifier, timestamp};
+use super::influencers::influencer_id;
+use crate::domain::{Destination, LinkCode};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Change, CreateLink, LinkRecord};
+
+/// Attempts at a fresh generated code before giving up; with 62^8 codes a second attempt is
+/// already rare.
+const GENERATE_ATTEMPTS: usize = 5;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLink {
+    influencer_id: String,
+    destination: String,
+    campaign_id: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkPatch {
+    destination: Option<String>,
+    disabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct LinksQuery {
+    influencer_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LinkView {
+    code: String,
+    short_url: String,
+    destination: String,
+    influencer_id: String,
+    campaign_id: Option<String>,
+    disabled: bool,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct LinkList {
+    links: Vec<LinkView>,
+}
+
+impl LinkView {
+    fn new(state: &AppState, r: &LinkRecord) -> Self {
+        Self {
+            code: r.code.to_string(),
+            short_url: format!("{}/{}", state.public_base, r.code),
+            destination: r.destination.to_string(),
+            influencer_id: r.influencer_id.to_string(),
+            campaign_id: r.campaign_id.clone(),
+            disabled: r.disabled,
+            created_at: timestamp(r.created_ms),
+        }
+    }
+}
+
+fn destination(raw: &str) -> Result<Destination, ApiError> {
+    Destination::parse(raw).map_err(|e| ApiError::bad_request("invalid_destination", e.to_string()))
+}
+
+fn code(raw: &str) -> Result<LinkCode, ApiError> {
+    LinkCode::parse(raw).map_err(|e| ApiError::bad_request("invalid_code", e.to_string()))
+}
+
+async fn existing(state: &AppState, raw_code: &str) -> Result<LinkRecord, ApiError> {
+    let code = code(raw_code)?;
+    state
+        .store
+        .link(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("link_not_found", format!("no link '{code}'")))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<NewLink>,
+) -> Result<HttpResponse, ApiError> {
+    let custom = body.code.as_deref().map(code).transpose()?;
+    let mut record = LinkRecord {
+        code: custom.clone().unwrap_or_else(LinkCode::generate),
+        influencer_id: influencer_id(&body.influencer_id)?,
+        destination: destination(&body.destination)?,
+        campaign_id: body
+            .campaign_id
+            .as_deref()
+            .map(|c| identifier("campaign_id", c))
+            .transpose()?,
+        disabled: false,
+        created_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    for _ in 0..GENERATE_ATTEMPTS {
+        match state.store.create_link(&record).await? {
+            CreateLink::Created => {
+                state.links.apply(&Change::Link(record.code.clone()));
+                return Ok(HttpResponse::Created().json(LinkView::new(&state, &record)));
+            }
+            CreateLink::CodeTaken if custom.is_none() => record.code = LinkCode::generate(),
+            CreateLink::CodeTaken => {
+                return Err(ApiError::conflict(
+                    "code_taken",
+                    format!("the code '{}' is already in use", record.code),
+                ));
+            }
+            CreateLink::NoSuchInfluencer => {
+                return Err(ApiError::unprocessable(
+                    "unknown_influencer",
+                    format!("no influencer {}", record.influencer_id),
+                ));
+            }
+            CreateLink::InfluencerDisabled => {
+                return Err(ApiError::conflict(
+                    "influencer_disabled",
+                    format!("influencer {} is disabled", record.influencer_id),
+                ));
+            }
+        }
+    }
+    Err(ApiError::conflict(
+        "code_taken",
+        "no free code was found; retry",
+    ))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<LinksQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(raw) = &query.influencer_id else {
+        return Err(ApiError::bad_request(
+            "missing_influencer_id",
+            "list links with ?influencer_id=<id>",
+        ));
+    };
+    let links = state.store.links_of(&influencer_id(raw)?).await?;
+    Ok(HttpResponse::Ok().json(LinkList {
+        links: links.iter().map(|l| LinkView::new(&state, l)).collect(),
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = existing(&state, &code).await?;
+    Ok(HttpResponse::Ok().json(LinkView::new(&state, &record)))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    patch: web::Json<LinkPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let new_destination = patch.destination.as_deref().map(destination).transpose()?;
+    change(&state, &code, new_destination.as_ref(), patch.disabled).await
+}
+
+/// Disables a link: it answers 404 from now on; its clicks stay in reports.
+pub async fn disable(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    change(&state, &code, None, Some(true)).await
+}
+
+async fn change(
+    state: &AppState,
+    raw_code: &str,
+    destination: Option<&Destination>,
+    disabled: Option<bool>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code(raw_code)?;
+    if !state
+        .store
+        .update_link(&code, destination, disabled)
+        .await?
+    {
+        return Err(ApiError::not_found(
+            "link_not_found",
+            format!("no link '{code}'"),
+        ));
+    }
+    state.links.apply(&Change::Link(code.clone()));
+    let record = existing(state, code.as_str()).await?;
+    Ok(HttpResponse::Ok().json(LinkView::new(state, &record)))
+}

@@ -1,0 +1,137 @@
+//! `GET /{code}`: the referral redirect, the hot path.
+//!
+//! The link comes from the in-process cache and the click goes to the in-memory click buffer,
+//! so a redirect does no I/O of its own (unless the link is not cached yet, or in durable
+//! mode, where it waits for the group commit of its click).
+
+use std::time::Instant;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
+use chrono::Utc;
+
+use crate::clicks::{Recorded, classify_user_agent, client_addr};
+use crate::domain::{ClickId, LinkCode};
+use crate::link_cache::{ActiveLink, Lookup};
+use crate::metrics::RedirectOutcome;
+use crate::state::AppState;
+use crate::store::{ClickClass, RecordedClick};
+
+const NOT_FOUND_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Link not found</title>\
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:20vh auto;padding:0 1rem;color:#333}</style>\
+</head><body><h1>This link does not exist</h1><p>It may have expired or been mistyped. \
+Check the link you were given.</p></body></html>\n";
+
+const UNAVAILABLE_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Try again</title>\
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:20vh auto;padding:0 1rem;color:#333}</style>\
+</head><body><h1>Please try again</h1><p>This link could not be opened just now. \
+Reload the page in a moment.</p></body></html>\n";
+
+pub fn resource() -> Resource {
+    web::resource("/{code}").route(
+        web::route()
+            .guard(guard::Any(guard::Get()).or(guard::Head()))
+            .to(follow),
+    )
+}
+
+async fn follow(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let started = Instant::now();
+    let code = req
+        .match_info()
+        .get("code")
+        .and_then(|c| LinkCode::parse(c).ok());
+    let lookup = match &code {
+        Some(code) => state.links.lookup(code).await,
+        None => Lookup::Inactive,
+    };
+    let (response, outcome) = match lookup {
+        Lookup::Active(link) => (
+            redirect(&req, &state, &link).await,
+            RedirectOutcome::Redirected,
+        ),
+        Lookup::Inactive => (
+            page(StatusCode::NOT_FOUND, NOT_FOUND_PAGE),
+            RedirectOutcome::NotFound,
+        ),
+        Lookup::Unavailable => (
+            page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_PAGE),
+            RedirectOutcome::Unavailable,
+        ),
+    };
+    state.metrics.redirect(outcome);
+    state
+        .metrics
+        .redirect_duration
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> HttpResponse {
+    // HEAD is what link checkers and some preview fetchers send: answer it, count nothing.
+    if req.method() == Method::HEAD {
+        return location(state, link.destination.as_str());
+    }
+    let click_id = ClickId::generate();
+    let target = link.destination.with_click_id(click_id.as_str());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let class = classify_user_agent(user_agent);
+    let visitor = match class {
+        ClickClass::Human => {
+            let forwarded = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            let addr = client_addr(req.peer_addr(), forwarded, &state.redirect.trusted_proxies);
+            state.visitors.hash(addr, user_agent)
+        }
+        ClickClass::Bot => 0,
+    };
+    let now = Utc::now();
+    let click = RecordedClick {
+        click_id,
+        code: link.code.clone(),
+        influencer_id: link.influencer_id.clone(),
+        at_ms: now.timestamp_millis(),
+        day: now.with_timezone(&state.time_zone).date_naive(),
+        class,
+        visitor,
+    };
+    match class {
+        ClickClass::Human => state.metrics.human_clicks.inc(),
+        ClickClass::Bot => state.metrics.bot_clicks.inc(),
+    }
+    if let Recorded::Committing(committed) = state.clicks.record(click, state.redirect.durable)
+        && tokio::time::timeout(state.redirect.durable_timeout, committed)
+            .await
+            .is_err()
+    {
+        state.metrics.durable_commit_timeouts.inc();
+    }
+    location(state, &target)
+}
+
+fn location(state: &AppState, target: &str) -> HttpResponse {
+    match HeaderValue::from_str(target) {
+        Ok(value) => HttpResponse::build(state.redirect.status)
+            .insert_header((header::LOCATION, value))
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .finish(),
+        // Destinations are validated when stored; this only guards against a corrupt record.
+        Err(_) => page(StatusCode::NOT_FOUND, NOT_FOUND_PAGE),
+    }
+}
+
+fn page(status: StatusCode, body: &'static str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}

@@ -1,0 +1,150 @@
+//! Building and running the server. `main` and the tests start it the same way: build an
+//! [`Application`] (which may bind port 0), then run it until a shutdown future completes.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpServer, web};
+use anyhow::{Context, bail};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clicks::{ClickWriter, FlushTask, VisitorHasher};
+use crate::config::Settings;
+use crate::link_cache::LinkCache;
+use crate::metrics::Metrics;
+use crate::routes;
+use crate::state::{AdminToken, AppState, RedirectPolicy};
+use crate::store::Store;
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    background: Background,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tasks that outlive requests and must finish after the last one.
+#[derive(Debug)]
+struct Background {
+    flush: FlushTask,
+    refresher: JoinHandle<()>,
+    stop_refresher: watch::Sender<bool>,
+    drain_deadline: Duration,
+}
+
+impl Application {
+    /// Connects to Redis, starts the click flusher and link-cache refresher, and binds the
+    /// HTTP listener. `settings.redis.url` and `settings.admin.token` must be set (`serve`
+    /// fills them in when the configuration leaves them empty).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        if settings.redis.url.is_empty() || settings.admin.token.is_empty() {
+            bail!("the Redis URL and the admin token must be set before building the application");
+        }
+        let store = Store::connect(
+            &settings.redis.url,
+            &settings.redis.key_prefix,
+            settings.redis.timeout(),
+        )
+        .await
+        .context("connecting to Redis")?;
+        store.ping().await.context("Redis does not answer PING")?;
+        let metrics = Metrics::new();
+        let salt = store
+            .visitor_salt()
+            .await
+            .context("reading the visitor salt")?;
+        let links = LinkCache::new(store.clone(), metrics.clone());
+        let (stop_refresher, refresher_stopped) = watch::channel(false);
+        let refresher = links
+            .start_refresher(refresher_stopped)
+            .await
+            .context("reading the link changes stream")?;
+        let (clicks, flush) = ClickWriter::start(store.clone(), &settings.clicks, metrics.clone());
+
+        let listener = TcpListener::bind(settings.http.bind)
+            .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;
+        let bound = listener.local_addr()?;
+        let state = web::Data::new(AppState {
+            store,
+            links,
+            clicks,
+            metrics,
+            visitors: VisitorHasher::new(&salt),
+            redirect: RedirectPolicy {
+                status: StatusCode::from_u16(settings.http.redirect_status)?,
+                trusted_proxies: settings.http.trusted_proxies.clone(),
+                durable: settings.clicks.durable_redirects,
+                durable_timeout: settings.clicks.durable_timeout(),
+            },
+            admin_token: AdminToken::new(&settings.admin.token),
+            public_base: settings.http.public_base(bound),
+            time_zone: settings.reports.time_zone()?,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::configure)
+        })
+        .disable_signals()
+        .shutdown_timeout(settings.http.shutdown_timeout_secs);
+        if settings.http.workers > 0 {
+            server = server.workers(settings.http.workers);
+        }
+        let server = server.listen(listener)?.run();
+        tracing::info!(address = %bound, "listening");
+        Ok(Self {
+            address: bound,
+            server,
+            background: Background {
+                flush,
+                refresher,
+                stop_refresher,
+                drain_deadline: Duration::from_secs(settings.http.shutdown_timeout_secs),
+            },
+        })
+    }
+
+    /// The address the server listens on (with the real port when configured with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then stops taking connections, lets in-flight
+    /// requests finish, and writes every buffered click before returning.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let mut server = tokio::spawn(self.server);
+        tokio::select! {
+            result = &mut server => result?.context("the HTTP server failed")?,
+            () = shutdown => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                handle.stop(true).await;
+                server.await?.context("the HTTP server failed while stopping")?;
+            }
+        }
+        self.background.stop().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+impl Background {
+    async fn stop(self) {
+        let _ = self.stop_refresher.send(true);
+        let _ = self.refresher.await;
+        tracing::info!("writing buffered clicks");
+        self.flush.drain(self.drain_deadline).await;
+    }
+}

@@ -1,0 +1,76 @@
+//! What request handlers share.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use chrono_tz::Tz;
+use ipnet::IpNet;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::clicks::{ClickWriter, VisitorHasher};
+use crate::link_cache::LinkCache;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub links: LinkCache,
+    pub clicks: ClickWriter,
+    pub metrics: Metrics,
+    pub visitors: VisitorHasher,
+    pub redirect: RedirectPolicy,
+    pub admin_token: AdminToken,
+    /// Base of printed short links, without a trailing slash.
+    pub public_base: String,
+    /// The calendar clicks are counted in.
+    pub time_zone: Tz,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedirectPolicy {
+    pub status: StatusCode,
+    pub trusted_proxies: Vec<IpNet>,
+    pub durable: bool,
+    pub durable_timeout: Duration,
+}
+
+/// The admin token, kept as a digest and compared in constant time, so neither a timing
+/// difference nor a memory dump of a `Debug` print reveals it.
+pub struct AdminToken {
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+impl AdminToken {
+    pub fn new(token: &str) -> Self {
+        Self {
+            digest: Sha256::digest(token.as_bytes()).into(),
+        }
+    }
+
+    /// Hashing first makes the comparison constant-time in the candidate's length as well.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let candidate: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
+        self.digest.ct_eq(&candidate).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_token_matches() {
+        let token = AdminToken::new("s3cret-token-0123456789");
+        assert!(token.matches("s3cret-token-0123456789"));
+        assert!(!token.matches("s3cret-token-012345678"));
+        assert!(!token.matches(""));
+    }
+}

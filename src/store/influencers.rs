@@ -1,0 +1,152 @@
+//! Influencer records.
+
+use std::collections::HashMap;
+
+use redis::AsyncCommands;
+
+use super::{CHANGES_MAX_LEN, Store, StoreError, StoreResult, parsed, required};
+use crate::domain::{Commission, Handle, InfluencerId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InfluencerRecord {
+    pub id: InfluencerId,
+    pub handle: Handle,
+    pub name: Option<String>,
+    pub platform: Option<String>,
+    pub followers: Option<u64>,
+    pub commission: Option<Commission>,
+    pub disabled: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveInfluencer {
+    Saved,
+    HandleTaken,
+    NotFound,
+    AlreadyExists,
+}
+
+impl InfluencerRecord {
+    /// Every optional field, with `""` for "not set", so an update also clears fields.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("name", self.name.clone().unwrap_or_default()),
+            ("platform", self.platform.clone().unwrap_or_default()),
+            (
+                "followers",
+                self.followers.map(|f| f.to_string()).unwrap_or_default(),
+            ),
+            (
+                "commission",
+                self.commission
+                    .map(Commission::to_stored)
+                    .unwrap_or_default(),
+            ),
+            ("disabled", if self.disabled { "1" } else { "0" }.to_owned()),
+        ]
+    }
+
+    fn from_hash(key: &str, id: InfluencerId, map: &HashMap<String, String>) -> StoreResult<Self> {
+        let handle = Handle::parse(required(key, map, "handle")?)
+            .map_err(|e| StoreError::corrupt(key, e.to_string()))?;
+        let commission = map
+            .get("commission")
+            .map(|c| {
+                Commission::from_stored(c).map_err(|e| StoreError::corrupt(key, e.to_string()))
+            })
+            .transpose()?;
+        let followers = map
+            .contains_key("followers")
+            .then(|| parsed(key, map, "followers"))
+            .transpose()?;
+        Ok(Self {
+            id,
+            handle,
+            name: map.get("name").cloned(),
+            platform: map.get("platform").cloned(),
+            followers,
+            commission,
+            disabled: map.get("disabled").is_some_and(|d| d == "1"),
+            created_ms: parsed(key, map, "created_ms")?,
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_influencer(
+        &self,
+        record: &InfluencerRecord,
+    ) -> StoreResult<SaveInfluencer> {
+        self.save_influencer(record, true).await
+    }
+
+    /// Replaces an influencer's fields (its id and creation time stay).
+    pub async fn update_influencer(
+        &self,
+        record: &InfluencerRecord,
+    ) -> StoreResult<SaveInfluencer> {
+        self.save_influencer(record, false).await
+    }
+
+    async fn save_influencer(
+        &self,
+        record: &InfluencerRecord,
+        create: bool,
+    ) -> StoreResult<SaveInfluencer> {
+        let keys = self.keys();
+        let mut invocation = self.scripts.save_influencer.prepare_invoke();
+        invocation
+            .key(keys.handles())
+            .key(keys.influencer(&record.id))
+            .key(keys.influencer_index())
+            .key(keys.changes())
+            .arg(record.id.as_str())
+            .arg(record.handle.as_str())
+            .arg(record.created_ms)
+            .arg(if create { "1" } else { "0" })
+            .arg(CHANGES_MAX_LEN);
+        for (field, value) in record.fields() {
+            invocation.arg(field).arg(value);
+        }
+        let outcome: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(match outcome {
+            1 => SaveInfluencer::Saved,
+            0 => SaveInfluencer::HandleTaken,
+            -1 => SaveInfluencer::NotFound,
+            _ => SaveInfluencer::AlreadyExists,
+        })
+    }
+
+    pub async fn influencer(&self, id: &InfluencerId) -> StoreResult<Option<InfluencerRecord>> {
+        let key = self.keys().influencer(id);
+        let map: HashMap<String, String> = self.conn().hgetall(&key).await?;
+        if map.is_empty() {
+            return Ok(None);
+        }
+        InfluencerRecord::from_hash(&key, id.clone(), &map).map(Some)
+    }
+
+    /// Every influencer, oldest first.
+    pub async fn influencers(&self) -> StoreResult<Vec<InfluencerRecord>> {
+        let mut conn = self.conn();
+        let ids: Vec<String> = conn.zrange(self.keys().influencer_index(), 0, -1).await?;
+        let ids: Vec<InfluencerId> = ids
+            .iter()
+            .filter_map(|id| InfluencerId::parse(id))
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hgetall(self.keys().influencer(id));
+        }
+        let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
+        ids.into_iter()
+            .zip(maps)
+            .filter(|(_, map)| !map.is_empty())
+            .map(|(id, map)| InfluencerRecord::from_hash(&self.keys().influencer(&id), id, &map))
+            .collect()
+    }
+}

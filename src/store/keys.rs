@@ -1,0 +1,156 @@
+//! Every Redis key reftrack uses, built in one place.
+//!
+//! # Layout
+//!
+//! Keys that a script or transaction touches together share a hash tag (the part in braces),
+//! so they live in one Redis Cluster slot:
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `P:{P:cat}:inf:<id>` | hash | an influencer (handle, name, platform, followers, commission, disabled, created_ms) |
+//! | `P:{P:cat}:infs` | zset | influencer ids by creation time |
+//! | `P:{P:cat}:handles` | hash | handle → influencer id (uniqueness) |
+//! | `P:{P:cat}:link:<code>` | hash | a link (influencer_id, destination, campaign_id, disabled, created_ms) |
+//! | `P:{P:cat}:inf:<id>:links` | zset | an influencer's link codes by creation time |
+//! | `P:{P:cat}:changes` | stream | link and influencer changes, read by every replica to refresh its link cache |
+//! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
+//! | `P:{P:i:<id>}:counts` | hash | an influencer's click counters: `h:<bucket>` human, `b:<bucket>` bot |
+//! | `P:{P:i:<id>}:uniq:<bucket>` | HyperLogLog | an influencer's unique visitors per bucket |
+//! | `P:{P:i:<id>}:applied` | hash | click-writer instance → last batch applied to these counters |
+//! | `P:{P:l:<code>}:counts`, `:uniq:<bucket>`, `:applied` | | the same per link |
+//! | `P:click:<click id>` | string | `code\|influencer\|unix ms` of a click, expiring after the attribution window |
+//!
+//! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
+//! The catalog (influencers and links) is small and rarely written, so it sits in one slot
+//! where scripts can keep handles and codes unique; the hot counters are spread over slots by
+//! influencer and by link; click records have no tag and spread over the whole cluster.
+
+use crate::domain::{Bucket, ClickId, InfluencerId, LinkCode};
+
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+    catalog: String,
+}
+
+/// Whose counters a key belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    Influencer(&'a str),
+    Link(&'a str),
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            catalog: format!("{prefix}:{{{prefix}:cat}}"),
+        }
+    }
+
+    pub fn influencer(&self, id: &InfluencerId) -> String {
+        format!("{}:inf:{id}", self.catalog)
+    }
+
+    pub fn influencer_index(&self) -> String {
+        format!("{}:infs", self.catalog)
+    }
+
+    pub fn handles(&self) -> String {
+        format!("{}:handles", self.catalog)
+    }
+
+    pub fn link(&self, code: &LinkCode) -> String {
+        format!("{}:link:{code}", self.catalog)
+    }
+
+    pub fn influencer_links(&self, id: &InfluencerId) -> String {
+        format!("{}:inf:{id}:links", self.catalog)
+    }
+
+    pub fn changes(&self) -> String {
+        format!("{}:changes", self.catalog)
+    }
+
+    pub fn visitor_salt(&self) -> String {
+        format!("{}:salt", self.catalog)
+    }
+
+    fn owner_tag(&self, owner: Owner<'_>) -> String {
+        match owner {
+            Owner::Influencer(id) => format!("{p}:{{{p}:i:{id}}}", p = self.prefix),
+            Owner::Link(code) => format!("{p}:{{{p}:l:{code}}}", p = self.prefix),
+        }
+    }
+
+    pub fn counts(&self, owner: Owner<'_>) -> String {
+        format!("{}:counts", self.owner_tag(owner))
+    }
+
+    pub fn uniques(&self, owner: Owner<'_>, bucket: Bucket) -> String {
+        format!("{}:uniq:{bucket}", self.owner_tag(owner))
+    }
+
+    pub fn applied(&self, owner: Owner<'_>) -> String {
+        format!("{}:applied", self.owner_tag(owner))
+    }
+
+    pub fn click(&self, id: &ClickId) -> String {
+        format!("{}:click:{id}", self.prefix)
+    }
+}
+
+/// Counter field names inside a `counts` hash.
+pub mod field {
+    use crate::domain::Bucket;
+
+    pub fn human(bucket: Bucket) -> String {
+        format!("h:{bucket}")
+    }
+
+    pub fn bot(bucket: Bucket) -> String {
+        format!("b:{bucket}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(key: &str) -> &str {
+        let open = key.find('{').unwrap();
+        let close = key[open..].find('}').unwrap() + open;
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn keys_updated_together_share_a_hash_tag() {
+        let keys = Keys::new("rt");
+        let id = InfluencerId::parse("inf_abc").unwrap();
+        let code = LinkCode::parse("summer").unwrap();
+        let catalog = [
+            keys.influencer(&id),
+            keys.influencer_index(),
+            keys.handles(),
+            keys.link(&code),
+            keys.influencer_links(&id),
+            keys.changes(),
+        ];
+        assert!(catalog.iter().all(|k| tag(k) == "rt:cat"), "{catalog:?}");
+
+        let day = Bucket::Day(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
+        let owner = Owner::Influencer(id.as_str());
+        assert_eq!(tag(&keys.counts(owner)), "rt:i:inf_abc");
+        assert_eq!(tag(&keys.applied(owner)), "rt:i:inf_abc");
+        assert_eq!(
+            keys.uniques(owner, day),
+            "rt:{rt:i:inf_abc}:uniq:d:20261121"
+        );
+    }
+
+    #[test]
+    fn prefixes_keep_deployments_apart() {
+        let code = LinkCode::parse("summer").unwrap();
+        assert_ne!(Keys::new("a").link(&code), Keys::new("b").link(&code));
+    }
+}

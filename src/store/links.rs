@@ -1,0 +1,133 @@
+//! Referral link records.
+
+use std::collections::HashMap;
+
+use redis::AsyncCommands;
+
+use super::{CHANGES_MAX_LEN, Store, StoreError, StoreResult, parsed, required};
+use crate::domain::{Destination, InfluencerId, LinkCode};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRecord {
+    pub code: LinkCode,
+    pub influencer_id: InfluencerId,
+    pub destination: Destination,
+    pub campaign_id: Option<String>,
+    pub disabled: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateLink {
+    Created,
+    CodeTaken,
+    NoSuchInfluencer,
+    InfluencerDisabled,
+}
+
+impl LinkRecord {
+    fn from_hash(key: &str, code: LinkCode, map: &HashMap<String, String>) -> StoreResult<Self> {
+        let influencer_id = InfluencerId::parse(required(key, map, "influencer_id")?)
+            .ok_or_else(|| StoreError::corrupt(key, "bad influencer_id"))?;
+        Ok(Self {
+            code,
+            influencer_id,
+            destination: Destination::from_stored(required(key, map, "destination")?.to_owned()),
+            campaign_id: map.get("campaign_id").cloned(),
+            disabled: map.get("disabled").is_some_and(|d| d == "1"),
+            created_ms: parsed(key, map, "created_ms")?,
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_link(&self, link: &LinkRecord) -> StoreResult<CreateLink> {
+        let keys = self.keys();
+        let mut invocation = self.scripts.create_link.prepare_invoke();
+        invocation
+            .key(keys.link(&link.code))
+            .key(keys.influencer(&link.influencer_id))
+            .key(keys.influencer_links(&link.influencer_id))
+            .key(keys.changes())
+            .arg(link.code.as_str())
+            .arg(link.created_ms)
+            .arg(CHANGES_MAX_LEN)
+            .arg("influencer_id")
+            .arg(link.influencer_id.as_str())
+            .arg("destination")
+            .arg(link.destination.as_str())
+            .arg("disabled")
+            .arg(if link.disabled { "1" } else { "0" });
+        if let Some(campaign) = &link.campaign_id {
+            invocation.arg("campaign_id").arg(campaign);
+        }
+        let outcome: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(match outcome {
+            1 => CreateLink::Created,
+            0 => CreateLink::CodeTaken,
+            -1 => CreateLink::NoSuchInfluencer,
+            _ => CreateLink::InfluencerDisabled,
+        })
+    }
+
+    pub async fn link(&self, code: &LinkCode) -> StoreResult<Option<LinkRecord>> {
+        let key = self.keys().link(code);
+        let map: HashMap<String, String> = self.conn().hgetall(&key).await?;
+        if map.is_empty() {
+            return Ok(None);
+        }
+        LinkRecord::from_hash(&key, code.clone(), &map).map(Some)
+    }
+
+    /// An influencer's links, oldest first.
+    pub async fn links_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkRecord>> {
+        let mut conn = self.conn();
+        let codes: Vec<String> = conn
+            .zrange(self.keys().influencer_links(influencer), 0, -1)
+            .await?;
+        let codes: Vec<LinkCode> = codes
+            .iter()
+            .filter_map(|c| LinkCode::parse(c).ok())
+            .collect();
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for code in &codes {
+            pipe.hgetall(self.keys().link(code));
+        }
+        let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
+        codes
+            .into_iter()
+            .zip(maps)
+            .filter(|(_, map)| !map.is_empty())
+            .map(|(code, map)| LinkRecord::from_hash(&self.keys().link(&code), code, &map))
+            .collect()
+    }
+
+    /// Changes a link's destination and/or disabled flag; `false` when there is no such link.
+    pub async fn update_link(
+        &self,
+        code: &LinkCode,
+        destination: Option<&Destination>,
+        disabled: Option<bool>,
+    ) -> StoreResult<bool> {
+        let keys = self.keys();
+        let mut invocation = self.scripts.update_link.prepare_invoke();
+        invocation
+            .key(keys.link(code))
+            .key(keys.changes())
+            .arg(code.as_str())
+            .arg(CHANGES_MAX_LEN);
+        if let Some(destination) = destination {
+            invocation.arg("destination").arg(destination.as_str());
+        }
+        if let Some(disabled) = disabled {
+            invocation
+                .arg("disabled")
+                .arg(if disabled { "1" } else { "0" });
+        }
+        let updated: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(updated == 1)
+    }
+}

@@ -1,0 +1,20 @@
+-- Creates a link if its code is free and its influencer is active.
+-- KEYS[1] link hash, KEYS[2] influencer hash, KEYS[3] influencer's links zset, KEYS[4] changes stream
+-- ARGV[1] code, ARGV[2] created_ms, ARGV[3] changes stream max length, ARGV[4..] field, value, ...
+-- Returns 1 created, 0 code taken, -1 no such influencer, -2 influencer disabled.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return -1
+end
+if redis.call('HGET', KEYS[2], 'disabled') == '1' then
+  return -2
+end
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[1], 'created_ms', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'link', ARGV[1])
+return 1

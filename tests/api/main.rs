@@ -1,0 +1,11 @@
+//! Integration tests: the real server over real HTTP, against a real `redis-server` that each
+//! test starts on its own Unix socket.
+
+mod admin_auth;
+mod clicks;
+mod helpers;
+mod influencers;
+mod links;
+mod operations;
+mod redirect;
+mod serve;

@@ -1,0 +1,102 @@
+use std::process::Command;
+
+use crate::helpers::{BROWSER, spawn_app};
+
+#[tokio::test]
+async fn health_and_readiness_follow_redis() {
+    let mut app = spawn_app().await;
+
+    let healthy = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    app.redis.kill();
+    let not_ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let still_alive = app.client.get(app.url("/healthz")).send().await.unwrap();
+
+    assert_eq!(healthy.status().as_u16(), 200);
+    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(not_ready.status().as_u16(), 503);
+    let body: serde_json::Value = not_ready.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "redis_unavailable");
+    assert_eq!(still_alive.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn known_links_keep_redirecting_while_redis_is_down() {
+    let mut app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+    app.click(&code, BROWSER).await;
+
+    app.redis.kill();
+    let cached = app.click(&code, BROWSER).await;
+    let uncached = app.click("neverseen", BROWSER).await;
+
+    assert_eq!(cached.status().as_u16(), 302);
+    assert_eq!(uncached.status().as_u16(), 503);
+}
+
+#[tokio::test]
+async fn metrics_expose_the_redirect_path_without_per_link_labels() {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+    app.click(&code, BROWSER).await;
+    app.click(&code, "Twitterbot/1.0").await;
+    app.click("unknown-code", BROWSER).await;
+    app.wait_for_clicks(&influencer, 1).await;
+
+    // Act
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+
+    // Assert
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    for expected in [
+        "reftrack_redirect_duration_seconds_bucket",
+        "reftrack_redirects_total{outcome=\"redirected\"} 2",
+        "reftrack_redirects_total{outcome=\"not_found\"} 1",
+        "reftrack_clicks_total{class=\"human\"} 1",
+        "reftrack_clicks_total{class=\"bot\"} 1",
+        "reftrack_click_flush_batch_size_count",
+        "reftrack_click_buffer_depth",
+        "reftrack_redis_errors_total{operation=\"click_flush\"} 0",
+        "reftrack_build_info{version=",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    assert!(
+        !text.contains(&code),
+        "a link code leaked into metric labels"
+    );
+    assert!(
+        !text.contains(&influencer),
+        "an influencer id leaked into metric labels"
+    );
+    promtool_check(&text);
+}
+
+/// `promtool check metrics` when promtool is installed; CI installs it and sets
+/// REFTRACK_REQUIRE_PROMTOOL=1 so the check cannot be skipped there.
+fn promtool_check(text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.txt");
+    std::fs::write(&path, text).unwrap();
+    let script = format!("promtool check metrics < {}", path.display());
+    match Command::new("sh").args(["-c", &script]).output() {
+        Ok(out) if out.status.code() == Some(127) => {
+            assert!(
+                std::env::var_os("REFTRACK_REQUIRE_PROMTOOL").is_none(),
+                "promtool is required but not installed"
+            );
+            eprintln!("promtool not installed; skipping the exposition-format check");
+        }
+        Ok(out) => assert!(
+            out.status.success(),
+            "promtool check metrics failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!("running sh: {e}"),
+    }
+}

@@ -1,0 +1,181 @@
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{BROWSER, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn redirect_sends_the_follower_to_the_destination_with_a_click_id() {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app
+        .link(
+            &influencer,
+            "https://shop.example/p?utm_source=ig&x=1#reviews",
+        )
+        .await;
+
+    // Act
+    let response = app.click(&code, BROWSER).await;
+
+    // Assert
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let location = response.headers()["location"].to_str().unwrap();
+    let prefix = "https://shop.example/p?utm_source=ig&x=1&rtclid=";
+    assert!(location.starts_with(prefix), "{location}");
+    assert!(location.ends_with("#reviews"), "{location}");
+    let click_id = &location[prefix.len()..location.len() - "#reviews".len()];
+    assert_eq!(click_id.len(), 21, "{click_id}");
+}
+
+#[tokio::test]
+async fn every_click_gets_its_own_click_id_recorded_for_the_attribution_window() {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    // Act
+    let mut ids = HashSet::new();
+    for _ in 0..5 {
+        let response = app.click(&code, BROWSER).await;
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        ids.insert(location.rsplit_once("rtclid=").unwrap().1.to_owned());
+    }
+    app.wait_for_clicks(&influencer, 5).await;
+
+    // Assert
+    assert_eq!(ids.len(), 5);
+    let mut redis = app.redis.connection();
+    for id in &ids {
+        let key = format!("rt:click:{id}");
+        let record: String = redis::cmd("GET").arg(&key).query(&mut redis).unwrap();
+        let fields: Vec<&str> = record.split('|').collect();
+        assert_eq!(
+            fields[..2],
+            [code.as_str(), influencer.as_str()],
+            "{record}"
+        );
+        let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
+        assert!((30 * 86_400 - 60..=30 * 86_400).contains(&ttl), "ttl {ttl}");
+    }
+}
+
+#[tokio::test]
+async fn redirect_status_can_be_configured_to_307() {
+    let app = spawn_app_with(|s| s.http.redirect_status = 307).await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    let response = app.click(&code, BROWSER).await;
+
+    assert_eq!(response.status().as_u16(), 307);
+}
+
+#[tokio::test]
+async fn redirect_returns_404_for_an_unknown_code() {
+    let app = spawn_app().await;
+
+    for path in ["/unknown-code", "/a", "/bad%20code", "/x/y"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+        assert!(response.headers().get("location").is_none());
+        if path != "/x/y" {
+            assert!(
+                response
+                    .text()
+                    .await
+                    .unwrap()
+                    .contains("This link does not exist"),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_link_stops_redirecting() {
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+    assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
+
+    let response = app
+        .admin(Method::DELETE, &format!("/api/v1/links/{code}"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn links_of_a_disabled_influencer_stop_until_they_are_enabled_again() {
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+    assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
+    let path = format!("/api/v1/influencers/{influencer}");
+
+    app.admin(Method::DELETE, &path).send().await.unwrap();
+    let while_disabled = app.click(&code, BROWSER).await.status().as_u16();
+    app.admin(Method::PATCH, &path)
+        .json(&json!({"disabled": false}))
+        .send()
+        .await
+        .unwrap();
+    let after = app.click(&code, BROWSER).await.status().as_u16();
+
+    assert_eq!(while_disabled, 404);
+    assert_eq!(after, 302);
+}
+
+#[tokio::test]
+async fn a_changed_destination_takes_effect_at_once() {
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://old.example/").await;
+    app.click(&code, BROWSER).await;
+
+    let response = app
+        .admin(Method::PATCH, &format!("/api/v1/links/{code}"))
+        .json(&json!({"destination": "https://new.example/sale"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 200);
+    let location = app.click(&code, BROWSER).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        location.starts_with("https://new.example/sale?rtclid="),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn head_requests_redirect_but_count_nothing() {
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/p").await;
+
+    let head = app
+        .client
+        .head(app.url(&format!("/{code}")))
+        .send()
+        .await
+        .unwrap();
+    app.click(&code, BROWSER).await;
+    let row = app.wait_for_clicks(&influencer, 1).await;
+
+    assert_eq!(head.status().as_u16(), 302);
+    assert_eq!(head.headers()["location"], "https://shop.example/p");
+    assert_eq!(row["clicks"], 1);
+    assert_eq!(row["bot_clicks"], 0);
+}
