@@ -274,10 +274,6 @@ impl ClickSettings {
     pub fn durable_timeout(&self) -> Duration {
         Duration::from_millis(self.durable_timeout_ms)
     }
-
-    pub fn attribution_window(&self) -> Duration {
-        Duration::from_secs(u64::from(self.attribution_window_days) * 86_400)
-    }
 }
 
 impl ReportSettings {

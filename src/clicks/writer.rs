@@ -108,7 +108,7 @@ impl ClickWriter {
             shared: Arc::clone(&shared),
             store,
             interval: settings.flush_interval(),
-            click_ttl_secs: settings.attribution_window().as_secs(),
+            window_days: u64::from(settings.attribution_window_days),
             writer: random_string(&nanoid::alphabet::SAFE, 12).into(),
             seq: 0,
         };
@@ -156,7 +156,7 @@ struct Flusher {
     shared: Arc<Shared>,
     store: Store,
     interval: Duration,
-    click_ttl_secs: u64,
+    window_days: u64,
     writer: Arc<str>,
     seq: u64,
 }
@@ -216,7 +216,7 @@ impl Flusher {
         let mut backoff = MIN_BACKOFF;
         loop {
             let started = Instant::now();
-            match self.store.write_clicks(batch, self.click_ttl_secs).await {
+            match self.store.write_clicks(batch, self.window_days).await {
                 Ok(()) => {
                     metrics.flushes_ok.inc();
                     metrics

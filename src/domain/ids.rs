@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::{Days, NaiveDate};
 use rand::Rng;
 
 /// Letters and digits only: ids end up in URLs, CSV files and terminal tables, where `-` and `_`
@@ -66,16 +67,47 @@ impl fmt::Display for InfluencerId {
     }
 }
 
-/// The id stamped on a destination as `rtclid`: a 21-character nanoid (126 bits), the same
-/// strength as nanoid's default, so ids cannot be guessed to claim someone else's click.
+/// The id stamped on a destination as `rtclid`: 21 characters of nanoid's URL-safe alphabet.
+///
+/// The first three characters encode the click's UTC day (days since 1970 in base 64, enough
+/// until the year 2687), so the store finds a click's record with one read of that day's
+/// bucket; the other eighteen are random (108 bits), so ids cannot be guessed to claim
+/// someone else's click.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClickId(String);
 
 impl ClickId {
     pub const LEN: usize = 21;
+    const DAY_LEN: usize = 3;
 
-    pub fn generate() -> Self {
-        Self(random_string(&nanoid::alphabet::SAFE, Self::LEN))
+    pub fn generate(day: NaiveDate) -> Self {
+        let days =
+            u32::try_from(day.signed_duration_since(NaiveDate::default()).num_days()).unwrap_or(0);
+        let alphabet = &nanoid::alphabet::SAFE;
+        let mut id = String::with_capacity(Self::LEN);
+        for shift in [12, 6, 0] {
+            id.push(alphabet[((days >> shift) & 63) as usize]);
+        }
+        id.push_str(&random_string(alphabet, Self::LEN - Self::DAY_LEN));
+        Self(id)
+    }
+
+    /// The UTC day the click happened on.
+    pub fn day(&self) -> NaiveDate {
+        let days = self
+            .0
+            .bytes()
+            .take(Self::DAY_LEN)
+            .fold(0_u64, |acc, b| (acc << 6) | u64::from(safe_index(b)));
+        NaiveDate::default()
+            .checked_add_days(Days::new(days))
+            .unwrap_or_default()
+    }
+
+    /// A number in `0..n` taken from the random part, to spread one day's clicks over `n`
+    /// buckets.
+    pub fn shard(&self, n: u8) -> u8 {
+        self.0.bytes().last().map_or(0, safe_index) % n
     }
 
     /// Parses a click id read back from a shop (a landing-site URL, order metadata).
@@ -100,6 +132,17 @@ impl fmt::Display for ClickId {
 
 pub(crate) fn alphanumeric() -> &'static [char] {
     &ALPHANUMERIC
+}
+
+/// The position of an ASCII byte in nanoid's URL-safe alphabet (`_-0-9a-zA-Z`).
+fn safe_index(byte: u8) -> u8 {
+    match byte {
+        b'-' => 1,
+        b'0'..=b'9' => byte - b'0' + 2,
+        b'a'..=b'z' => byte - b'a' + 12,
+        b'A'..=b'Z' => byte - b'A' + 38,
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -127,8 +170,23 @@ mod tests {
     }
 
     #[test]
+    fn the_alphabet_index_matches_nanoids_safe_alphabet() {
+        for (i, c) in nanoid::alphabet::SAFE.iter().enumerate() {
+            assert_eq!(usize::from(safe_index(*c as u8)), i, "{c}");
+        }
+    }
+
+    #[test]
+    fn click_ids_carry_their_day() {
+        for day in ["1970-01-01", "2026-11-21", "2400-02-29"] {
+            let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+            assert_eq!(ClickId::generate(day).day(), day);
+        }
+    }
+
+    #[test]
     fn click_ids_are_url_safe_nanoids_that_parse_back() {
-        let id = ClickId::generate();
+        let id = ClickId::generate(NaiveDate::default());
         assert_eq!(id.as_str().len(), ClickId::LEN);
         assert_eq!(ClickId::parse(id.as_str()), Some(id));
         assert_eq!(ClickId::parse("short"), None);

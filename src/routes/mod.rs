@@ -10,12 +10,12 @@ mod reports;
 
 use actix_web::web;
 
-/// Registers every route. The referral catch-all `/{code}` comes last, so the server's own
-/// paths win (their names are reserved link codes).
+/// Registers every route. Referral links are the default service, so the server's own paths
+/// win (their names are reserved link codes).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .service(admin::scope())
-        .service(redirect::resource());
+        .default_service(web::to(redirect::follow));
 }

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
 use crate::clicks::{Recorded, classify_user_agent, client_addr};
@@ -30,19 +31,19 @@ const UNAVAILABLE_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta c
 </head><body><h1>Please try again</h1><p>This link could not be opened just now. \
 Reload the page in a moment.</p></body></html>\n";
 
-pub fn resource() -> Resource {
-    web::resource("/{code}").route(
-        web::route()
-            .guard(guard::Any(guard::Get()).or(guard::Head()))
-            .to(follow),
-    )
-}
-
-async fn follow(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+/// Answers every request no other route took. A link code is the whole path after its
+/// slash, so this needs no pattern: matching `/{code}` in the router would cost a regular
+/// expression run per click.
+pub async fn follow(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD")))
+            .finish();
+    }
     let code = req
-        .match_info()
-        .get("code")
+        .path()
+        .strip_prefix('/')
         .and_then(|c| LinkCode::parse(c).ok());
     let lookup = match &code {
         Some(code) => state.links.lookup(code).await,
@@ -73,9 +74,10 @@ async fn follow(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> HttpResponse {
     // HEAD is what link checkers and some preview fetchers send: answer it, count nothing.
     if req.method() == Method::HEAD {
-        return location(state, link.destination.as_str());
+        return location(state, link.destination.to_string());
     }
-    let click_id = ClickId::generate();
+    let now = Utc::now();
+    let click_id = ClickId::generate(now.date_naive());
     let target = link.destination.with_click_id(click_id.as_str());
     let user_agent = req
         .headers()
@@ -94,7 +96,6 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         }
         ClickClass::Bot => 0,
     };
-    let now = Utc::now();
     let click = RecordedClick {
         click_id,
         code: link.code.clone(),
@@ -115,11 +116,11 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
     {
         state.metrics.durable_commit_timeouts.inc();
     }
-    location(state, &target)
+    location(state, target)
 }
 
-fn location(state: &AppState, target: &str) -> HttpResponse {
-    match HeaderValue::from_str(target) {
+fn location(state: &AppState, target: String) -> HttpResponse {
+    match HeaderValue::from_maybe_shared(Bytes::from(target)) {
         Ok(value) => HttpResponse::build(state.redirect.status)
             .insert_header((header::LOCATION, value))
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))

@@ -1,12 +1,17 @@
 //! Writing batches of clicks: one pipeline per batch.
+//!
+//! Work per click is kept small on both sides: clicks are tallied in memory first, so each
+//! influencer and link gets one counters update per batch, each day's click records go in one
+//! multi-field `HSET`, and each unique-visitor sketch gets one `PFADD` of the batch's distinct
+//! visitors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 use redis::AsyncCommands;
 
-use super::keys::{Owner, field};
+use super::keys::{CLICK_SHARDS, Owner, field};
 use super::{Store, StoreResult};
 use crate::domain::{Bucket, ClickId};
 
@@ -43,53 +48,111 @@ pub struct ClickBatch {
 /// How long a writer's last-applied batch number is remembered: far longer than any retry.
 const APPLIED_TTL_SECS: u64 = 7 * 86_400;
 
-/// Counter increments and unique visitors for one influencer or one link.
+/// One influencer's or link's clicks in a batch.
 #[derive(Default)]
 struct Tally {
-    increments: HashMap<String, i64>,
-    visitors: HashMap<Bucket, Vec<[u8; 8]>>,
+    clicks: HashMap<(NaiveDate, ClickClass), i64>,
+    visitors: HashMap<NaiveDate, Vec<u64>>,
 }
 
 impl Tally {
     fn add(&mut self, click: &RecordedClick) {
-        for bucket in Bucket::containing(click.day) {
-            let name = match click.class {
-                ClickClass::Human => field::human(bucket),
-                ClickClass::Bot => field::bot(bucket),
-            };
-            *self.increments.entry(name).or_default() += 1;
-            if click.class == ClickClass::Human {
-                self.visitors
-                    .entry(bucket)
-                    .or_default()
-                    .push(click.visitor.to_le_bytes());
-            }
+        *self.clicks.entry((click.day, click.class)).or_default() += 1;
+        if click.class == ClickClass::Human {
+            self.visitors
+                .entry(click.day)
+                .or_default()
+                .push(click.visitor);
         }
     }
+
+    fn merge(&mut self, other: &Self) {
+        for (key, n) in &other.clicks {
+            *self.clicks.entry(*key).or_default() += n;
+        }
+        for (day, visitors) in &other.visitors {
+            self.visitors.entry(*day).or_default().extend(visitors);
+        }
+    }
+
+    /// Counter field increments, per day and per month.
+    fn increments(&self) -> HashMap<String, i64> {
+        let mut out = HashMap::new();
+        for (&(day, class), &n) in &self.clicks {
+            for bucket in Bucket::containing(day) {
+                let name = match class {
+                    ClickClass::Human => field::human(bucket),
+                    ClickClass::Bot => field::bot(bucket),
+                };
+                *out.entry(name).or_default() += n;
+            }
+        }
+        out
+    }
+
+    /// Distinct visitors per day and per month bucket.
+    fn visitors(&self) -> HashMap<Bucket, Vec<u64>> {
+        let mut out: HashMap<Bucket, Vec<u64>> = HashMap::new();
+        for (&day, visitors) in &self.visitors {
+            for bucket in Bucket::containing(day) {
+                out.entry(bucket).or_default().extend(visitors);
+            }
+        }
+        for visitors in out.values_mut() {
+            visitors.sort_unstable();
+            visitors.dedup();
+        }
+        out
+    }
+}
+
+/// Click records of one batch, by the `(UTC day, shard)` of the hash they go in.
+type RecordsByBucket<'a> = HashMap<(NaiveDate, u8), Vec<(&'a str, String)>>;
+
+/// Unix time at which a day's click bucket can go: when the attribution window of its last
+/// click has passed.
+fn bucket_expiry(day: NaiveDate, window_days: u64) -> i64 {
+    day.checked_add_days(Days::new(window_days + 1))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(i64::MAX, |t| t.and_utc().timestamp())
 }
 
 impl Store {
     /// Writes a batch: click records, counters (once per batch, by script) and unique-visitor
     /// sketches, in one pipeline.
-    pub async fn write_clicks(&self, batch: &ClickBatch, click_ttl_secs: u64) -> StoreResult<()> {
+    pub async fn write_clicks(&self, batch: &ClickBatch, window_days: u64) -> StoreResult<()> {
         let keys = self.keys();
-        let mut by_influencer: HashMap<&str, Tally> = HashMap::new();
-        let mut by_link: HashMap<&str, Tally> = HashMap::new();
-        let mut pipe = redis::pipe();
+        // Per link first (a link names its influencer), then per influencer from the links.
+        let mut by_link: HashMap<&str, (&str, Tally)> = HashMap::new();
+        let mut records = RecordsByBucket::new();
         for click in &batch.clicks {
-            by_influencer
-                .entry(&click.influencer_id)
-                .or_default()
+            by_link
+                .entry(&click.code)
+                .or_insert_with(|| (&click.influencer_id, Tally::default()))
+                .1
                 .add(click);
-            by_link.entry(&click.code).or_default().add(click);
+            let id = &click.click_id;
             let record = format!("{}|{}|{}", click.code, click.influencer_id, click.at_ms);
-            pipe.set_ex(keys.click(&click.click_id), record, click_ttl_secs)
+            records
+                .entry((id.day(), id.shard(CLICK_SHARDS)))
+                .or_default()
+                .push((id.as_str(), record));
+        }
+        let mut by_influencer: HashMap<&str, Tally> = HashMap::new();
+        for (influencer, tally) in by_link.values() {
+            by_influencer.entry(influencer).or_default().merge(tally);
+        }
+        let mut pipe = redis::pipe();
+        for (&(day, shard), fields) in &records {
+            let key = keys.click_bucket_of(day, shard);
+            pipe.hset_multiple(&key, fields).ignore();
+            pipe.expire_at(&key, bucket_expiry(day, window_days))
                 .ignore();
         }
         let owners = by_influencer
             .iter()
             .map(|(id, t)| (Owner::Influencer(id), t))
-            .chain(by_link.iter().map(|(code, t)| (Owner::Link(code), t)));
+            .chain(by_link.iter().map(|(code, (_, t))| (Owner::Link(code), t)));
         let script_hash = self.scripts.apply_counts.get_hash();
         for (owner, tally) in owners {
             let cmd = pipe
@@ -101,13 +164,14 @@ impl Store {
                 .arg(&*batch.writer)
                 .arg(batch.seq)
                 .arg(APPLIED_TTL_SECS);
-            for (name, n) in &tally.increments {
+            for (name, n) in tally.increments() {
                 cmd.arg(name).arg(n);
             }
             cmd.ignore();
-            for (bucket, visitors) in &tally.visitors {
-                let elements: Vec<&[u8]> = visitors.iter().map(<[u8; 8]>::as_slice).collect();
-                pipe.pfadd(keys.uniques(owner, *bucket), elements).ignore();
+            for (bucket, visitors) in tally.visitors() {
+                let elements: Vec<[u8; 8]> = visitors.iter().map(|v| v.to_le_bytes()).collect();
+                let elements: Vec<&[u8]> = elements.iter().map(<[u8; 8]>::as_slice).collect();
+                pipe.pfadd(keys.uniques(owner, bucket), elements).ignore();
             }
         }
         let mut conn = self.conn();

@@ -18,14 +18,20 @@
 //! | `P:{P:i:<id>}:uniq:<bucket>` | HyperLogLog | an influencer's unique visitors per bucket |
 //! | `P:{P:i:<id>}:applied` | hash | click-writer instance → last batch applied to these counters |
 //! | `P:{P:l:<code>}:counts`, `:uniq:<bucket>`, `:applied` | | the same per link |
-//! | `P:click:<click id>` | string | `code\|influencer\|unix ms` of a click, expiring after the attribution window |
+//! | `P:{P:clk:<YYYYMMDD>:<shard>}` | hash | click id → `code\|influencer\|unix ms`, for one UTC day; expires when the day's attribution window has passed |
 //!
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
 //! The catalog (influencers and links) is small and rarely written, so it sits in one slot
 //! where scripts can keep handles and codes unique; the hot counters are spread over slots by
-//! influencer and by link; click records have no tag and spread over the whole cluster.
+//! influencer and by link; a day's click records are spread over [`CLICK_SHARDS`] hashes (so a
+//! busy day is not one hot slot), and a click id names its day, so one read finds it.
+
+use chrono::NaiveDate;
 
 use crate::domain::{Bucket, ClickId, InfluencerId, LinkCode};
+
+/// Hashes one day's click records are spread over.
+pub const CLICK_SHARDS: u8 = 16;
 
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -95,8 +101,18 @@ impl Keys {
         format!("{}:applied", self.owner_tag(owner))
     }
 
-    pub fn click(&self, id: &ClickId) -> String {
-        format!("{}:click:{id}", self.prefix)
+    /// The hash holding a click's record.
+    pub fn click_bucket(&self, id: &ClickId) -> String {
+        self.click_bucket_of(id.day(), id.shard(CLICK_SHARDS))
+    }
+
+    /// The hash holding click records of one UTC day and shard.
+    pub fn click_bucket_of(&self, day: NaiveDate, shard: u8) -> String {
+        format!(
+            "{p}:{{{p}:clk:{}:{shard}}}",
+            day.format("%Y%m%d"),
+            p = self.prefix
+        )
     }
 }
 

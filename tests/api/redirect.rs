@@ -1,5 +1,7 @@
 use std::collections::HashSet;
 
+use reftrack::domain::ClickId;
+use reftrack::store::Keys;
 use reqwest::Method;
 use serde_json::json;
 
@@ -50,17 +52,26 @@ async fn every_click_gets_its_own_click_id_recorded_for_the_attribution_window()
     // Assert
     assert_eq!(ids.len(), 5);
     let mut redis = app.redis.connection();
+    let keys = Keys::new("rt");
+    let today = chrono::Utc::now().date_naive();
     for id in &ids {
-        let key = format!("rt:click:{id}");
-        let record: String = redis::cmd("GET").arg(&key).query(&mut redis).unwrap();
+        let id = ClickId::parse(id).expect("a click id");
+        assert_eq!(id.day(), today);
+        let bucket = keys.click_bucket(&id);
+        let record: String = redis::cmd("HGET")
+            .arg(&bucket)
+            .arg(id.as_str())
+            .query(&mut redis)
+            .unwrap();
         let fields: Vec<&str> = record.split('|').collect();
         assert_eq!(
             fields[..2],
             [code.as_str(), influencer.as_str()],
             "{record}"
         );
-        let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
-        assert!((30 * 86_400 - 60..=30 * 86_400).contains(&ttl), "ttl {ttl}");
+        // Kept until the window of the day's last click has passed: 31 days from midnight.
+        let ttl: i64 = redis::cmd("TTL").arg(&bucket).query(&mut redis).unwrap();
+        assert!((30 * 86_400..=31 * 86_400).contains(&ttl), "ttl {ttl}");
     }
 }
 
@@ -79,20 +90,18 @@ async fn redirect_status_can_be_configured_to_307() {
 async fn redirect_returns_404_for_an_unknown_code() {
     let app = spawn_app().await;
 
-    for path in ["/unknown-code", "/a", "/bad%20code", "/x/y"] {
+    for path in ["/unknown-code", "/a", "/bad%20code", "/x/y", "/", "/api2"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 404, "{path}");
         assert!(response.headers().get("location").is_none());
-        if path != "/x/y" {
-            assert!(
-                response
-                    .text()
-                    .await
-                    .unwrap()
-                    .contains("This link does not exist"),
-                "{path}"
-            );
-        }
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("This link does not exist"),
+            "{path}"
+        );
     }
 }
 
@@ -178,4 +187,21 @@ async fn head_requests_redirect_but_count_nothing() {
     assert_eq!(head.headers()["location"], "https://shop.example/p");
     assert_eq!(row["clicks"], 1);
     assert_eq!(row["bot_clicks"], 0);
+}
+
+#[tokio::test]
+async fn only_get_and_head_follow_a_link() {
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    let response = app
+        .client
+        .post(app.url(&format!("/{code}")))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
 }

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Redirect benchmark: reftrack against nginx `return 302`, on the same core, in the same run.
+#
+# The server under test (nginx, then reftrack with one worker) is pinned to SERVER_CPU;
+# wrk -t1 -c64 and redis-server share LOAD_CPU. Every answered redirect must be counted:
+# after the run the script stops reftrack (SIGTERM flushes its buffer) and checks that the
+# clicks in Redis equal the redirects reftrack answered. Absolute numbers on a shared machine
+# are noise; the ratios are the figure.
+#
+# The two servers run side by side (only the one under load uses its core) and are measured
+# in alternating rounds; the script prints each round and the median ratios, which damps the
+# noise of a shared machine.
+#
+# Usage: deploy/bench/redirect.sh     (ROUNDS=5 DURATION=10s CONNECTIONS=64 DURABLE=true to vary)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+DURABLE=${DURABLE:-false}
+TOKEN=bench-admin-token-0123456789
+
+need() {
+  command -v "$1" >/dev/null 2>&1 && return
+  echo "installing $2" >&2
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+need wrk wrk
+need nginx nginx-light
+need redis-server redis-server
+need curl curl
+need python3 python3
+
+cargo build --release --quiet
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_http() {
+  for _ in $(seq 200); do curl -s -o /dev/null "$1" && return; sleep 0.05; done
+  echo "nothing answered at $1" >&2; exit 1
+}
+
+# Runs wrk against $1; prints "requests_per_second p99_ms total_requests".
+load() {
+  local out
+  out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$out" >&2; echo "unexpected responses" >&2; exit 1; fi
+  python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+total = int(re.search(r"(\d+) requests in", out).group(1))
+value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
+p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+print(f"{rps:.0f} {p99:.3f} {total}")
+PY
+}
+
+# Redis, on the load core.
+taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --save "" \
+  --appendonly no --dir "$work" --logfile "$work/redis.log" &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+# nginx: the reference, answering every request with a 302 of the same shape.
+nginx_port=$(free_port)
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { return 302 "https://shop.example/p?utm_source=ig&rtclid=V1StGXR8_Z5jdHi6B-myT"; }
+  }
+}
+CONF
+taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -p "$work" &
+pids+=($!)
+wait_http "http://127.0.0.1:$nginx_port/x"
+
+# reftrack, one worker on the same core.
+port=$(free_port)
+REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
+  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
+  REFTRACK_CLICKS__DURABLE_REDIRECTS="$DURABLE" REFTRACK_LOG__LEVEL=warn \
+  taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
+reftrack_pid=$!
+pids+=("$reftrack_pid")
+base="http://127.0.0.1:$port"
+wait_http "$base/healthz"
+influencer=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d '{"handle":"bench"}' "$base/api/v1/influencers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d "{\"influencer_id\":\"$influencer\",\"destination\":\"https://shop.example/p?utm_source=ig\",\"code\":\"bench\"}" \
+  "$base/api/v1/links"
+
+# Warm both up, then alternate.
+taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$nginx_port/bench" >/dev/null
+taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "$base/bench" >/dev/null
+results=()
+for round in $(seq "$ROUNDS"); do
+  read -r n_rps n_p99 _ < <(load "http://127.0.0.1:$nginx_port/bench")
+  read -r r_rps r_p99 _ < <(load "$base/bench")
+  echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms | reftrack $r_rps req/s p99 ${r_p99} ms" >&2
+  results+=("$n_rps $n_p99 $r_rps $r_p99")
+done
+answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
+kill -TERM "$reftrack_pid"
+wait "$reftrack_pid"
+counted=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$influencer}:counts" "h:d:$(date -u +%Y%m%d)")
+
+python3 - "$answered" "$counted" "$DURABLE" "${results[@]}" <<'PY'
+import statistics, sys
+answered, counted, durable = int(float(sys.argv[1])), int(sys.argv[2] or 0), sys.argv[3]
+rounds = [tuple(map(float, r.split())) for r in sys.argv[4:]]
+med = lambda xs: statistics.median(xs)
+n_rps, n_p99 = med(r[0] for r in rounds), med(r[1] for r in rounds)
+r_rps, r_p99 = med(r[2] for r in rounds), med(r[3] for r in rounds)
+print(f"{'median of ' + str(len(rounds)) + ' rounds':<28}{'req/s':>10}{'p99 ms':>10}")
+print(f"{'nginx return 302':<28}{n_rps:>10.0f}{n_p99:>10.3f}")
+print(f"{'reftrack (durable=' + durable + ')':<28}{r_rps:>10.0f}{r_p99:>10.3f}")
+print(f"throughput ratio reftrack/nginx: {med(r[2] / r[0] for r in rounds):.2f}x")
+print(f"p99 ratio reftrack/nginx: {med(r[3] / r[1] for r in rounds):.2f}x")
+print(f"redirects answered: {answered}, clicks counted in Redis: {counted}")
+if answered != counted:
+    sys.exit("FAIL: not every answered click was counted")
+print("every answered click was counted")
+PY
