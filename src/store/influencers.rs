@@ -129,24 +129,16 @@ impl Store {
 
     /// Every influencer, oldest first.
     pub async fn influencers(&self) -> StoreResult<Vec<InfluencerRecord>> {
-        let mut conn = self.conn();
-        let ids: Vec<String> = conn.zrange(self.keys().influencer_index(), 0, -1).await?;
-        let ids: Vec<InfluencerId> = ids
-            .iter()
-            .filter_map(|id| InfluencerId::parse(id))
-            .collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.hgetall(self.keys().influencer(id));
-        }
-        let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
-        ids.into_iter()
-            .zip(maps)
-            .filter(|(_, map)| !map.is_empty())
-            .map(|(id, map)| InfluencerRecord::from_hash(&self.keys().influencer(&id), id, &map))
+        let keys = self.keys();
+        let hashes = self
+            .indexed_hashes(&keys.influencer_index(), |member| {
+                InfluencerId::parse(member).map_or_else(String::new, |id| keys.influencer(&id))
+            })
+            .await?;
+        hashes
+            .into_iter()
+            .filter_map(|(member, key, map)| InfluencerId::parse(&member).map(|id| (id, key, map)))
+            .map(|(id, key, map)| InfluencerRecord::from_hash(&key, id, &map))
             .collect()
     }
 }

@@ -81,27 +81,18 @@ impl Store {
 
     /// An influencer's links, oldest first.
     pub async fn links_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkRecord>> {
-        let mut conn = self.conn();
-        let codes: Vec<String> = conn
-            .zrange(self.keys().influencer_links(influencer), 0, -1)
+        let keys = self.keys();
+        let hashes = self
+            .indexed_hashes(&keys.influencer_links(influencer), |member| {
+                LinkCode::parse(member).map_or_else(|_| String::new(), |code| keys.link(&code))
+            })
             .await?;
-        let codes: Vec<LinkCode> = codes
-            .iter()
-            .filter_map(|c| LinkCode::parse(c).ok())
-            .collect();
-        if codes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for code in &codes {
-            pipe.hgetall(self.keys().link(code));
-        }
-        let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
-        codes
+        hashes
             .into_iter()
-            .zip(maps)
-            .filter(|(_, map)| !map.is_empty())
-            .map(|(code, map)| LinkRecord::from_hash(&self.keys().link(&code), code, &map))
+            .filter_map(|(member, key, map)| {
+                LinkCode::parse(&member).ok().map(|code| (code, key, map))
+            })
+            .map(|(code, key, map)| LinkRecord::from_hash(&key, code, &map))
             .collect()
     }
 

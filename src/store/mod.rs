@@ -94,6 +94,39 @@ impl Store {
         self.conn.clone()
     }
 
+    /// The members of a sorted-set index in score order, each with its key and the hash at that
+    /// key; members whose hash is gone are skipped. One round trip for the index, one pipeline
+    /// for the hashes.
+    async fn indexed_hashes(
+        &self,
+        index: &str,
+        key_of: impl Fn(&str) -> String,
+    ) -> StoreResult<Vec<(String, String, HashMap<String, String>)>> {
+        let mut conn = self.conn();
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(index)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await?;
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = members.iter().map(|m| key_of(m)).collect();
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.hgetall(key);
+        }
+        let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
+        Ok(members
+            .into_iter()
+            .zip(keys)
+            .zip(maps)
+            .filter(|(_, map)| !map.is_empty())
+            .map(|((member, key), map)| (member, key, map))
+            .collect())
+    }
+
     pub async fn ping(&self) -> StoreResult<()> {
         let _: String = redis::cmd("PING").query_async(&mut self.conn()).await?;
         Ok(())
