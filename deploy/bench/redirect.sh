@@ -18,6 +18,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
+LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-8}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 DURABLE=${DURABLE:-false}
@@ -120,6 +121,10 @@ for round in $(seq "$ROUNDS"); do
   echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms | reftrack $r_rps req/s p99 ${r_p99} ms" >&2
   results+=("$n_rps $n_p99 $r_rps $r_p99")
 done
+# Latency at light load, where p99 is the server's own and not queueing behind saturation.
+read -r _ light_nginx_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.0.0.1:$nginx_port/bench")
+read -r _ light_reftrack_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench")
+echo "light load (-c$LIGHT_CONNECTIONS): p99 nginx $light_nginx_p99 ms, reftrack $light_reftrack_p99 ms" >&2
 answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
 kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
