@@ -171,7 +171,12 @@ impl Flusher {
                 tokio::select! {
                     () = tokio::time::sleep_until(next_flush) => {}
                     () = self.shared.wake.notified() => {}
-                    _ = stop.changed() => {}
+                    changed = stop.changed() => if changed.is_err() {
+                        // The owner went away without draining (only a teardown does that):
+                        // nobody is left to wait for, so stop rather than spin.
+                        tracing::warn!(buffered = self.shared.queue().len(), "click flusher dropped without a drain");
+                        return;
+                    },
                 }
             }
             next_flush = Instant::now() + self.interval;
