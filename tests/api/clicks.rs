@@ -154,8 +154,10 @@ async fn report_totals_add_up_the_rows() {
     for _ in 0..3 {
         app.click(&a, BROWSER).await;
     }
-    app.click(&b, BROWSER).await;
+    // Batches are written in order, so once bob's human click shows, the earlier bot click
+    // has been written too.
     app.click(&b, "Twitterbot/1.0").await;
+    app.click(&b, BROWSER).await;
     app.wait_for_clicks(&bob, 1).await;
     app.wait_for_clicks(&alice, 3).await;
 
