@@ -154,6 +154,21 @@ impl TestApp {
             .expect("request sent")
     }
 
+    pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.admin(reqwest::Method::PATCH, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.admin(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let response = self
             .admin(reqwest::Method::GET, path)

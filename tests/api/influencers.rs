@@ -56,34 +56,26 @@ async fn influencers_can_be_listed_updated_and_disabled() {
     let path = format!("/api/v1/influencers/{alice}");
 
     let updated: Value = app
-        .admin(Method::PATCH, &path)
-        .json(&json!({"handle": "alice2", "commission": {"flat": "5.00"}, "name": "Alice B"}))
-        .send()
+        .patch_json(
+            &path,
+            &json!({"handle": "alice2", "commission": {"flat": "5.00"}, "name": "Alice B"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     let cleared: Value = app
-        .admin(Method::PATCH, &path)
-        .json(&json!({"name": null}))
-        .send()
+        .patch_json(&path, &json!({"name": null}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
-    let disabled = app.admin(Method::DELETE, &path).send().await.unwrap();
+    let disabled = app.delete(&path).await;
     let (_, listed) = app.get_json("/api/v1/influencers").await;
     let reuse_old_handle = app
         .post_json("/api/v1/influencers", &json!({"handle": "alice"}))
         .await;
-    let take_bobs = app
-        .admin(Method::PATCH, &path)
-        .json(&json!({"handle": "bob"}))
-        .send()
-        .await
-        .unwrap();
+    let take_bobs = app.patch_json(&path, &json!({"handle": "bob"})).await;
 
     assert_eq!(updated["handle"], "alice2");
     assert_eq!(updated["commission"], json!({"flat": "5.00"}));

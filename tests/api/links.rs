@@ -1,4 +1,3 @@
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
@@ -135,10 +134,7 @@ async fn destinations_are_stored_as_the_url_parser_serialises_them() {
 async fn a_link_for_an_unknown_or_disabled_influencer_is_refused() {
     let app = spawn_app().await;
     let disabled = app.influencer("bob").await;
-    app.admin(Method::DELETE, &format!("/api/v1/influencers/{disabled}"))
-        .send()
-        .await
-        .unwrap();
+    app.delete(&format!("/api/v1/influencers/{disabled}")).await;
 
     let unknown = app
         .post_json(
@@ -201,17 +197,17 @@ async fn changing_a_destination_validates_it_and_unknown_links_are_404() {
     let code = app.link(&influencer, "https://shop.example/").await;
 
     let bad = app
-        .admin(Method::PATCH, &format!("/api/v1/links/{code}"))
-        .json(&json!({"destination": "javascript:alert(1)"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/links/{code}"),
+            &json!({"destination": "javascript:alert(1)"}),
+        )
+        .await;
     let unknown = app
-        .admin(Method::PATCH, "/api/v1/links/nosuchcode")
-        .json(&json!({"destination": "https://shop.example/"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            "/api/v1/links/nosuchcode",
+            &json!({"destination": "https://shop.example/"}),
+        )
+        .await;
     let (_, still) = app.get_json(&format!("/api/v1/links/{code}")).await;
 
     assert_eq!(bad.status().as_u16(), 400);

@@ -2,7 +2,6 @@ use std::collections::HashSet;
 
 use reftrack::domain::ClickId;
 use reftrack::store::Keys;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{BROWSER, spawn_app, spawn_app_with};
@@ -112,11 +111,7 @@ async fn a_disabled_link_stops_redirecting() {
     let code = app.link(&influencer, "https://shop.example/").await;
     assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
 
-    let response = app
-        .admin(Method::DELETE, &format!("/api/v1/links/{code}"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete(&format!("/api/v1/links/{code}")).await;
 
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 404);
@@ -130,13 +125,9 @@ async fn links_of_a_disabled_influencer_stop_until_they_are_enabled_again() {
     assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
     let path = format!("/api/v1/influencers/{influencer}");
 
-    app.admin(Method::DELETE, &path).send().await.unwrap();
+    app.delete(&path).await;
     let while_disabled = app.click(&code, BROWSER).await.status().as_u16();
-    app.admin(Method::PATCH, &path)
-        .json(&json!({"disabled": false}))
-        .send()
-        .await
-        .unwrap();
+    app.patch_json(&path, &json!({"disabled": false})).await;
     let after = app.click(&code, BROWSER).await.status().as_u16();
 
     assert_eq!(while_disabled, 404);
@@ -151,11 +142,11 @@ async fn a_changed_destination_takes_effect_at_once() {
     app.click(&code, BROWSER).await;
 
     let response = app
-        .admin(Method::PATCH, &format!("/api/v1/links/{code}"))
-        .json(&json!({"destination": "https://new.example/sale"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/links/{code}"),
+            &json!({"destination": "https://new.example/sale"}),
+        )
+        .await;
 
     assert_eq!(response.status().as_u16(), 200);
     let location = app.click(&code, BROWSER).await.headers()["location"]
