@@ -53,26 +53,35 @@ wait_http() {
   echo "nothing answered at $1" >&2; exit 1
 }
 
-# Runs wrk against $1; prints "requests_per_second p99_ms total_requests".
+# CPU time (user + system, in clock ticks) a process has used so far, all threads included.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Runs wrk against $1 while accounting the CPU of the server ($2) and of Redis ($3).
+# Prints "requests_per_second p99_ms total_requests server_cores redis_cores", where *_cores
+# is the share of one core the process used during the run.
 load() {
-  local out
+  local out start_ns end_ns server0 redis0 server1 redis1
+  start_ns=$(date +%s%N); server0=$(cpu_ticks "$2"); redis0=$(cpu_ticks "$3")
   out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
+  end_ns=$(date +%s%N); server1=$(cpu_ticks "$2"); redis1=$(cpu_ticks "$3")
   if grep -q "Non-2xx" <<<"$out"; then echo "$out" >&2; echo "unexpected responses" >&2; exit 1; fi
-  python3 - "$out" <<'PY'
+  python3 - "$out" "$((end_ns - start_ns))" "$((server1 - server0))" "$((redis1 - redis0))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
-out = sys.argv[1]
+out, elapsed_ns, server_ticks, redis_ticks, hz = sys.argv[1], *map(int, sys.argv[2:])
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 total = int(re.search(r"(\d+) requests in", out).group(1))
 value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
 p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-print(f"{rps:.0f} {p99:.3f} {total}")
+seconds = elapsed_ns / 1e9
+print(f"{rps:.0f} {p99:.3f} {total} {server_ticks / hz / seconds:.3f} {redis_ticks / hz / seconds:.3f}")
 PY
 }
 
 # Redis, on the load core.
 taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --save "" \
   --appendonly no --dir "$work" --logfile "$work/redis.log" &
-pids+=($!)
+redis_pid=$!
+pids+=("$redis_pid")
 for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
 # nginx: the reference, answering every request with a 302 of the same shape.
@@ -94,6 +103,7 @@ CONF
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
 wait_http "http://127.0.0.1:$nginx_port/x"
+nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")")
 
 # reftrack, one worker on the same core.
 port=$(free_port)
@@ -116,14 +126,14 @@ taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$nginx_po
 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "$base/bench" >/dev/null
 results=()
 for round in $(seq "$ROUNDS"); do
-  read -r n_rps n_p99 _ < <(load "http://127.0.0.1:$nginx_port/bench")
-  read -r r_rps r_p99 _ < <(load "$base/bench")
-  echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms | reftrack $r_rps req/s p99 ${r_p99} ms" >&2
-  results+=("$n_rps $n_p99 $r_rps $r_p99")
+  read -r n_rps n_p99 _ n_cpu _ < <(load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
+  read -r r_rps r_p99 _ r_cpu r_redis < <(load "$base/bench" "$reftrack_pid" "$redis_pid")
+  echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms core ${n_cpu} | reftrack $r_rps req/s p99 ${r_p99} ms core ${r_cpu}, redis ${r_redis}" >&2
+  results+=("$n_rps $n_p99 $r_rps $r_p99 $n_cpu $r_cpu $r_redis")
 done
 # Latency at light load, where p99 is the server's own and not queueing behind saturation.
-read -r _ light_nginx_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.0.0.1:$nginx_port/bench")
-read -r _ light_reftrack_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench")
+read -r _ light_nginx_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
+read -r _ light_reftrack_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench" "$reftrack_pid" "$redis_pid")
 echo "light load (-c$LIGHT_CONNECTIONS): p99 nginx $light_nginx_p99 ms, reftrack $light_reftrack_p99 ms" >&2
 answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
 kill -TERM "$reftrack_pid"
@@ -142,6 +152,11 @@ print(f"{'nginx return 302':<28}{n_rps:>10.0f}{n_p99:>10.3f}")
 print(f"{'reftrack (durable=' + durable + ')':<28}{r_rps:>10.0f}{r_p99:>10.3f}")
 print(f"throughput ratio reftrack/nginx: {med(r[2] / r[0] for r in rounds):.2f}x")
 print(f"p99 ratio reftrack/nginx: {med(r[3] / r[1] for r in rounds):.2f}x")
+# Requests per second of server CPU: what each server does with the core it has, whether or
+# not the load generator (which shares its core with Redis) kept it busy.
+print(f"server core busy: nginx {med(r[4] for r in rounds):.0%}, reftrack {med(r[5] for r in rounds):.0%}")
+print(f"requests per server CPU-second ratio reftrack/nginx: {med((r[2] / r[5]) / (r[0] / r[4]) for r in rounds):.2f}x")
+print(f"Redis CPU per counted click: {med(r[6] / r[2] * 1e6 for r in rounds):.2f} us (on the load core)")
 print(f"redirects answered: {answered}, clicks counted in Redis: {counted}")
 if answered != counted:
     sys.exit("FAIL: not every answered click was counted")
