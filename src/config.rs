@@ -11,6 +11,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use url::Url;
 
+use crate::domain::{AttributionPriority, Currency};
+
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const ENV_PREFIX: &str = "REFTRACK_";
 
@@ -37,6 +39,8 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub clicks: ClickSettings,
     pub reports: ReportSettings,
+    pub webhooks: WebhookSettings,
+    pub attribution: AttributionSettings,
     pub log: LogSettings,
 }
 
@@ -103,6 +107,38 @@ pub struct ClickSettings {
 #[serde(deny_unknown_fields)]
 pub struct ReportSettings {
     pub time_zone: String,
+    pub currency: String,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub shopify_secret: String,
+    pub woocommerce_secret: String,
+    pub stripe_secret: String,
+    pub generic_secret: String,
+    pub tolerance_secs: i64,
+}
+
+/// Never prints a secret, only whether it is set.
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |s: &str| if s.is_empty() { "" } else { "<set>" };
+        f.debug_struct("WebhookSettings")
+            .field("shopify_secret", &set(&self.shopify_secret))
+            .field("woocommerce_secret", &set(&self.woocommerce_secret))
+            .field("stripe_secret", &set(&self.stripe_secret))
+            .field("generic_secret", &set(&self.generic_secret))
+            .field("tolerance_secs", &self.tolerance_secs)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionSettings {
+    pub priority: AttributionPriority,
+    pub clock_skew_secs: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,6 +248,13 @@ impl Settings {
             ));
         }
         self.reports.time_zone()?;
+        self.reports.currency()?;
+        if self.attribution.clock_skew_secs > 86_400 {
+            return Err(invalid("attribution.clock_skew_secs", "must be 0 to 86400"));
+        }
+        if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
+            return Err(invalid("webhooks.tolerance_secs", "must be 1 to 86400"));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())
@@ -277,6 +320,10 @@ impl ClickSettings {
 }
 
 impl ReportSettings {
+    pub fn currency(&self) -> Result<Currency, ConfigError> {
+        Currency::parse(&self.currency).map_err(|e| invalid("reports.currency", e.to_string()))
+    }
+
     pub fn time_zone(&self) -> Result<chrono_tz::Tz, ConfigError> {
         self.time_zone.parse().map_err(|_| {
             invalid(
@@ -326,6 +373,13 @@ mod tests {
     }
 
     #[test]
+    fn webhook_secrets_are_never_printed() {
+        let s = load(&[("REFTRACK_WEBHOOKS__SHOPIFY_SECRET", "shpss_topsecret")]).unwrap();
+        assert_eq!(s.webhooks.shopify_secret, "shpss_topsecret");
+        assert!(!format!("{s:?}").contains("topsecret"));
+    }
+
+    #[test]
     fn an_admin_token_of_digits_stays_a_string() {
         let s = load(&[("REFTRACK_ADMIN__TOKEN", "0012345678901234567")]).unwrap();
         assert_eq!(s.admin.token, "0012345678901234567");
@@ -353,6 +407,17 @@ mod tests {
                 "clicks.durable_redirects",
             ),
             ("REFTRACK_ADMIN__TOKEN", "short", "admin.token"),
+            ("REFTRACK_REPORTS__CURRENCY", "dollars", "reports.currency"),
+            (
+                "REFTRACK_ATTRIBUTION__PRIORITY",
+                "loudest",
+                "attribution.priority",
+            ),
+            (
+                "REFTRACK_WEBHOOKS__TOLERANCE_SECS",
+                "0",
+                "webhooks.tolerance_secs",
+            ),
             ("REFTRACK_HTTP__NO_SUCH_KEY", "1", "no_such_key"),
         ];
         for (var, value, key) in cases {

@@ -2,9 +2,11 @@
 //! code or an order, which would grow without bound.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+use crate::domain::Platform;
 
 /// How a request for a referral link ended.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +44,78 @@ impl RedisOperation {
     }
 }
 
+/// How a webhook delivery ended, for `reftrack_webhook_deliveries_total`.
+#[derive(Debug, Clone, Copy)]
+pub enum WebhookOutcome {
+    /// Stored: the order's record changed.
+    Applied,
+    /// A delivery already applied (a shop's retry).
+    Duplicate,
+    /// A topic or state reftrack does not act on.
+    Ignored,
+    /// WooCommerce's unsigned set-up ping.
+    Ping,
+    InvalidSignature,
+    Malformed,
+    /// Not stored (Redis unreachable, or the platform's secret is not configured): the shop
+    /// is told to retry.
+    Unavailable,
+}
+
+impl WebhookOutcome {
+    const ALL: [Self; 7] = [
+        Self::Applied,
+        Self::Duplicate,
+        Self::Ignored,
+        Self::Ping,
+        Self::InvalidSignature,
+        Self::Malformed,
+        Self::Unavailable,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Ignored => "ignored",
+            Self::Ping => "ping",
+            Self::InvalidSignature => "invalid_signature",
+            Self::Malformed => "malformed",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// How an order was attributed when it was first attributed.
+#[derive(Debug, Clone, Copy)]
+pub enum AttributionLabel {
+    Click,
+    Coupon,
+    Unattributed,
+    Unqualified,
+    Test,
+}
+
+impl AttributionLabel {
+    const ALL: [Self; 5] = [
+        Self::Click,
+        Self::Coupon,
+        Self::Unattributed,
+        Self::Unqualified,
+        Self::Test,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Click => "click",
+            Self::Coupon => "coupon",
+            Self::Unattributed => "unattributed",
+            Self::Unqualified => "unqualified",
+            Self::Test => "test",
+        }
+    }
+}
+
 /// All of reftrack's metrics, registered in one registry. Cheap to clone.
 ///
 /// Labelled children used on the redirect path are resolved once here, so a request pays for
@@ -64,6 +138,9 @@ pub struct Metrics {
     pub durable_commit_timeouts: IntCounter,
     pub link_cache_entries: IntGauge,
     redis_errors: IntCounterVec,
+    webhook_deliveries: IntCounterVec,
+    webhook_duration: HistogramVec,
+    orders_attributed: IntCounterVec,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -216,10 +293,59 @@ impl Metrics {
                 )
                 .expect("valid metric"),
             ),
+            webhook_deliveries: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "reftrack_webhook_deliveries_total",
+                        "Order webhook deliveries, by platform and outcome.",
+                    ),
+                    &["platform", "outcome"],
+                )
+                .expect("valid metric"),
+            ),
+            webhook_duration: register(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "reftrack_webhook_duration_seconds",
+                        "Time to verify and store an order webhook delivery, in seconds.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.000_25, 4.0, 8).expect("valid buckets"),
+                    ),
+                    &["platform"],
+                )
+                .expect("valid metric"),
+            ),
+            orders_attributed: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "reftrack_orders_attributed_total",
+                        "Orders attributed, by how (click, coupon, unattributed, unqualified, test).",
+                    ),
+                    &["by"],
+                )
+                .expect("valid metric"),
+            ),
             registry: r,
         };
         for operation in RedisOperation::ALL {
             metrics.redis_errors.with_label_values(&[operation.label()]);
+        }
+        for platform in Platform::ALL {
+            metrics
+                .webhook_duration
+                .with_label_values(&[platform.label()]);
+            for outcome in WebhookOutcome::ALL {
+                metrics
+                    .webhook_deliveries
+                    .with_label_values(&[platform.label(), outcome.label()]);
+            }
+        }
+        for by in AttributionLabel::ALL {
+            metrics.orders_attributed.with_label_values(&[by.label()]);
         }
         metrics
     }
@@ -235,6 +361,21 @@ impl Metrics {
     pub fn redis_error(&self, operation: RedisOperation) {
         self.redis_errors
             .with_label_values(&[operation.label()])
+            .inc();
+    }
+
+    pub fn webhook(&self, platform: Platform, outcome: WebhookOutcome, seconds: f64) {
+        self.webhook_deliveries
+            .with_label_values(&[platform.label(), outcome.label()])
+            .inc();
+        self.webhook_duration
+            .with_label_values(&[platform.label()])
+            .observe(seconds);
+    }
+
+    pub fn order_attributed(&self, by: AttributionLabel) {
+        self.orders_attributed
+            .with_label_values(&[by.label()])
             .inc();
     }
 

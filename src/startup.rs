@@ -14,10 +14,12 @@ use tokio::task::JoinHandle;
 
 use crate::clicks::{ClickWriter, FlushTask, VisitorHasher};
 use crate::config::Settings;
+use crate::domain::Window;
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
+use crate::orders::AttributionPolicy;
 use crate::routes;
-use crate::state::{AdminToken, AppState, RedirectPolicy};
+use crate::state::{AdminToken, AppState, RedirectPolicy, WebhookSecrets};
 use crate::store::Store;
 
 /// A built server, bound to its port, not yet serving.
@@ -91,6 +93,15 @@ impl Application {
             admin_token: AdminToken::new(&settings.admin.token),
             public_base: settings.http.public_base(bound),
             time_zone: settings.reports.time_zone()?,
+            report_currency: settings.reports.currency()?,
+            attribution: AttributionPolicy {
+                window: Window {
+                    after_ms: i64::from(settings.clicks.attribution_window_days) * 86_400_000,
+                    skew_ms: i64::from(settings.attribution.clock_skew_secs) * 1000,
+                },
+                priority: settings.attribution.priority,
+            },
+            webhooks: WebhookSecrets::new(&settings.webhooks),
         });
         let mut server = HttpServer::new(move || {
             App::new()

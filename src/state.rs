@@ -9,9 +9,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::clicks::{ClickWriter, VisitorHasher};
+use crate::config::WebhookSettings;
+use crate::domain::Currency;
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
+use crate::orders::AttributionPolicy;
 use crate::store::Store;
+use crate::webhooks::WebhookSecret;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -24,8 +28,35 @@ pub struct AppState {
     pub admin_token: AdminToken,
     /// Base of printed short links, without a trailing slash.
     pub public_base: String,
-    /// The calendar clicks are counted in.
+    /// The calendar clicks and orders are counted in.
     pub time_zone: Tz,
+    /// Money in reports that name no currency.
+    pub report_currency: Currency,
+    pub attribution: AttributionPolicy,
+    pub webhooks: WebhookSecrets,
+}
+
+/// Each platform's signing secret (`None`: not configured, nothing accepted).
+#[derive(Debug)]
+pub struct WebhookSecrets {
+    pub shopify: Option<WebhookSecret>,
+    pub woocommerce: Option<WebhookSecret>,
+    pub stripe: Option<WebhookSecret>,
+    pub generic: Option<WebhookSecret>,
+    /// How far a timestamped signature may be from now, in seconds.
+    pub tolerance_secs: i64,
+}
+
+impl WebhookSecrets {
+    pub fn new(settings: &WebhookSettings) -> Self {
+        Self {
+            shopify: WebhookSecret::new(&settings.shopify_secret),
+            woocommerce: WebhookSecret::new(&settings.woocommerce_secret),
+            stripe: WebhookSecret::new(&settings.stripe_secret),
+            generic: WebhookSecret::new(&settings.generic_secret),
+            tolerance_secs: settings.tolerance_secs,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

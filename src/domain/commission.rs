@@ -6,6 +6,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::money::{Currency, div_round};
+
 /// A commission rule, in integers: basis points of revenue, or hundredths of the order's
 /// currency unit per order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,14 @@ pub enum CommissionError {
 }
 
 impl DecimalText {
+    /// The decimal as text, for parsing into an amount of a given currency.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Text(text) => text.clone(),
+            Self::Integer(n) => n.to_string(),
+        }
+    }
+
     fn hundredths(&self) -> Result<i64, CommissionError> {
         let value = match self {
             Self::Text(text) => Decimal::from_str(text.trim())
@@ -102,6 +112,19 @@ impl Commission {
             Some(("pct", bp)) => bp.parse().map(Self::PercentBasisPoints).map_err(|_| bad()),
             Some(("flat", h)) => h.parse().map(Self::FlatHundredths).map_err(|_| bad()),
             _ => Err(bad()),
+        }
+    }
+
+    /// What an attributed order of `revenue` minor units earns, in the same units: a percent
+    /// rounds half away from zero to the minor unit; a flat amount is converted to the
+    /// currency's minor unit (5.00 is 500 cents, or 5 yen).
+    pub fn earned(self, revenue: i64, currency: Currency) -> i64 {
+        match self {
+            Self::PercentBasisPoints(bp) => {
+                let scaled = div_round(i128::from(revenue) * i128::from(bp), 10_000);
+                i64::try_from(scaled).unwrap_or(i64::MAX)
+            }
+            Self::FlatHundredths(h) => currency.from_hundredths(h),
         }
     }
 
@@ -179,6 +202,21 @@ mod tests {
             parse(r#"{"flat": "ten"}"#),
             Err(CommissionError::NotADecimal(_))
         ));
+    }
+
+    #[test]
+    fn percent_commission_rounds_to_the_minor_unit_and_flat_follows_the_currency() {
+        let usd = Currency::parse("USD").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(
+            Commission::PercentBasisPoints(1000).earned(39_800, usd),
+            3980
+        );
+        assert_eq!(Commission::PercentBasisPoints(1250).earned(1_999, usd), 250);
+        assert_eq!(Commission::PercentBasisPoints(1250).earned(1_996, usd), 250);
+        assert_eq!(Commission::PercentBasisPoints(1250).earned(1_995, usd), 249);
+        assert_eq!(Commission::FlatHundredths(500).earned(39_800, usd), 500);
+        assert_eq!(Commission::FlatHundredths(500).earned(1_500, jpy), 5);
     }
 
     #[test]

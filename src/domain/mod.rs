@@ -2,15 +2,24 @@
 //! handles values that are already known to be valid.
 
 mod commission;
+mod coupon;
 mod date_range;
 mod destination;
 mod handle;
 mod ids;
 mod link_code;
+mod money;
+mod order;
 
-pub use commission::{Commission, CommissionError, CommissionInput};
+pub use commission::{Commission, CommissionError, CommissionInput, DecimalText};
+pub use coupon::{CouponCode, CouponCodeError};
 pub use date_range::{Bucket, DateRange, DateRangeError};
 pub use destination::{Destination, DestinationError};
 pub use handle::{Handle, HandleError};
 pub use ids::{ClickId, InfluencerId, random_string};
 pub use link_code::{LinkCode, LinkCodeError};
+pub use money::{Currency, MoneyError};
+pub use order::{
+    AttributedBy, Attribution, AttributionPriority, AttributionReason, Evidence, Order, OrderEvent,
+    OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform, RefundAmount, SeenClick, Window,
+};

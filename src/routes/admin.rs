@@ -10,7 +10,7 @@ use actix_web::{Error, HttpRequest, HttpResponse, Resource, Scope, web};
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer};
 
-use super::{influencers, links, reports};
+use super::{coupons, influencers, links, orders, reports};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -48,6 +48,16 @@ pub fn scope() -> Scope<
                         .route(web::delete().to(influencers::disable)),
                 )
                 .service(
+                    resource("/influencers/{id}/coupons")
+                        .route(web::get().to(coupons::list))
+                        .route(web::post().to(coupons::add)),
+                )
+                .service(
+                    resource("/influencers/{id}/coupons/{code}")
+                        .route(web::delete().to(coupons::remove)),
+                )
+                .service(resource("/orders").route(web::get().to(orders::list)))
+                .service(
                     resource("/links")
                         .route(web::get().to(links::list))
                         .route(web::post().to(links::create)),
@@ -68,7 +78,7 @@ pub fn scope() -> Scope<
 }
 
 /// A resource that answers unsupported methods with a JSON 405.
-fn resource(path: &str) -> Resource {
+pub(super) fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
@@ -89,7 +99,7 @@ async fn require_admin_token(
     next.call(req).await
 }
 
-async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(super) async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(
         "no_such_route",
         format!("no API route {} {}", req.method(), req.path()),

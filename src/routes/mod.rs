@@ -1,12 +1,15 @@
 //! HTTP routes.
 
 mod admin;
+mod coupons;
 mod health;
 mod influencers;
 mod links;
 mod metrics;
+mod orders;
 mod redirect;
 mod reports;
+mod webhooks;
 
 use actix_web::web;
 
@@ -17,5 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .service(admin::scope())
+        .service(webhooks::scope())
         .default_service(web::to(redirect::follow));
 }

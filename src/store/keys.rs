@@ -19,16 +19,27 @@
 //! | `P:{P:i:<id>}:applied` | hash | click-writer instance → last batch applied to these counters |
 //! | `P:{P:l:<code>}:counts`, `:uniq:<bucket>`, `:applied` | | the same per link |
 //! | `P:{P:clk:<YYYYMMDD>:<shard>}` | hash | click id → `code\|influencer\|unix ms`, for one UTC day; expires when the day's attribution window has passed |
+//! | `P:{P:cat}:coupons` | hash | coupon code (lower case) → influencer id (a code belongs to one influencer) |
+//! | `P:{P:cat}:inf:<id>:coupons` | set | an influencer's coupon codes |
+//! | `P:{P:cat}:currencies` | set | currencies orders have counted in, so reports name every one |
+//! | `P:{P:o:<platform>:<order id>}` | hash | an order: `rev` (its revision) and `state` (JSON), replaced only by compare-and-set on `rev` |
+//! | `P:{P:i:<id>}:counts` (order fields) | hash | `o:`, `r:`, `f:`, `c:<CUR>:<bucket>`: orders, revenue, refunds, commission in minor units |
+//! | `P:{P:i:<id>}:orders` | hash | order key → `rev field=value ...`: what the order's latest applied revision added to the counters |
+//! | `P:{P:i:<id>}:order_index` | zset | order keys by order time, for the audit list |
+//! | `P:{P:u}:counts`, `:orders`, `:order_index` | | the same for unattributed orders |
 //!
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
 //! The catalog (influencers and links) is small and rarely written, so it sits in one slot
 //! where scripts can keep handles and codes unique; the hot counters are spread over slots by
 //! influencer and by link; a day's click records are spread over [`CLICK_SHARDS`] hashes (so a
 //! busy day is not one hot slot), and a click id names its day, so one read finds it.
+//! Each order is its own slot: concurrent deliveries of one order serialise on its revision,
+//! and what the order adds to an influencer's counters is applied by a script in the
+//! influencer's slot that replaces the order's previous contribution, so replays count once.
 
 use chrono::NaiveDate;
 
-use crate::domain::{Bucket, ClickId, InfluencerId, LinkCode};
+use crate::domain::{Bucket, ClickId, InfluencerId, LinkCode, OrderKey};
 
 /// Hashes one day's click records are spread over.
 pub const CLICK_SHARDS: u8 = 16;
@@ -44,6 +55,8 @@ pub struct Keys {
 pub enum Owner<'a> {
     Influencer(&'a str),
     Link(&'a str),
+    /// Orders no influencer earned.
+    Unattributed,
 }
 
 impl Keys {
@@ -78,6 +91,30 @@ impl Keys {
         format!("{}:changes", self.catalog)
     }
 
+    pub fn coupons(&self) -> String {
+        format!("{}:coupons", self.catalog)
+    }
+
+    pub fn influencer_coupons(&self, id: &InfluencerId) -> String {
+        format!("{}:inf:{id}:coupons", self.catalog)
+    }
+
+    pub fn currencies(&self) -> String {
+        format!("{}:currencies", self.catalog)
+    }
+
+    pub fn order(&self, key: &OrderKey) -> String {
+        format!("{p}:{{{p}:o:{}}}", key.as_str(), p = self.prefix)
+    }
+
+    pub fn order_contributions(&self, owner: Owner<'_>) -> String {
+        format!("{}:orders", self.owner_tag(owner))
+    }
+
+    pub fn order_index(&self, owner: Owner<'_>) -> String {
+        format!("{}:order_index", self.owner_tag(owner))
+    }
+
     pub fn visitor_salt(&self) -> String {
         format!("{}:salt", self.catalog)
     }
@@ -86,6 +123,7 @@ impl Keys {
         match owner {
             Owner::Influencer(id) => format!("{p}:{{{p}:i:{id}}}", p = self.prefix),
             Owner::Link(code) => format!("{p}:{{{p}:l:{code}}}", p = self.prefix),
+            Owner::Unattributed => format!("{p}:{{{p}:u}}", p = self.prefix),
         }
     }
 
@@ -118,7 +156,7 @@ impl Keys {
 
 /// Counter field names inside a `counts` hash.
 pub mod field {
-    use crate::domain::Bucket;
+    use crate::domain::{Bucket, Currency};
 
     pub fn human(bucket: Bucket) -> String {
         format!("h:{bucket}")
@@ -126,6 +164,22 @@ pub mod field {
 
     pub fn bot(bucket: Bucket) -> String {
         format!("b:{bucket}")
+    }
+
+    pub fn orders(currency: Currency, bucket: Bucket) -> String {
+        format!("o:{currency}:{bucket}")
+    }
+
+    pub fn revenue(currency: Currency, bucket: Bucket) -> String {
+        format!("r:{currency}:{bucket}")
+    }
+
+    pub fn refunds(currency: Currency, bucket: Bucket) -> String {
+        format!("f:{currency}:{bucket}")
+    }
+
+    pub fn commission(currency: Currency, bucket: Bucket) -> String {
+        format!("c:{currency}:{bucket}")
     }
 }
 
@@ -151,6 +205,9 @@ mod tests {
             keys.link(&code),
             keys.influencer_links(&id),
             keys.changes(),
+            keys.coupons(),
+            keys.influencer_coupons(&id),
+            keys.currencies(),
         ];
         assert!(catalog.iter().all(|k| tag(k) == "rt:cat"), "{catalog:?}");
 
@@ -158,6 +215,15 @@ mod tests {
         let owner = Owner::Influencer(id.as_str());
         assert_eq!(tag(&keys.counts(owner)), "rt:i:inf_abc");
         assert_eq!(tag(&keys.applied(owner)), "rt:i:inf_abc");
+        assert_eq!(tag(&keys.order_contributions(owner)), "rt:i:inf_abc");
+        assert_eq!(tag(&keys.order_index(owner)), "rt:i:inf_abc");
+        assert_eq!(tag(&keys.counts(Owner::Unattributed)), "rt:u");
+        assert_eq!(
+            tag(&keys.order_contributions(Owner::Unattributed)),
+            tag(&keys.order_index(Owner::Unattributed))
+        );
+        let order = crate::domain::OrderKey::new(crate::domain::Platform::Shopify, "450789469");
+        assert_eq!(tag(&keys.order(&order)), "rt:o:shopify:450789469");
         assert_eq!(
             keys.uniques(owner, day),
             "rt:{rt:i:inf_abc}:uniq:d:20261121"

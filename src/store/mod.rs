@@ -2,9 +2,11 @@
 
 mod changes;
 mod clicks;
+mod coupons;
 mod influencers;
 pub mod keys;
 mod links;
+mod orders;
 mod reports;
 mod scripts;
 
@@ -16,9 +18,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use changes::{Change, ChangeFeed};
 pub use clicks::{ClickBatch, ClickClass, RecordedClick};
+pub use coupons::AddCoupon;
 pub use influencers::{InfluencerRecord, SaveInfluencer};
 pub use keys::{Keys, Owner};
 pub use links::{CreateLink, LinkRecord};
+pub use orders::StoredOrder;
 pub use reports::ClickCounts;
 
 use scripts::Scripts;

@@ -3,7 +3,7 @@
 
 use super::keys::{Owner, field};
 use super::{Store, StoreResult};
-use crate::domain::DateRange;
+use crate::domain::{Currency, DateRange, OrderFigures};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClickCounts {
@@ -47,5 +47,53 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// Order figures in `currency` of each owner over the range, in the order given, in one
+    /// pipeline.
+    pub async fn order_figures(
+        &self,
+        owners: &[Owner<'_>],
+        range: &DateRange,
+        currency: Currency,
+    ) -> StoreResult<Vec<OrderFigures>> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let buckets = range.buckets();
+        let kinds: [fn(Currency, crate::domain::Bucket) -> String; 4] = [
+            field::orders,
+            field::revenue,
+            field::refunds,
+            field::commission,
+        ];
+        let fields: Vec<String> = kinds
+            .iter()
+            .flat_map(|kind| buckets.iter().map(move |b| kind(currency, *b)))
+            .collect();
+        let mut pipe = redis::pipe();
+        for owner in owners {
+            pipe.cmd("HMGET")
+                .arg(self.keys().counts(*owner))
+                .arg(&fields);
+        }
+        let replies: Vec<Vec<Option<i64>>> = pipe.query_async(&mut self.conn()).await?;
+        Ok(replies
+            .into_iter()
+            .map(|values| {
+                let mut sums = values
+                    .chunks(buckets.len())
+                    .map(|chunk| chunk.iter().flatten().sum::<i64>());
+                let mut next = || sums.next().unwrap_or(0);
+                OrderFigures {
+                    orders: next(),
+                    revenue: next(),
+                    refunds: next(),
+                    commission: next(),
+                }
+            })
+            .collect())
     }
 }

@@ -7,6 +7,10 @@ pub(crate) struct Scripts {
     pub save_influencer: Script,
     pub create_link: Script,
     pub update_link: Script,
+    pub save_order: Script,
+    pub apply_order: Script,
+    pub add_coupon: Script,
+    pub remove_coupon: Script,
 }
 
 impl Scripts {
@@ -16,6 +20,10 @@ impl Scripts {
             save_influencer: Script::new(include_str!("lua/save_influencer.lua")),
             create_link: Script::new(include_str!("lua/create_link.lua")),
             update_link: Script::new(include_str!("lua/update_link.lua")),
+            save_order: Script::new(include_str!("lua/save_order.lua")),
+            apply_order: Script::new(include_str!("lua/apply_order.lua")),
+            add_coupon: Script::new(include_str!("lua/add_coupon.lua")),
+            remove_coupon: Script::new(include_str!("lua/remove_coupon.lua")),
         }
     }
 }

@@ -5,14 +5,46 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use hmac::{Hmac, Mac};
 use reftrack::config::Settings;
 use reftrack::startup::Application;
 use serde_json::{Value, json};
+use sha2::Sha256;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
+
+/// The secrets the fixtures' signature vectors were computed with.
+pub const SHOPIFY_SECRET: &str = "test_secret_key";
+pub const WOO_SECRET: &str = "wc_test_secret";
+pub const STRIPE_SECRET: &str = "whsec_test_secret";
+pub const GENERIC_SECRET: &str = "generic_test_secret";
+
+fn mac(secret: &str, parts: &[&[u8]]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// A Shopify or WooCommerce signature: base64 HMAC-SHA256 of the body.
+pub fn base64_signature(secret: &str, body: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(mac(secret, &[body]))
+}
+
+/// A Stripe or generic signature header at unix time `t`.
+pub fn timestamped_signature(secret: &str, body: &[u8], t: i64) -> String {
+    let digest = mac(secret, &[t.to_string().as_bytes(), b".", body]);
+    format!("t={t},v1={}", hex::encode(digest))
+}
+
+pub fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
 
 /// A `redis-server` of the test's own, listening on a Unix socket in a temporary directory,
 /// killed when dropped.
@@ -93,6 +125,19 @@ pub fn test_settings(redis: &TestRedis) -> Settings {
         ("REFTRACK_ADMIN__TOKEN", TOKEN.to_owned()),
         ("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "20".to_owned()),
         ("REFTRACK_LOG__LEVEL", "warn".to_owned()),
+        (
+            "REFTRACK_WEBHOOKS__SHOPIFY_SECRET",
+            SHOPIFY_SECRET.to_owned(),
+        ),
+        (
+            "REFTRACK_WEBHOOKS__WOOCOMMERCE_SECRET",
+            WOO_SECRET.to_owned(),
+        ),
+        ("REFTRACK_WEBHOOKS__STRIPE_SECRET", STRIPE_SECRET.to_owned()),
+        (
+            "REFTRACK_WEBHOOKS__GENERIC_SECRET",
+            GENERIC_SECRET.to_owned(),
+        ),
     ];
     Settings::load_from(None, vars.map(|(k, v)| (k.to_owned(), v)))
         .expect("test settings are valid")
@@ -212,6 +257,101 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Follows a link as a browser and returns the click id stamped on the destination.
+    pub async fn click_id(&self, code: &str) -> String {
+        let response = self.click(code, BROWSER).await;
+        assert_eq!(response.status().as_u16(), 302);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "rtclid")
+            .map(|(_, v)| v.into_owned())
+            .expect("the destination carries rtclid")
+    }
+
+    /// Posts a webhook body with the given headers.
+    pub async fn webhook(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// A Shopify delivery, signed as Shopify signs it.
+    pub async fn shopify(&self, topic: &str, event_id: &str, body: &[u8]) -> reqwest::Response {
+        let headers = [
+            ("x-shopify-topic", topic.to_owned()),
+            ("x-shopify-event-id", event_id.to_owned()),
+            (
+                "x-shopify-hmac-sha256",
+                base64_signature(SHOPIFY_SECRET, body),
+            ),
+        ];
+        self.webhook("/webhooks/shopify", &headers, body).await
+    }
+
+    /// A WooCommerce delivery, signed as WooCommerce signs it.
+    pub async fn woocommerce(&self, topic: &str, delivery: &str, body: &[u8]) -> reqwest::Response {
+        let headers = [
+            ("x-wc-webhook-topic", topic.to_owned()),
+            ("x-wc-webhook-delivery-id", delivery.to_owned()),
+            ("x-wc-webhook-signature", base64_signature(WOO_SECRET, body)),
+        ];
+        self.webhook("/webhooks/woocommerce", &headers, body).await
+    }
+
+    /// A Stripe event, signed now as Stripe signs it.
+    pub async fn stripe(&self, body: &[u8]) -> reqwest::Response {
+        let header = timestamped_signature(STRIPE_SECRET, body, now_secs());
+        self.webhook("/webhooks/stripe", &[("stripe-signature", header)], body)
+            .await
+    }
+
+    /// A generic order event, signed now.
+    pub async fn generic(&self, body: &Value) -> reqwest::Response {
+        let body = serde_json::to_vec(body).unwrap();
+        let header = timestamped_signature(GENERIC_SECRET, &body, now_secs());
+        self.webhook(
+            "/webhooks/orders",
+            &[("x-reftrack-signature", header)],
+            &body,
+        )
+        .await
+    }
+
+    /// The orders listed for an influencer id (or `unattributed`).
+    pub async fn orders_of(&self, influencer: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get_json(&format!("/api/v1/orders?influencer_id={influencer}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["orders"].as_array().unwrap().clone()
+    }
+
+    /// The report row of unattributed orders.
+    pub async fn unattributed_row(&self) -> Value {
+        let (status, report) = self.get_json("/api/v1/reports/influencers").await;
+        assert_eq!(status, 200, "{report}");
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["influencer_id"].is_null())
+            .cloned()
+            .expect("the report has an unattributed row")
+    }
+
     /// This influencer's row in today's report.
     pub async fn influencer_row(&self, influencer_id: &str) -> Value {
         let (status, report) = self.get_json("/api/v1/reports/influencers").await;
@@ -252,6 +392,16 @@ impl TestApp {
 }
 
 pub const BROWSER: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
+/// The bytes of a fixture file, exactly as stored.
+pub fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).expect("fixture file")
+}
+
+/// A fixture as JSON, to be changed and sent re-serialised (and re-signed).
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_slice(&fixture_bytes(name)).expect("fixture JSON")
+}
 
 /// A file of `tests/fixtures/` (real-format payloads; provenance in its README).
 pub fn fixture(name: &str) -> PathBuf {

@@ -2,6 +2,7 @@
 //! test starts on its own Unix socket.
 
 mod admin_auth;
+mod attribution;
 mod clicks;
 mod helpers;
 mod influencers;
@@ -9,3 +10,4 @@ mod links;
 mod operations;
 mod redirect;
 mod serve;
+mod webhooks;

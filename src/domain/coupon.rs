@@ -1,0 +1,69 @@
+//! Discount codes, matched case-insensitively.
+
+use std::fmt;
+
+/// A discount code in its canonical (lower-case) form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CouponCode(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CouponCodeError {
+    #[error("a coupon code has 1 to 64 characters")]
+    Length,
+    #[error("a coupon code has no control characters")]
+    ControlCharacter,
+}
+
+impl CouponCode {
+    const MAX_CHARS: usize = 64;
+
+    /// Shops treat codes case-insensitively (`ALICE10` and `alice10` are one code), so the
+    /// canonical form is lower case, surrounding spaces trimmed.
+    pub fn parse(raw: &str) -> Result<Self, CouponCodeError> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 || chars > Self::MAX_CHARS {
+            return Err(CouponCodeError::Length);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(CouponCodeError::ControlCharacter);
+        }
+        Ok(Self(trimmed.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CouponCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_differing_only_in_case_are_one_code() {
+        assert_eq!(
+            CouponCode::parse(" ALICE10 ").unwrap(),
+            CouponCode::parse("alice10").unwrap()
+        );
+    }
+
+    #[test]
+    fn empty_long_or_control_character_codes_are_refused() {
+        assert_eq!(CouponCode::parse("  "), Err(CouponCodeError::Length));
+        assert_eq!(
+            CouponCode::parse(&"x".repeat(65)),
+            Err(CouponCodeError::Length)
+        );
+        assert_eq!(
+            CouponCode::parse("a\nb"),
+            Err(CouponCodeError::ControlCharacter)
+        );
+    }
+}

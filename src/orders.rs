@@ -1,0 +1,177 @@
+//! Taking in a verified order delivery: attribution, exactly-once storage, and the owner's
+//! counters.
+//!
+//! Each delivery is folded into the order's record by compare-and-set on its revision: read,
+//! apply the events in memory, write back only if nobody wrote in between, else read again.
+//! Concurrent deliveries of one order (on one replica or several) therefore serialise, and
+//! since folding is idempotent, a retried delivery changes nothing. The record's figures are
+//! then applied to its owner's counters as of that revision, replacing what the previous
+//! revision added; a crash between the two steps is repaired by the shop's retry, which finds
+//! the delivery already folded and applies the figures again (a no-op if they had landed).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::{
+    AttributedBy, AttributionPriority, Bucket, ClickId, CouponCode, Evidence, Order, OrderFacts,
+    OrderKey, Window,
+};
+use crate::metrics::AttributionLabel;
+use crate::state::AppState;
+use crate::store::keys::{Owner, field};
+use crate::store::{Store, StoreError};
+use crate::webhooks::Delivery;
+
+/// Compare-and-set attempts before a delivery is refused with a retry-later status. Only a
+/// storm of simultaneous deliveries of one order could exhaust them.
+const MAX_ATTEMPTS: usize = 16;
+
+/// How orders are attributed.
+#[derive(Debug, Clone, Copy)]
+pub struct AttributionPolicy {
+    pub window: Window,
+    pub priority: AttributionPriority,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Applied,
+    /// The delivery had been applied before: a retry.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the order was changed by {MAX_ATTEMPTS} concurrent deliveries in a row")]
+    Contended,
+}
+
+pub async fn ingest(state: &AppState, delivery: &Delivery) -> Result<Ingested, IngestError> {
+    let store = &state.store;
+    let key = &delivery.order_key;
+    for _ in 0..MAX_ATTEMPTS {
+        let (rev, mut order) = match store.order(key).await? {
+            Some(stored) => (stored.rev, stored.order),
+            None => (0, Order::new(key, delivery.platform)),
+        };
+        if order.has_seen(&delivery.delivery_id) {
+            publish(state, key, rev, &order).await?;
+            return Ok(Ingested::Duplicate);
+        }
+        order.apply(
+            &delivery.delivery_id,
+            &delivery.events,
+            Utc::now().timestamp_millis(),
+        );
+        let newly_attributed = match order.awaiting_attribution() {
+            Some(facts) => {
+                let attribution = attribute(store, state.attribution, facts).await?;
+                order.attribution = Some(attribution);
+                true
+            }
+            None => false,
+        };
+        if store.save_order(key, rev, &order).await? {
+            if newly_attributed {
+                state.metrics.order_attributed(label(&order));
+            }
+            publish(state, key, rev + 1, &order).await?;
+            return Ok(Ingested::Applied);
+        }
+    }
+    Err(IngestError::Contended)
+}
+
+/// Decides who earns an order from its click and coupons, and fixes the commission.
+async fn attribute(
+    store: &Store,
+    policy: AttributionPolicy,
+    facts: &OrderFacts,
+) -> Result<crate::domain::Attribution, StoreError> {
+    let click = match facts.click_id.as_deref().and_then(ClickId::parse) {
+        Some(id) => store.click(&id).await?,
+        None => None,
+    };
+    let mut coupon = None;
+    for raw in &facts.coupons {
+        let Ok(code) = CouponCode::parse(raw) else {
+            continue;
+        };
+        if let Some(owner) = store.coupon_owner(&code).await? {
+            coupon = Some((code.to_string(), owner));
+            break;
+        }
+    }
+    let evidence = Evidence {
+        click_id: facts.click_id.clone(),
+        click,
+        coupon,
+    };
+    let mut attribution = evidence.attribute(facts.occurred_ms, &policy.window, policy.priority);
+    if let (Some(id), true) = (&attribution.influencer_id, attribution.qualified)
+        && let Some(rule) = store.influencer(id).await?.and_then(|i| i.commission)
+    {
+        attribution.commission_rule = Some(rule.to_stored());
+        attribution.commission = rule.earned(facts.revenue, facts.currency);
+    }
+    Ok(attribution)
+}
+
+/// Applies the order's figures at revision `rev` to its owner's counters.
+async fn publish(
+    state: &AppState,
+    key: &OrderKey,
+    rev: u64,
+    order: &Order,
+) -> Result<(), StoreError> {
+    let (Some(facts), Some(attribution)) = (&order.facts, &order.attribution) else {
+        return Ok(());
+    };
+    let owner = match &attribution.influencer_id {
+        Some(id) => Owner::Influencer(id.as_str()),
+        None => Owner::Unattributed,
+    };
+    let figures = order.figures();
+    let day = order_day(facts.occurred_ms, state.time_zone);
+    let currency = facts.currency;
+    let amounts: Vec<(String, i64)> = Bucket::containing(day)
+        .into_iter()
+        .flat_map(|bucket| {
+            [
+                (field::orders(currency, bucket), figures.orders),
+                (field::revenue(currency, bucket), figures.revenue),
+                (field::refunds(currency, bucket), figures.refunds),
+                (field::commission(currency, bucket), figures.commission),
+            ]
+        })
+        .collect();
+    state
+        .store
+        .apply_order_figures(owner, key, rev, facts.occurred_ms, &amounts)
+        .await?;
+    if figures.orders > 0 {
+        state.store.note_currency(currency).await?;
+    }
+    Ok(())
+}
+
+/// The calendar day of an order in the reporting time zone.
+fn order_day(at_ms: i64, time_zone: Tz) -> chrono::NaiveDate {
+    DateTime::<Utc>::from_timestamp_millis(at_ms)
+        .unwrap_or_default()
+        .with_timezone(&time_zone)
+        .date_naive()
+}
+
+fn label(order: &Order) -> AttributionLabel {
+    let test = order.facts.as_ref().is_some_and(|f| f.test);
+    match &order.attribution {
+        _ if test => AttributionLabel::Test,
+        Some(a) if !a.qualified => AttributionLabel::Unqualified,
+        Some(a) if a.by == AttributedBy::Click => AttributionLabel::Click,
+        Some(a) if a.by == AttributedBy::Coupon => AttributionLabel::Coupon,
+        _ => AttributionLabel::Unattributed,
+    }
+}

@@ -1,0 +1,91 @@
+//! `/api/v1/influencers/{id}/coupons`: the discount codes that attribute orders to an
+//! influencer. A code belongs to one influencer and matches case-insensitively.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::influencers::influencer_id;
+use crate::domain::{CouponCode, InfluencerId};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::AddCoupon;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCoupon {
+    code: String,
+}
+
+#[derive(Serialize)]
+struct CouponView<'a> {
+    code: &'a str,
+    influencer_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct CouponList {
+    influencer_id: String,
+    coupons: Vec<String>,
+}
+
+fn code(raw: &str) -> Result<CouponCode, ApiError> {
+    CouponCode::parse(raw).map_err(|e| ApiError::bad_request("invalid_coupon", e.to_string()))
+}
+
+fn no_influencer(id: &InfluencerId) -> ApiError {
+    ApiError::not_found("influencer_not_found", format!("no influencer {id}"))
+}
+
+pub async fn add(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<NewCoupon>,
+) -> Result<HttpResponse, ApiError> {
+    let id = influencer_id(&path)?;
+    let code = code(&body.code)?;
+    let view = CouponView {
+        code: code.as_str(),
+        influencer_id: id.as_str(),
+    };
+    match state.store.add_coupon(&id, &code).await? {
+        AddCoupon::Added => Ok(HttpResponse::Created().json(view)),
+        AddCoupon::AlreadyTheirs => Ok(HttpResponse::Ok().json(view)),
+        AddCoupon::NoSuchInfluencer => Err(no_influencer(&id)),
+        AddCoupon::TakenBy(owner) => Err(ApiError::conflict(
+            "coupon_taken",
+            format!("the coupon '{code}' belongs to influencer {owner}"),
+        )),
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = influencer_id(&path)?;
+    if state.store.influencer(&id).await?.is_none() {
+        return Err(no_influencer(&id));
+    }
+    let coupons = state.store.coupons_of(&id).await?;
+    Ok(HttpResponse::Ok().json(CouponList {
+        influencer_id: id.to_string(),
+        coupons,
+    }))
+}
+
+pub async fn remove(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_id, raw_code) = path.into_inner();
+    let id = influencer_id(&raw_id)?;
+    let code = code(&raw_code)?;
+    if state.store.remove_coupon(&id, &code).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found(
+            "coupon_not_found",
+            format!("influencer {id} has no coupon '{code}'"),
+        ))
+    }
+}

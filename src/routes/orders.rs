@@ -1,0 +1,161 @@
+//! `/api/v1/orders`: an influencer's orders with how each was attributed, so a marketer can
+//! audit a commission. `influencer_id=unattributed` lists the orders nobody earned.
+
+use actix_web::{HttpResponse, web};
+use chrono::{NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::admin::timestamp;
+use super::influencers::influencer_id;
+use super::reports::range;
+use crate::domain::{
+    AttributedBy, AttributionReason, Commission, CommissionInput, InfluencerId, Order, OrderStatus,
+};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::Owner;
+
+/// Orders listed when the request names no limit, and the most it may ask for.
+const DEFAULT_LIMIT: usize = 500;
+const MAX_LIMIT: usize = 5_000;
+
+#[derive(Deserialize)]
+pub struct OrdersQuery {
+    influencer_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct OrderView {
+    order_key: String,
+    platform: &'static str,
+    order_id: String,
+    status: OrderStatus,
+    test: bool,
+    /// Whether the order is in revenue: placed, not a test, and qualified.
+    counted: bool,
+    occurred_at: String,
+    currency: String,
+    revenue: String,
+    refunds: String,
+    net_revenue: String,
+    commission: String,
+    attribution: Option<AttributionView>,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct AttributionView {
+    by: AttributedBy,
+    reason: AttributionReason,
+    influencer_id: Option<InfluencerId>,
+    qualified: bool,
+    click_id: Option<String>,
+    coupon: Option<String>,
+    /// The influencer the other signal pointed at, when click and coupon disagreed.
+    overruled: Option<InfluencerId>,
+    commission_rule: Option<CommissionInput>,
+    /// Commission on the full revenue when the order was attributed, before any refund.
+    commission_at_attribution: String,
+}
+
+#[derive(Serialize)]
+struct OrderList {
+    influencer_id: Option<InfluencerId>,
+    from: NaiveDate,
+    to: NaiveDate,
+    orders: Vec<OrderView>,
+}
+
+fn view(order: &Order) -> Option<OrderView> {
+    let facts = order.facts.as_ref()?;
+    let currency = facts.currency;
+    let refunds = order.refunded();
+    let figures = order.figures();
+    let attribution = order.attribution.clone().map(|a| AttributionView {
+        by: a.by,
+        reason: a.reason,
+        influencer_id: a.influencer_id,
+        qualified: a.qualified,
+        click_id: a.click_id,
+        coupon: a.coupon,
+        overruled: a.overruled,
+        commission_rule: a
+            .commission_rule
+            .as_deref()
+            .and_then(|r| Commission::from_stored(r).ok())
+            .map(Commission::to_input),
+        commission_at_attribution: currency.format(a.commission),
+    });
+    Some(OrderView {
+        order_key: order.key.clone(),
+        platform: order.platform.label(),
+        order_id: facts.order_id.clone(),
+        status: order.status,
+        test: facts.test,
+        counted: order.counts(),
+        occurred_at: timestamp(facts.occurred_ms),
+        currency: currency.to_string(),
+        revenue: currency.format(facts.revenue),
+        refunds: currency.format(refunds),
+        net_revenue: currency.format(facts.revenue - refunds),
+        commission: currency.format(figures.commission),
+        attribution,
+        updated_at: timestamp(order.updated_ms),
+    })
+}
+
+/// Milliseconds of the start of a local day.
+fn day_start_ms(day: NaiveDate, tz: Tz) -> i64 {
+    tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
+        .earliest()
+        .map_or(i64::MIN, |t| t.timestamp_millis())
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<OrdersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let influencer = match query.influencer_id.as_deref() {
+        None => {
+            return Err(ApiError::bad_request(
+                "missing_influencer_id",
+                "list orders with ?influencer_id=<id> or ?influencer_id=unattributed",
+            ));
+        }
+        Some("unattributed") => None,
+        Some(raw) => Some(influencer_id(raw)?),
+    };
+    let owner = influencer
+        .as_ref()
+        .map_or(Owner::Unattributed, |id| Owner::Influencer(id.as_str()));
+    let from_ms = day_start_ms(range.from(), state.time_zone);
+    let to_ms = range
+        .to()
+        .succ_opt()
+        .map_or(i64::MAX, |next| day_start_ms(next, state.time_zone) - 1);
+    let orders = state
+        .store
+        .orders_of(owner, from_ms, to_ms, limit)
+        .await?
+        .into_iter()
+        .filter_map(|order| view(&order))
+        .collect();
+    Ok(HttpResponse::Ok().json(OrderList {
+        influencer_id: influencer,
+        from: range.from(),
+        to: range.to(),
+        orders,
+    }))
+}

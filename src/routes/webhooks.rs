@@ -1,0 +1,276 @@
+//! `/webhooks/*`: order deliveries from shops. Each is verified over its raw body, read by
+//! its platform's parser, then stored exactly once (see the `orders` module).
+//!
+//! Answers: 200 once stored (or recognised as a retry, or ignored as a topic reftrack does not
+//! act on, so the shop stops retrying); 401 for a missing or forged signature; 400 for a body
+//! that cannot be read; 413 beyond 1 MiB; 503 when it could not be stored, so the shop retries.
+//! Never a 2xx for a delivery that was not stored.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{HttpRequest, HttpResponse, Scope};
+use chrono::Utc;
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::admin::{no_such_route, resource};
+use crate::domain::Platform;
+use crate::error::ApiError;
+use crate::metrics::WebhookOutcome;
+use crate::orders::{IngestError, Ingested, ingest};
+use crate::state::AppState;
+use crate::webhooks::{
+    Parsed, PayloadError, SignatureError, WebhookSecret, generic, shopify, stripe, woocommerce,
+};
+
+/// Largest body accepted. Real order payloads are a few KiB; Shopify's largest are well
+/// under this.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Longest delivery id header accepted.
+const MAX_DELIVERY_ID: usize = 256;
+
+pub fn scope() -> Scope {
+    web::scope("/webhooks")
+        .service(resource("/shopify").route(web::post().to(shopify)))
+        .service(resource("/woocommerce").route(web::post().to(woocommerce)))
+        .service(resource("/stripe").route(web::post().to(stripe)))
+        .service(resource("/orders").route(web::post().to(generic)))
+        .default_service(web::to(no_such_route))
+}
+
+/// Why a delivery was not stored.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("set {0} to accept these webhooks")]
+    NotConfigured(&'static str),
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error(transparent)]
+    Malformed(#[from] PayloadError),
+    #[error("request bodies are limited to {BODY_LIMIT} bytes")]
+    TooLarge,
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+impl Refusal {
+    fn outcome(&self) -> WebhookOutcome {
+        match self {
+            Self::Signature(_) => WebhookOutcome::InvalidSignature,
+            Self::Malformed(_) | Self::TooLarge => WebhookOutcome::Malformed,
+            Self::NotConfigured(_) | Self::Ingest(_) => WebhookOutcome::Unavailable,
+        }
+    }
+
+    fn into_api_error(self) -> ApiError {
+        let message = self.to_string();
+        match self {
+            Self::NotConfigured(_) => ApiError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "webhook_not_configured",
+                message,
+            ),
+            Self::Signature(_) => {
+                ApiError::client(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+            }
+            Self::Malformed(_) => ApiError::bad_request("malformed_payload", message),
+            Self::TooLarge => {
+                ApiError::client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            }
+            Self::Ingest(IngestError::Store(e)) => ApiError::Store(e),
+            Self::Ingest(IngestError::Contended) => {
+                ApiError::client(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+            }
+        }
+    }
+}
+
+type Received = Result<WebhookOutcome, Refusal>;
+
+async fn shopify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let started = Instant::now();
+    let received = async {
+        let secret = configured(
+            state.webhooks.shopify.as_ref(),
+            "REFTRACK_WEBHOOKS__SHOPIFY_SECRET",
+        )?;
+        let body = read_body(payload).await?;
+        secret.verify_base64(&body, header(&req, "x-shopify-hmac-sha256"))?;
+        let topic = required(&req, &["x-shopify-topic"])?;
+        let delivery_id = required(&req, &["x-shopify-event-id", "x-shopify-webhook-id"])?;
+        let parsed = shopify::parse(topic, delivery_id, &body, now_ms())?;
+        store(&state, parsed).await
+    }
+    .await;
+    respond(&state, Platform::Shopify, started, received)
+}
+
+async fn woocommerce(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let started = Instant::now();
+    let received = async {
+        let secret = configured(
+            state.webhooks.woocommerce.as_ref(),
+            "REFTRACK_WEBHOOKS__WOOCOMMERCE_SECRET",
+        )?;
+        let body = read_body(payload).await?;
+        let signature = header(&req, "x-wc-webhook-signature");
+        // WooCommerce checks a new webhook with an unsigned ping and refuses to save the
+        // webhook unless it gets a 200. It carries nothing, so answering it stores nothing.
+        if signature.is_none() && woocommerce::is_ping(&body) {
+            return Ok(WebhookOutcome::Ping);
+        }
+        secret.verify_base64(&body, signature)?;
+        let topic = required(&req, &["x-wc-webhook-topic"])?;
+        let delivery_id = required(&req, &["x-wc-webhook-delivery-id"])?;
+        let parsed = woocommerce::parse(topic, delivery_id, &body, now_ms())?;
+        store(&state, parsed).await
+    }
+    .await;
+    respond(&state, Platform::WooCommerce, started, received)
+}
+
+async fn stripe(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let started = Instant::now();
+    let received = async {
+        let secret = configured(
+            state.webhooks.stripe.as_ref(),
+            "REFTRACK_WEBHOOKS__STRIPE_SECRET",
+        )?;
+        let body = read_body(payload).await?;
+        secret.verify_timestamped(
+            &body,
+            header(&req, "stripe-signature"),
+            Utc::now().timestamp(),
+            state.webhooks.tolerance_secs,
+        )?;
+        let parsed = stripe::parse(&body)?;
+        store(&state, parsed).await
+    }
+    .await;
+    respond(&state, Platform::Stripe, started, received)
+}
+
+async fn generic(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let started = Instant::now();
+    let received = async {
+        let secret = configured(
+            state.webhooks.generic.as_ref(),
+            "REFTRACK_WEBHOOKS__GENERIC_SECRET",
+        )?;
+        let body = read_body(payload).await?;
+        secret.verify_timestamped(
+            &body,
+            header(&req, "x-reftrack-signature"),
+            Utc::now().timestamp(),
+            state.webhooks.tolerance_secs,
+        )?;
+        let parsed = generic::parse(&body, now_ms())?;
+        store(&state, parsed).await
+    }
+    .await;
+    respond(&state, Platform::Generic, started, received)
+}
+
+fn configured<'a>(
+    secret: Option<&'a WebhookSecret>,
+    variable: &'static str,
+) -> Result<&'a WebhookSecret, Refusal> {
+    secret.ok_or(Refusal::NotConfigured(variable))
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The first of `names` present, as a delivery's topic or id.
+fn required<'a>(req: &'a HttpRequest, names: &[&str]) -> Result<&'a str, Refusal> {
+    let value = names
+        .iter()
+        .find_map(|name| header(req, name))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| PayloadError::new(format!("the {} header is missing", names[0])))?;
+    if value.len() > MAX_DELIVERY_ID {
+        return Err(PayloadError::new(format!("the {} header is too long", names[0])).into());
+    }
+    Ok(value)
+}
+
+/// Reads the raw body, refusing more than [`BODY_LIMIT`] without reading it all.
+async fn read_body(mut payload: web::Payload) -> Result<Bytes, Refusal> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| PayloadError::new(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(Refusal::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+async fn store(state: &AppState, parsed: Parsed) -> Received {
+    match parsed {
+        Parsed::Ignored => Ok(WebhookOutcome::Ignored),
+        Parsed::Order(delivery) => Ok(match ingest(state, &delivery).await? {
+            Ingested::Applied => WebhookOutcome::Applied,
+            Ingested::Duplicate => WebhookOutcome::Duplicate,
+        }),
+    }
+}
+
+fn respond(
+    state: &AppState,
+    platform: Platform,
+    started: Instant,
+    received: Received,
+) -> HttpResponse {
+    let outcome = match &received {
+        Ok(outcome) => *outcome,
+        Err(refusal) => refusal.outcome(),
+    };
+    state
+        .metrics
+        .webhook(platform, outcome, started.elapsed().as_secs_f64());
+    match received {
+        Ok(outcome) => HttpResponse::Ok().json(json!({ "status": status(outcome) })),
+        Err(refusal) => {
+            if let Refusal::Signature(e) = &refusal {
+                tracing::warn!(platform = platform.label(), error = %e, "webhook refused");
+            }
+            actix_web::ResponseError::error_response(&refusal.into_api_error())
+        }
+    }
+}
+
+fn status(outcome: WebhookOutcome) -> &'static str {
+    match outcome {
+        WebhookOutcome::Applied => "stored",
+        WebhookOutcome::Duplicate => "duplicate",
+        WebhookOutcome::Ping => "ping",
+        _ => "ignored",
+    }
+}

@@ -1,0 +1,17 @@
+-- Gives a coupon code to an influencer, unless another influencer has it.
+-- KEYS[1] coupons hash, KEYS[2] influencer hash, KEYS[3] influencer's coupons set
+-- ARGV[1] code (lower case), ARGV[2] influencer id
+-- Returns 1 added, 0 already this influencer's, -1 no such influencer, or the owner's id.
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return -1
+end
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner == ARGV[2] then
+  return 0
+end
+if owner then
+  return owner
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1

@@ -1,0 +1,157 @@
+//! Order records, the click records attribution reads, and what orders add to counters.
+
+use redis::AsyncCommands;
+
+use super::keys::Owner;
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{ClickId, Currency, InfluencerId, Order, OrderKey, SeenClick};
+
+/// An order's record and the revision it was read at.
+#[derive(Debug, Clone)]
+pub struct StoredOrder {
+    pub rev: u64,
+    pub order: Order,
+}
+
+impl Store {
+    pub async fn order(&self, key: &OrderKey) -> StoreResult<Option<StoredOrder>> {
+        let redis_key = self.keys().order(key);
+        let (rev, state): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(&redis_key)
+            .arg("rev")
+            .arg("state")
+            .query_async(&mut self.conn())
+            .await?;
+        match (rev, state) {
+            (Some(rev), Some(state)) => Ok(Some(StoredOrder {
+                rev,
+                order: decode(&redis_key, &state)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Saves `order` if its record is still at revision `read` (0: there was none). `false`
+    /// means another delivery wrote first and the caller must read again.
+    pub async fn save_order(&self, key: &OrderKey, read: u64, order: &Order) -> StoreResult<bool> {
+        let state = serde_json::to_string(order).expect("an order serialises");
+        let saved: i64 = self
+            .scripts
+            .save_order
+            .key(self.keys().order(key))
+            .arg(read)
+            .arg(state)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(saved == 1)
+    }
+
+    /// Makes `owner`'s counters hold `amounts` for the order at revision `rev`, replacing what
+    /// an earlier revision added (see `apply_order.lua`), and lists the order in the owner's
+    /// index at `at_ms`.
+    pub async fn apply_order_figures(
+        &self,
+        owner: Owner<'_>,
+        key: &OrderKey,
+        rev: u64,
+        at_ms: i64,
+        amounts: &[(String, i64)],
+    ) -> StoreResult<()> {
+        let keys = self.keys();
+        let mut invocation = self.scripts.apply_order.prepare_invoke();
+        invocation
+            .key(keys.order_contributions(owner))
+            .key(keys.counts(owner))
+            .key(keys.order_index(owner))
+            .arg(key.as_str())
+            .arg(rev)
+            .arg(at_ms);
+        for (field, amount) in amounts.iter().filter(|(_, amount)| *amount != 0) {
+            invocation.arg(field).arg(*amount);
+        }
+        let _: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(())
+    }
+
+    /// Orders in `owner`'s index placed between the two times (inclusive), oldest first, at
+    /// most `limit`.
+    pub async fn orders_of(
+        &self,
+        owner: Owner<'_>,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<Order>> {
+        let mut conn = self.conn();
+        let members: Vec<String> = conn
+            .zrangebyscore_limit(
+                self.keys().order_index(owner),
+                from_ms,
+                to_ms,
+                0,
+                isize::try_from(limit).unwrap_or(isize::MAX),
+            )
+            .await?;
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = members
+            .iter()
+            .map(|m| self.keys().order(&OrderKey::from_stored(m)))
+            .collect();
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.hget(key, "state");
+        }
+        let states: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+        keys.iter()
+            .zip(states)
+            .filter_map(|(key, state)| state.map(|s| decode(key, &s)))
+            .collect()
+    }
+
+    /// The click a click id names, while it is kept (its attribution window).
+    pub async fn click(&self, id: &ClickId) -> StoreResult<Option<SeenClick>> {
+        let key = self.keys().click_bucket(id);
+        let record: Option<String> = self.conn().hget(&key, id.as_str()).await?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let mut parts = record.split('|');
+        let (_code, influencer, at_ms) = (parts.next(), parts.next(), parts.next());
+        let influencer_id = influencer
+            .and_then(InfluencerId::parse)
+            .ok_or_else(|| StoreError::corrupt(&key, "click record without an influencer"))?;
+        let at_ms = at_ms
+            .and_then(|ms| ms.parse().ok())
+            .ok_or_else(|| StoreError::corrupt(&key, "click record without a time"))?;
+        Ok(Some(SeenClick {
+            influencer_id,
+            at_ms,
+        }))
+    }
+
+    /// Records that orders have counted in `currency`.
+    pub async fn note_currency(&self, currency: Currency) -> StoreResult<()> {
+        let _: i64 = self
+            .conn()
+            .sadd(self.keys().currencies(), currency.code())
+            .await?;
+        Ok(())
+    }
+
+    /// Every currency orders have counted in.
+    pub async fn currencies(&self) -> StoreResult<Vec<Currency>> {
+        let codes: Vec<String> = self.conn().smembers(self.keys().currencies()).await?;
+        let mut out: Vec<Currency> = codes
+            .iter()
+            .filter_map(|c| Currency::parse(c).ok())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}
+
+fn decode(key: &str, state: &str) -> StoreResult<Order> {
+    serde_json::from_str(state).map_err(|e| StoreError::corrupt(key, e.to_string()))
+}

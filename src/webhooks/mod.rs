@@ -1,0 +1,127 @@
+//! Order webhooks: each shop platform's format read into one shape, [`Delivery`].
+//!
+//! # Layout
+//!
+//! - [`signature`]: the two signature schemes, constant-time, over the raw body.
+//! - [`shopify`], [`woocommerce`], [`stripe`], [`generic`]: one file per format, each turning
+//!   a verified body into order events. They do no I/O, so they are tested (and fuzzed) on
+//!   their own.
+//!
+//! What happens to a delivery afterwards (attribution, exactly-once storage) is
+//! the `orders` module's job.
+
+pub mod generic;
+pub mod shopify;
+pub mod signature;
+pub mod stripe;
+pub mod woocommerce;
+
+use chrono::{DateTime, NaiveDateTime};
+use serde::Deserialize;
+
+use crate::domain::{ClickId, OrderEvent, OrderKey, Platform};
+
+pub use signature::{SignatureError, WebhookSecret};
+
+/// A verified delivery about one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub platform: Platform,
+    /// The shop's id for this delivery, so a retry is recognised.
+    pub delivery_id: String,
+    pub order_key: OrderKey,
+    pub events: Vec<OrderEvent>,
+}
+
+/// What a verified body turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Order(Delivery),
+    /// A topic or state reftrack does not act on: answered 200 so the shop stops retrying.
+    Ignored,
+}
+
+/// A body that is signed correctly but cannot be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct PayloadError(pub String);
+
+impl PayloadError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+pub(crate) fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PayloadError> {
+    serde_json::from_slice(body).map_err(|e| PayloadError::new(format!("invalid JSON: {e}")))
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time (`2008-01-10T11:00:00-05:00`).
+pub(crate) fn rfc3339_ms(raw: &str) -> Result<i64, PayloadError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| PayloadError::new(format!("'{raw}' is not an RFC 3339 time")))
+}
+
+/// Milliseconds since the epoch of a UTC time without an offset (`2017-03-22T19:28:02`).
+pub(crate) fn utc_ms(raw: &str) -> Result<i64, PayloadError> {
+    NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S")
+        .map(|t| t.and_utc().timestamp_millis())
+        .map_err(|_| PayloadError::new(format!("'{raw}' is not a time")))
+}
+
+/// The click id among candidates: the first that has a click id's shape, else the first
+/// non-empty one (kept so the audit shows which id the shop sent and that it was not found).
+pub(crate) fn click_id<'a>(candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let candidates: Vec<&str> = candidates
+        .into_iter()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    candidates
+        .iter()
+        .find(|c| ClickId::parse(c).is_some())
+        .or_else(|| candidates.first())
+        .map(|c| c.chars().take(64).collect())
+}
+
+/// The `rtclid` query parameter of a landing URL, absolute or relative (`/products/x?rtclid=`).
+pub(crate) fn click_id_in_url(landing: &str) -> Option<String> {
+    let base = url::Url::parse("https://landing.invalid/").expect("a valid base URL");
+    let url = base.join(landing.trim()).ok()?;
+    url.query_pairs()
+        .find(|(name, _)| name == crate::domain::Destination::CLICK_ID_PARAM)
+        .map(|(_, value)| value.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn click_ids_are_found_in_absolute_and_relative_landing_urls() {
+        assert_eq!(
+            click_id_in_url("https://shop.example/p?a=1&rtclid=abc#top").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            click_id_in_url("/products/mug?rtclid=xyz").as_deref(),
+            Some("xyz")
+        );
+        assert_eq!(click_id_in_url("http://www.example.com?source=abc"), None);
+    }
+
+    #[test]
+    fn a_well_formed_click_id_wins_over_other_candidates() {
+        let real = ClickId::generate(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        assert_eq!(
+            click_id(["inf_7Kq2ZbLm", real.as_str()]).as_deref(),
+            Some(real.as_str())
+        );
+        assert_eq!(
+            click_id(["", "inf_7Kq2ZbLm"]).as_deref(),
+            Some("inf_7Kq2ZbLm")
+        );
+        assert_eq!(click_id([" "]), None);
+    }
+}

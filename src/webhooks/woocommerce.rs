@@ -1,0 +1,225 @@
+//! WooCommerce: `X-WC-Webhook-Topic` names the event (`order.created`, `order.updated`), the
+//! body is the REST v3 order, and `X-WC-Webhook-Delivery-ID` names the delivery. When a webhook
+//! is saved, WooCommerce first posts an unsigned `webhook_id=<n>` form and needs a 200.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Delivery, Parsed, PayloadError, click_id, json, utc_ms};
+use crate::domain::{Currency, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
+
+#[derive(Deserialize)]
+struct Order {
+    id: u64,
+    number: Option<String>,
+    status: String,
+    currency: String,
+    total: String,
+    #[serde(default)]
+    line_items: Vec<LineItem>,
+    #[serde(default)]
+    coupon_lines: Vec<CouponLine>,
+    #[serde(default)]
+    meta_data: Vec<Meta>,
+    #[serde(default)]
+    refunds: Vec<Refund>,
+    date_created_gmt: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LineItem {
+    /// After discounts, before tax.
+    total: String,
+}
+
+#[derive(Deserialize)]
+struct CouponLine {
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    key: String,
+    value: Value,
+}
+
+#[derive(Deserialize)]
+struct Refund {
+    id: u64,
+    /// Negative: `"-10.00"`.
+    total: String,
+}
+
+/// The set-up ping: an unsigned form body `webhook_id=<digits>`.
+pub fn is_ping(body: &[u8]) -> bool {
+    body.strip_prefix(b"webhook_id=")
+        .is_some_and(|id| !id.is_empty() && id.iter().all(u8::is_ascii_digit))
+}
+
+pub fn parse(
+    topic: &str,
+    delivery_id: &str,
+    body: &[u8],
+    received_ms: i64,
+) -> Result<Parsed, PayloadError> {
+    if !matches!(topic, "order.created" | "order.updated") {
+        return Ok(Parsed::Ignored);
+    }
+    let order: Order = json(body)?;
+    let facts = facts(&order, received_ms)?;
+    let currency = facts.currency;
+    let events = match order.status.as_str() {
+        "processing" | "completed" => {
+            let mut events = vec![OrderEvent::Placed(facts)];
+            for refund in &order.refunds {
+                let paid_back = currency
+                    .minor_units(&refund.total)
+                    .map_err(|e| PayloadError::new(e.to_string()))?;
+                events.push(OrderEvent::Refunded {
+                    refund_id: format!("refund:{}", refund.id),
+                    amount: RefundAmount::OfGross(paid_back.abs()),
+                });
+            }
+            events
+        }
+        "refunded" => vec![OrderEvent::Placed(facts), OrderEvent::RefundedInFull],
+        "cancelled" | "failed" => vec![OrderEvent::Awaiting(facts), OrderEvent::Cancelled],
+        "pending" | "on-hold" => vec![OrderEvent::Awaiting(facts)],
+        _ => return Ok(Parsed::Ignored),
+    };
+    Ok(Parsed::Order(Delivery {
+        platform: Platform::WooCommerce,
+        delivery_id: delivery_id.to_owned(),
+        order_key: OrderKey::new(Platform::WooCommerce, &order.id.to_string()),
+        events,
+    }))
+}
+
+fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
+    let currency =
+        Currency::parse(&order.currency).map_err(|e| PayloadError::new(e.to_string()))?;
+    let money = |amount: &str| {
+        currency
+            .minor_units(amount)
+            .map_err(|e| PayloadError::new(e.to_string()))
+    };
+    let mut revenue = 0;
+    for line in &order.line_items {
+        revenue += money(&line.total)?;
+    }
+    let occurred_ms = match &order.date_created_gmt {
+        Some(at) => utc_ms(at)?,
+        None => received_ms,
+    };
+    let candidates = order
+        .meta_data
+        .iter()
+        .filter(|m| m.key == "rtclid" || m.key == "_rtclid")
+        .filter_map(|m| m.value.as_str());
+    Ok(OrderFacts {
+        order_id: order.number.clone().unwrap_or_else(|| order.id.to_string()),
+        currency,
+        revenue,
+        gross: money(&order.total)?,
+        occurred_ms,
+        click_id: click_id(candidates),
+        coupons: order.coupon_lines.iter().map(|c| c.code.clone()).collect(),
+        test: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/woocommerce_order_created.wire.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_processing_order_counts_its_line_totals_and_coupon() {
+        let Parsed::Order(d) = parse("order.created", "1", &wire(), 0).unwrap() else {
+            panic!("expected an order")
+        };
+        assert_eq!(d.order_key.as_str(), "woocommerce:727");
+        let [OrderEvent::Placed(facts)] = d.events.as_slice() else {
+            panic!("{:?}", d.events)
+        };
+        assert_eq!(facts.currency.code(), "USD");
+        assert_eq!(facts.gross, 2_935);
+        assert_eq!(facts.coupons, vec!["alice10".to_owned()]);
+        assert_eq!(facts.occurred_ms, 1_490_210_882_000);
+        let lines: Value = serde_json::from_slice(&wire()).unwrap();
+        let expected: i64 = lines["line_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                Currency::parse("USD")
+                    .unwrap()
+                    .minor_units(l["total"].as_str().unwrap())
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(facts.revenue, expected);
+    }
+
+    #[test]
+    fn statuses_map_to_placement_waiting_refund_and_reversal() {
+        let mut order: Value = serde_json::from_slice(&wire()).unwrap();
+        let events_for = |order: &Value| match parse(
+            "order.updated",
+            "1",
+            &serde_json::to_vec(order).unwrap(),
+            0,
+        )
+        .unwrap()
+        {
+            Parsed::Order(d) => d.events.len(),
+            Parsed::Ignored => 0,
+        };
+        order["status"] = "on-hold".into();
+        assert_eq!(events_for(&order), 1);
+        order["status"] = "refunded".into();
+        assert_eq!(events_for(&order), 2);
+        order["status"] = "failed".into();
+        assert_eq!(events_for(&order), 2);
+        order["status"] = "trash".into();
+        assert_eq!(events_for(&order), 0);
+        order["status"] = "completed".into();
+        order["refunds"] = serde_json::json!([{"id": 9, "reason": "", "total": "-5.00"}]);
+        let Parsed::Order(d) = parse(
+            "order.updated",
+            "1",
+            &serde_json::to_vec(&order).unwrap(),
+            0,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            d.events[1],
+            OrderEvent::Refunded {
+                refund_id: "refund:9".into(),
+                amount: RefundAmount::OfGross(500)
+            }
+        );
+    }
+
+    #[test]
+    fn the_set_up_ping_is_recognised_and_nothing_else_is() {
+        assert!(is_ping(b"webhook_id=42"));
+        assert!(!is_ping(b"webhook_id="));
+        assert!(!is_ping(b"webhook_id=42&x=1"));
+        assert!(!is_ping(b"{\"id\":1}"));
+    }
+
+    #[test]
+    fn other_topics_are_ignored() {
+        assert_eq!(parse("order.deleted", "1", b"{}", 0), Ok(Parsed::Ignored));
+    }
+}
