@@ -9,6 +9,8 @@
 //! revision added; a crash between the two steps is repaired by the shop's retry, which finds
 //! the delivery already folded and applies the figures again (a no-op if they had landed).
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -51,7 +53,13 @@ pub enum IngestError {
 pub async fn ingest(state: &AppState, delivery: &Delivery) -> Result<Ingested, IngestError> {
     let store = &state.store;
     let key = &delivery.order_key;
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            // Another delivery of this order wrote first. A short random pause spreads the
+            // contenders out so that one of them wins the next round.
+            let jitter = rand::random_range(0..=attempt as u64 * 2);
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
+        }
         let (rev, mut order) = match store.order(key).await? {
             Some(stored) => (stored.rev, stored.order),
             None => (0, Order::new(key, delivery.platform)),

@@ -501,3 +501,64 @@ async fn a_woocommerce_order_with_a_click_id_in_its_meta_data_is_attributed() {
     assert_eq!(row["net_revenue"], "0.00");
     assert_eq!(row["commission"], "0.00");
 }
+
+#[tokio::test]
+async fn a_removed_coupon_no_longer_attributes_and_bad_codes_are_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let coupons = format!("/api/v1/influencers/{alice}/coupons");
+    app.post_json(&coupons, &json!({"code": "SPRING"})).await;
+
+    // Act
+    let removed = app.delete(&format!("{coupons}/spring")).await;
+    let removed_again = app.delete(&format!("{coupons}/spring")).await;
+    let blank = app.post_json(&coupons, &json!({"code": "  "})).await;
+    let unknown_influencer = app
+        .post_json(
+            "/api/v1/influencers/inf_nobody/coupons",
+            &json!({"code": "X1"}),
+        )
+        .await;
+    let mut order = generic_order("R-1", "12.00");
+    order["coupon"] = "SPRING".into();
+    stored(app.generic(&order).await).await;
+
+    // Assert
+    assert_eq!(removed.status().as_u16(), 204);
+    assert_eq!(removed_again.status().as_u16(), 404);
+    assert_eq!(blank.status().as_u16(), 400);
+    assert_eq!(unknown_influencer.status().as_u16(), 404);
+    assert!(app.orders_of(&alice).await.is_empty());
+    assert_eq!(app.orders_of("unattributed").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_orders_list_needs_an_influencer_and_a_sane_limit() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let missing = app.get_json("/api/v1/orders").await;
+    let bad_id = app.get_json("/api/v1/orders?influencer_id=bob").await;
+    let bad_limit = app
+        .get_json("/api/v1/orders?influencer_id=unattributed&limit=0")
+        .await;
+    let bad_range = app
+        .get_json("/api/v1/orders?influencer_id=unattributed&from=2026-02-30")
+        .await;
+    let anonymous = app
+        .client
+        .get(app.url("/api/v1/orders?influencer_id=unattributed"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(missing.0, 400);
+    assert_eq!(missing.1["error"]["code"], "missing_influencer_id");
+    assert_eq!(bad_id.0, 400);
+    assert_eq!(bad_limit.0, 400);
+    assert_eq!(bad_range.0, 400);
+    assert_eq!(anonymous.status().as_u16(), 401);
+}

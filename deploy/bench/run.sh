@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Redirect benchmark: reftrack against nginx `return 302`, on the same core, in the same run.
+# reftrack's benchmark, every figure a ratio to a reference measured in the same run.
+#
+# 1. Redirects: reftrack against nginx `return 302`, on the same core.
+# 2. Webhooks: signed Shopify order deliveries (each a new order) into the same reftrack, as a
+#    ratio to its redirect figure. Every delivery answered 200 must be stored.
 #
 # The server under test (nginx, then reftrack with one worker) is pinned to SERVER_CPU;
 # wrk -t1 -c64 and redis-server share LOAD_CPU. Every answered redirect must be counted:
@@ -11,7 +15,7 @@
 # in alternating rounds; the script prints each round and the median ratios, which damps the
 # noise of a shared machine.
 #
-# Usage: deploy/bench/redirect.sh     (ROUNDS=5 DURATION=10s CONNECTIONS=64 DURABLE=true to vary)
+# Usage: deploy/bench/run.sh     (ROUNDS=5 DURATION=10s CONNECTIONS=64 DURABLE=true to vary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +27,8 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 DURABLE=${DURABLE:-false}
 TOKEN=bench-admin-token-0123456789
+SHOPIFY_SECRET=bench-shopify-secret
+WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-32}
 
 need() {
   command -v "$1" >/dev/null 2>&1 && return
@@ -36,7 +42,7 @@ need redis-server redis-server
 need curl curl
 need python3 python3
 
-cargo build --release --quiet
+cargo build --release --quiet --bin reftrack --example webhook_load
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -110,6 +116,7 @@ port=$(free_port)
 REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
   REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
   REFTRACK_CLICKS__DURABLE_REDIRECTS="$DURABLE" REFTRACK_LOG__LEVEL=warn \
+  REFTRACK_WEBHOOKS__SHOPIFY_SECRET="$SHOPIFY_SECRET" \
   taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
 reftrack_pid=$!
 pids+=("$reftrack_pid")
@@ -136,14 +143,26 @@ read -r _ light_nginx_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.
 read -r _ light_reftrack_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench" "$reftrack_pid" "$redis_pid")
 echo "light load (-c$LIGHT_CONNECTIONS): p99 nginx $light_nginx_p99 ms, reftrack $light_reftrack_p99 ms" >&2
 answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
+
+# Webhook ingestion: signed Shopify deliveries, each a new order, with the same CPU accounting.
+webhooks_start_ns=$(date +%s%N); server0=$(cpu_ticks "$reftrack_pid"); redis0=$(cpu_ticks "$redis_pid")
+read -r w_rps w_p99 w_ok w_errors < <(taskset -c "$LOAD_CPU" target/release/examples/webhook_load \
+  "$base/webhooks/shopify" "$SHOPIFY_SECRET" "${DURATION%s}" "$WEBHOOK_CONNECTIONS")
+webhooks_ns=$(( $(date +%s%N) - webhooks_start_ns ))
+w_cpu=$(python3 -c "print('%.3f' % (($(cpu_ticks "$reftrack_pid") - $server0) / $(getconf CLK_TCK) / ($webhooks_ns / 1e9)))")
+w_redis=$(python3 -c "print('%.3f' % (($(cpu_ticks "$redis_pid") - $redis0) / $(getconf CLK_TCK) / ($webhooks_ns / 1e9)))")
+echo "webhooks: $w_rps deliveries/s p99 ${w_p99} ms core ${w_cpu}, redis ${w_redis}, errors $w_errors" >&2
+stored=$(redis-cli -s "$work/redis.sock" --raw zcard "rt:{rt:u}:order_index")
+
 kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
 counted=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$influencer}:counts" "h:d:$(date -u +%Y%m%d)")
 
-python3 - "$answered" "$counted" "$DURABLE" "${results[@]}" <<'PY'
+python3 - "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" "${results[@]}" <<'PY'
 import statistics, sys
 answered, counted, durable = int(float(sys.argv[1])), int(sys.argv[2] or 0), sys.argv[3]
-rounds = [tuple(map(float, r.split())) for r in sys.argv[4:]]
+w_rps, w_p99, w_ok, w_errors, w_cpu, stored = map(float, sys.argv[4].split())
+rounds = [tuple(map(float, r.split())) for r in sys.argv[5:]]
 med = lambda xs: statistics.median(xs)
 n_rps, n_p99 = med(r[0] for r in rounds), med(r[1] for r in rounds)
 r_rps, r_p99 = med(r[2] for r in rounds), med(r[3] for r in rounds)
@@ -157,8 +176,15 @@ print(f"p99 ratio reftrack/nginx: {med(r[3] / r[1] for r in rounds):.2f}x")
 print(f"server core busy: nginx {med(r[4] for r in rounds):.0%}, reftrack {med(r[5] for r in rounds):.0%}")
 print(f"requests per server CPU-second ratio reftrack/nginx: {med((r[2] / r[5]) / (r[0] / r[4]) for r in rounds):.2f}x")
 print(f"Redis CPU per counted click: {med(r[6] / r[2] * 1e6 for r in rounds):.2f} us (on the load core)")
+r_per_cpu = med(r[2] / r[5] for r in rounds)
+print(f"{'signed Shopify deliveries':<28}{w_rps:>10.0f}{w_p99:>10.3f}")
+print(f"webhook deliveries per server CPU-second: {w_rps / w_cpu:.0f} (reftrack core busy {w_cpu:.0%})")
+print(f"webhook/redirect ratio: {w_rps / r_rps:.2f}x by throughput, {(w_rps / w_cpu) / r_per_cpu:.2f}x per server CPU-second")
 print(f"redirects answered: {answered}, clicks counted in Redis: {counted}")
+print(f"webhook deliveries answered 200: {int(w_ok)}, orders stored: {int(stored)}, errors: {int(w_errors)}")
 if answered != counted:
     sys.exit("FAIL: not every answered click was counted")
-print("every answered click was counted")
+if int(w_ok) != int(stored) or w_errors:
+    sys.exit("FAIL: not every acknowledged delivery was stored once")
+print("every answered click was counted and every acknowledged delivery stored once")
 PY
