@@ -136,6 +136,50 @@ async fn many_concurrent_deliveries_of_one_order_count_once() {
 }
 
 #[tokio::test]
+async fn one_order_delivered_to_two_replicas_at_once_counts_once() {
+    // Arrange
+    let app = spawn_app().await;
+    let replica = app.replica().await;
+    let (alice, click_id) = clicked(&app, "alice", json!({"percent": "10"})).await;
+    click_time_ms(&app, &click_id).await;
+    let body = shopify_order_with_click(&click_id);
+    let signature = crate::helpers::base64_signature(crate::helpers::SHOPIFY_SECRET, &body);
+
+    // Act: each delivery goes to both replicas at the same moment
+    let deliveries = (0..20).map(|i| {
+        let base = if i % 2 == 0 {
+            app.address.as_str()
+        } else {
+            replica.address.as_str()
+        };
+        let request = app
+            .client
+            .post(format!("{base}/webhooks/shopify"))
+            .header(
+                "x-shopify-topic",
+                if i % 4 < 2 {
+                    "orders/create"
+                } else {
+                    "orders/paid"
+                },
+            )
+            .header("x-shopify-event-id", format!("evt-{}", i / 2))
+            .header("x-shopify-hmac-sha256", &signature)
+            .body(body.clone());
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(deliveries).await;
+
+    // Assert
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let row = app.influencer_row(&alice).await;
+    assert_eq!(
+        (&row["orders"], &row["revenue"], &row["commission"]),
+        (&json!(1), &json!("398.00"), &json!("39.80"))
+    );
+}
+
+#[tokio::test]
 async fn a_refund_that_arrives_before_its_order_is_applied_when_the_order_arrives() {
     // Arrange
     let app = spawn_app().await;

@@ -180,7 +180,36 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+/// A second reftrack process over the same Redis, as another replica behind a load balancer.
+pub struct Replica {
+    pub address: String,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
 impl TestApp {
+    /// Starts another server on this app's Redis.
+    pub async fn replica(&self) -> Replica {
+        let settings = test_settings(&self.redis);
+        let app = Application::build(&settings).await.expect("replica builds");
+        let address = format!("http://{}", app.address());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Replica {
+            address,
+            shutdown: Some(shutdown),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
