@@ -159,6 +159,12 @@ async fn publish(
         .store
         .apply_order_figures(owner, key, rev, facts.occurred_ms, &amounts)
         .await?;
+    if let Some(code) = &attribution.link_code {
+        state
+            .store
+            .apply_order_figures(Owner::Link(code), key, rev, facts.occurred_ms, &amounts)
+            .await?;
+    }
     if figures.orders > 0 {
         state.store.note_currency(currency).await?;
     }

@@ -2,6 +2,7 @@
 //! handles values that are already known to be valid.
 
 mod commission;
+mod cost;
 mod coupon;
 mod date_range;
 mod destination;
@@ -10,8 +11,10 @@ mod ids;
 mod link_code;
 mod money;
 mod order;
+mod roi;
 
 pub use commission::{Commission, CommissionError, CommissionInput, DecimalText};
+pub use cost::{Cost, CostId, CostKind};
 pub use coupon::{CouponCode, CouponCodeError};
 pub use date_range::{Bucket, DateRange, DateRangeError};
 pub use destination::{Destination, DestinationError};
@@ -23,3 +26,4 @@ pub use order::{
     AttributedBy, Attribution, AttributionPriority, AttributionReason, Evidence, Order, OrderEvent,
     OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform, RefundAmount, SeenClick, Window,
 };
+pub use roi::Totals;

@@ -152,6 +152,9 @@ pub struct Attribution {
     /// False for an order that missed its click's window: visible for audit, never in revenue.
     pub qualified: bool,
     pub click_id: Option<String>,
+    /// The clicked link, when the click attributed the order: its figures count there too.
+    #[serde(default)]
+    pub link_code: Option<String>,
     pub coupon: Option<String>,
     /// The other influencer when click and coupon disagreed (the configured priority decided).
     pub overruled: Option<InfluencerId>,
@@ -192,6 +195,8 @@ impl Window {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenClick {
     pub influencer_id: InfluencerId,
+    /// The link that was clicked.
+    pub code: String,
     pub at_ms: i64,
 }
 
@@ -225,6 +230,7 @@ impl Evidence {
             influencer_id: None,
             qualified: true,
             click_id: self.click_id.clone(),
+            link_code: None,
             coupon: self.coupon.as_ref().map(|(code, _)| code.clone()),
             overruled: None,
             commission_rule: None,
@@ -234,6 +240,7 @@ impl Evidence {
             by: AttributedBy::Click,
             reason: AttributionReason::ClickInWindow,
             influencer_id: in_window.clone(),
+            link_code: self.click.as_ref().map(|c| c.code.clone()),
             overruled,
             ..base.clone()
         };
@@ -589,6 +596,7 @@ mod tests {
     fn click(id: &str, at_ms: i64) -> SeenClick {
         SeenClick {
             influencer_id: inf(id),
+            code: "summer".into(),
             at_ms,
         }
     }
@@ -604,6 +612,7 @@ mod tests {
             let a = evidence.attribute(order_ms, &WINDOW, AttributionPriority::Click);
             assert_eq!(a.by, AttributedBy::Click);
             assert_eq!(a.influencer_id, Some(inf("inf_alice")));
+            assert_eq!(a.link_code.as_deref(), Some("summer"));
             assert!(a.qualified);
         }
     }

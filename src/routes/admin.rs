@@ -10,7 +10,7 @@ use actix_web::{Error, HttpRequest, HttpResponse, Resource, Scope, web};
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer};
 
-use super::{coupons, influencers, links, orders, reports};
+use super::{costs, coupons, influencers, links, orders, reports};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -56,6 +56,15 @@ pub fn scope() -> Scope<
                     resource("/influencers/{id}/coupons/{code}")
                         .route(web::delete().to(coupons::remove)),
                 )
+                .service(
+                    resource("/influencers/{id}/costs")
+                        .route(web::get().to(costs::list))
+                        .route(web::post().to(costs::add)),
+                )
+                .service(
+                    resource("/influencers/{id}/costs/{cost_id}")
+                        .route(web::delete().to(costs::delete)),
+                )
                 .service(resource("/orders").route(web::get().to(orders::list)))
                 .service(
                     resource("/links")
@@ -70,6 +79,10 @@ pub fn scope() -> Scope<
                 )
                 .service(
                     resource("/reports/influencers").route(web::get().to(reports::influencers)),
+                )
+                .service(
+                    resource("/reports/influencers/{id}/daily")
+                        .route(web::get().to(reports::daily)),
                 )
                 .service(resource("/reports/links").route(web::get().to(reports::links)))
                 .default_service(web::to(no_such_route)),

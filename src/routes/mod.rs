@@ -1,6 +1,7 @@
 //! HTTP routes.
 
 mod admin;
+mod costs;
 mod coupons;
 mod health;
 mod influencers;

@@ -54,6 +54,7 @@ struct AttributionView {
     influencer_id: Option<InfluencerId>,
     qualified: bool,
     click_id: Option<String>,
+    link_code: Option<String>,
     coupon: Option<String>,
     /// The influencer the other signal pointed at, when click and coupon disagreed.
     overruled: Option<InfluencerId>,
@@ -81,6 +82,7 @@ fn view(order: &Order) -> Option<OrderView> {
         influencer_id: a.influencer_id,
         qualified: a.qualified,
         click_id: a.click_id,
+        link_code: a.link_code,
         coupon: a.coupon,
         overruled: a.overruled,
         commission_rule: a

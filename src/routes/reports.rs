@@ -1,78 +1,96 @@
-//! `/api/v1/reports`: click and order figures per influencer and per link over a date range.
+//! `/api/v1/reports`: clicks, orders, costs and ROI per influencer, per day, and per link,
+//! as JSON or CSV.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::influencers::influencer_id;
-use crate::domain::{Currency, DateRange, OrderFigures};
+use crate::domain::{Bucket, Currency, DateRange, Totals};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{ClickCounts, Owner};
+use crate::store::{FigureQuery, Owner};
 
 /// Days covered when a report names no range: the last 30, today included.
 const DEFAULT_DAYS: u64 = 30;
 
 #[derive(Deserialize)]
-pub struct RangeQuery {
+pub struct ReportQuery {
     from: Option<String>,
     to: Option<String>,
     influencer_id: Option<String>,
     currency: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    format: Option<String>,
 }
 
-#[derive(Serialize, Default)]
+/// A row's figures, money as decimal strings of the report's currency and ratios as numbers
+/// (`null` where the denominator is zero).
+#[derive(Serialize)]
 struct Figures {
     clicks: u64,
     unique_clicks: u64,
     bot_clicks: u64,
-}
-
-impl From<ClickCounts> for Figures {
-    fn from(c: ClickCounts) -> Self {
-        Self {
-            clicks: c.clicks,
-            unique_clicks: c.unique_clicks,
-            bot_clicks: c.bot_clicks,
-        }
-    }
-}
-
-impl Figures {
-    fn add(&mut self, other: &Self) {
-        self.clicks += other.clicks;
-        self.unique_clicks += other.unique_clicks;
-        self.bot_clicks += other.bot_clicks;
-    }
-}
-
-/// Order figures as decimal strings of the report's currency.
-#[derive(Serialize)]
-struct Sales {
     orders: i64,
+    conversion_rate: Option<f64>,
     revenue: String,
     refunds: String,
     net_revenue: String,
+    aov: Option<String>,
     commission: String,
+    costs: String,
+    total_cost: String,
+    profit: String,
+    roi: Option<f64>,
+    epc: Option<String>,
+    currency: Currency,
 }
 
-impl Sales {
-    fn new(f: OrderFigures, currency: Currency) -> Self {
+/// Column names of [`Figures`], in order, for CSV headers.
+const FIGURE_COLUMNS: [&str; 16] = [
+    "clicks",
+    "unique_clicks",
+    "bot_clicks",
+    "orders",
+    "conversion_rate",
+    "revenue",
+    "refunds",
+    "net_revenue",
+    "aov",
+    "commission",
+    "costs",
+    "total_cost",
+    "profit",
+    "roi",
+    "epc",
+    "currency",
+];
+
+impl Figures {
+    fn new(t: &Totals, currency: Currency) -> Self {
+        let money = |minor: i64| currency.format(minor);
         Self {
-            orders: f.orders,
-            revenue: currency.format(f.revenue),
-            refunds: currency.format(f.refunds),
-            net_revenue: currency.format(f.revenue - f.refunds),
-            commission: currency.format(f.commission),
+            clicks: t.clicks,
+            unique_clicks: t.unique_clicks,
+            bot_clicks: t.bot_clicks,
+            orders: t.orders,
+            conversion_rate: t.conversion_rate(),
+            revenue: money(t.revenue),
+            refunds: money(t.refunds),
+            net_revenue: money(t.net_revenue()),
+            aov: t.aov().map(money),
+            commission: money(t.commission),
+            costs: money(t.costs),
+            total_cost: money(t.total_cost()),
+            profit: money(t.profit()),
+            roi: t.roi(),
+            epc: t.epc(currency),
+            currency,
         }
     }
-}
-
-fn add_orders(total: &mut OrderFigures, f: &OrderFigures) {
-    total.orders += f.orders;
-    total.revenue += f.revenue;
-    total.refunds += f.refunds;
-    total.commission += f.commission;
 }
 
 #[derive(Serialize)]
@@ -80,28 +98,17 @@ struct InfluencerRow {
     /// `null` on the row of unattributed orders.
     influencer_id: Option<String>,
     handle: Option<String>,
-    disabled: bool,
     #[serde(flatten)]
     figures: Figures,
-    #[serde(flatten)]
-    sales: Sales,
+    #[serde(skip)]
+    totals: Totals,
 }
 
 #[derive(Serialize)]
-struct Totals {
+struct DayRow {
+    date: NaiveDate,
     #[serde(flatten)]
     figures: Figures,
-    #[serde(flatten)]
-    sales: Sales,
-}
-
-/// Totals of orders in a currency other than the report's: shown apart, never converted or
-/// added in.
-#[derive(Serialize)]
-struct CurrencyTotals {
-    currency: Currency,
-    #[serde(flatten)]
-    sales: Sales,
 }
 
 #[derive(Serialize)]
@@ -121,23 +128,48 @@ struct Period {
     time_zone: String,
 }
 
-/// The influencer report: one row per influencer, then a row of unattributed orders; totals
-/// sum unique clicks across rows (a follower who clicked two influencers' links counts for
-/// each).
+/// Totals of orders in a currency other than the report's: shown apart, never converted or
+/// added in.
+#[derive(Serialize)]
+struct CurrencyTotals {
+    currency: Currency,
+    orders: i64,
+    revenue: String,
+    refunds: String,
+    net_revenue: String,
+    commission: String,
+    costs: String,
+}
+
+/// The influencer report: one row per influencer, then the row of unattributed orders.
+/// Totals add the rows up (a follower who clicked two influencers' links is a unique click
+/// of each).
 #[derive(Serialize)]
 struct InfluencerReport {
     #[serde(flatten)]
     period: Period,
     currency: Currency,
     rows: Vec<InfluencerRow>,
-    totals: Totals,
+    totals: Figures,
     other_currencies: Vec<CurrencyTotals>,
+}
+
+#[derive(Serialize)]
+struct DailyReport {
+    #[serde(flatten)]
+    period: Period,
+    influencer_id: String,
+    handle: String,
+    currency: Currency,
+    days: Vec<DayRow>,
+    totals: Figures,
 }
 
 #[derive(Serialize)]
 struct LinkReport {
     #[serde(flatten)]
     period: Period,
+    currency: Currency,
     rows: Vec<LinkRow>,
     totals: Figures,
 }
@@ -175,66 +207,199 @@ fn period(state: &AppState, range: DateRange) -> Period {
     }
 }
 
+fn currency(state: &AppState, query: &ReportQuery) -> Result<Currency, ApiError> {
+    match &query.currency {
+        Some(code) => Currency::parse(code)
+            .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string())),
+        None => Ok(state.report_currency),
+    }
+}
+
+/// Whether the client asked for CSV (`?format=csv`, or `Accept: text/csv`).
+fn wants_csv(req: &HttpRequest, query: &ReportQuery) -> Result<bool, ApiError> {
+    match query.format.as_deref() {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_format",
+            format!("format '{other}' is not json or csv"),
+        )),
+        None => Ok(req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/csv"))),
+    }
+}
+
+/// A CSV response: a header of `keys` then the figure columns, one record per row.
+fn csv_response<'a>(
+    keys: &[&str],
+    rows: impl IntoIterator<Item = (Vec<String>, &'a Figures)>,
+    filename: &str,
+) -> Result<HttpResponse, ApiError> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let internal = |e: csv::Error| {
+        tracing::error!(error = %e, "writing CSV");
+        ApiError::client(
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    };
+    let header: Vec<&str> = keys.iter().copied().chain(FIGURE_COLUMNS).collect();
+    writer.write_record(&header).map_err(internal)?;
+    for (key_cells, figures) in rows {
+        writer.serialize((key_cells, figures)).map_err(internal)?;
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| internal(e.into_error().into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body))
+}
+
+/// Sorts influencer rows by a column, descending by default (`order=asc` to reverse);
+/// rows without a value (a `null` ratio) go last either way.
+fn sort_rows(
+    rows: &mut [InfluencerRow],
+    sort: Option<&str>,
+    order: Option<&str>,
+) -> Result<(), ApiError> {
+    let ascending = match order {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_order",
+                format!("order '{other}' is not asc or desc"),
+            ));
+        }
+    };
+    let key: fn(&Totals) -> Option<Decimal> = match sort.unwrap_or("clicks") {
+        "handle" => {
+            // Names read A to Z unless asked otherwise.
+            rows.sort_by(|a, b| a.handle.cmp(&b.handle));
+            if order == Some("desc") {
+                rows.reverse();
+            }
+            return Ok(());
+        }
+        "clicks" => |t| Some(t.clicks.into()),
+        "unique_clicks" => |t| Some(t.unique_clicks.into()),
+        "bot_clicks" => |t| Some(t.bot_clicks.into()),
+        "orders" => |t| Some(t.orders.into()),
+        "conversion_rate" => |t| t.conversion_rate().and_then(|r| Decimal::try_from(r).ok()),
+        "revenue" => |t| Some(t.revenue.into()),
+        "net_revenue" => |t| Some(t.net_revenue().into()),
+        "commission" => |t| Some(t.commission.into()),
+        "costs" => |t| Some(t.costs.into()),
+        "total_cost" => |t| Some(t.total_cost().into()),
+        "profit" => |t| Some(t.profit().into()),
+        "roi" => |t| t.roi().and_then(|r| Decimal::try_from(r).ok()),
+        "epc" => {
+            |t| (t.clicks > 0).then(|| Decimal::from(t.net_revenue()) / Decimal::from(t.clicks))
+        }
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_sort",
+                format!("cannot sort by '{other}'"),
+            ));
+        }
+    };
+    rows.sort_by(|a, b| {
+        let ordering = match (key(&a.totals), key(&b.totals)) {
+            (Some(x), Some(y)) => {
+                let o = x.cmp(&y);
+                if ascending { o } else { o.reverse() }
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        ordering.then_with(|| a.handle.cmp(&b.handle))
+    });
+    Ok(())
+}
+
 pub async fn influencers(
     state: web::Data<AppState>,
-    query: web::Query<RangeQuery>,
+    req: HttpRequest,
+    query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
-    let currency = match &query.currency {
-        Some(code) => Currency::parse(code)
-            .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?,
-        None => state.report_currency,
-    };
+    let currency = currency(&state, &query)?;
+    let csv = wants_csv(&req, &query)?;
     let influencers = state.store.influencers().await?;
-    let owners: Vec<Owner<'_>> = influencers
+    let buckets = range.buckets();
+    let queries: Vec<FigureQuery<'_>> = influencers
         .iter()
         .map(|i| Owner::Influencer(i.id.as_str()))
         .chain([Owner::Unattributed])
+        .map(|owner| FigureQuery {
+            owner,
+            buckets: buckets.clone(),
+        })
         .collect();
-    let counts = state.store.click_counts(&owners, &range).await?;
-    let orders = state.store.order_figures(&owners, &range, currency).await?;
-    let mut click_totals = Figures::default();
-    let mut order_totals = OrderFigures::default();
-    let mut rows: Vec<InfluencerRow> = owners
+    let figures = state.store.report_figures(&queries, currency).await?;
+    let mut totals = Totals::default();
+    let mut rows: Vec<InfluencerRow> = figures
         .iter()
-        .zip(counts.into_iter().zip(orders))
-        .map(|(owner, (counts, sales))| {
-            let figures = Figures::from(counts);
-            click_totals.add(&figures);
-            add_orders(&mut order_totals, &sales);
-            let influencer = influencers
-                .iter()
-                .find(|i| matches!(owner, Owner::Influencer(id) if *id == i.id.as_str()));
+        .enumerate()
+        .map(|(i, t)| {
+            totals.add(t);
+            let influencer = influencers.get(i);
             InfluencerRow {
                 influencer_id: influencer.map(|i| i.id.to_string()),
                 handle: influencer.map(|i| i.handle.to_string()),
-                disabled: influencer.is_some_and(|i| i.disabled),
-                figures,
-                sales: Sales::new(sales, currency),
+                figures: Figures::new(t, currency),
+                totals: *t,
             }
         })
         .collect();
     let unattributed = rows.pop();
-    rows.sort_by(|a, b| {
-        b.figures
-            .clicks
-            .cmp(&a.figures.clicks)
-            .then_with(|| a.handle.cmp(&b.handle))
-    });
+    sort_rows(&mut rows, query.sort.as_deref(), query.order.as_deref())?;
     rows.extend(unattributed);
+    if csv {
+        return csv_response(
+            &["influencer_id", "handle"],
+            rows.iter().map(|r| {
+                (
+                    vec![
+                        r.influencer_id.clone().unwrap_or_default(),
+                        r.handle.clone().unwrap_or_default(),
+                    ],
+                    &r.figures,
+                )
+            }),
+            &format!("reftrack-influencers-{}-{}.csv", range.from(), range.to()),
+        );
+    }
     let mut other_currencies = Vec::new();
     for other in state.store.currencies().await? {
         if other == currency {
             continue;
         }
-        let mut total = OrderFigures::default();
-        for figures in state.store.order_figures(&owners, &range, other).await? {
-            add_orders(&mut total, &figures);
+        let mut t = Totals::default();
+        for figures in state.store.report_figures(&queries, other).await? {
+            t.add(&figures);
         }
-        if total.orders != 0 {
+        if t.orders != 0 || t.costs != 0 {
             other_currencies.push(CurrencyTotals {
                 currency: other,
-                sales: Sales::new(total, other),
+                orders: t.orders,
+                revenue: other.format(t.revenue),
+                refunds: other.format(t.refunds),
+                net_revenue: other.format(t.net_revenue()),
+                commission: other.format(t.commission),
+                costs: other.format(t.costs),
             });
         }
     }
@@ -242,19 +407,81 @@ pub async fn influencers(
         period: period(&state, range),
         currency,
         rows,
-        totals: Totals {
-            figures: click_totals,
-            sales: Sales::new(order_totals, currency),
-        },
+        totals: Figures::new(&totals, currency),
         other_currencies,
+    }))
+}
+
+pub async fn daily(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
+    let currency = currency(&state, &query)?;
+    let csv = wants_csv(&req, &query)?;
+    let id = influencer_id(&path)?;
+    let influencer = state.store.influencer(&id).await?.ok_or_else(|| {
+        ApiError::not_found("influencer_not_found", format!("no influencer {id}"))
+    })?;
+    let days: Vec<NaiveDate> = range.days().collect();
+    let queries: Vec<FigureQuery<'_>> = days
+        .iter()
+        .map(|day| FigureQuery {
+            owner: Owner::Influencer(id.as_str()),
+            buckets: vec![Bucket::Day(*day)],
+        })
+        .collect();
+    let figures = state.store.report_figures(&queries, currency).await?;
+    let mut totals = Totals::default();
+    let rows: Vec<DayRow> = days
+        .iter()
+        .zip(&figures)
+        .map(|(day, t)| {
+            totals.add(t);
+            DayRow {
+                date: *day,
+                figures: Figures::new(t, currency),
+            }
+        })
+        .collect();
+    if csv {
+        return csv_response(
+            &["date"],
+            rows.iter().map(|r| (vec![r.date.to_string()], &r.figures)),
+            &format!("reftrack-{id}-daily-{}-{}.csv", range.from(), range.to()),
+        );
+    }
+    // Unique clicks over the whole period come from the period's sketches, not a sum of days.
+    let period_query = [FigureQuery {
+        owner: Owner::Influencer(id.as_str()),
+        buckets: range.buckets(),
+    }];
+    if let Some(whole) = state
+        .store
+        .report_figures(&period_query, currency)
+        .await?
+        .first()
+    {
+        totals.unique_clicks = whole.unique_clicks;
+    }
+    Ok(HttpResponse::Ok().json(DailyReport {
+        period: period(&state, range),
+        influencer_id: id.to_string(),
+        handle: influencer.handle.to_string(),
+        currency,
+        days: rows,
+        totals: Figures::new(&totals, currency),
     }))
 }
 
 pub async fn links(
     state: web::Data<AppState>,
-    query: web::Query<RangeQuery>,
+    query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
+    let currency = currency(&state, &query)?;
     let Some(raw) = &query.influencer_id else {
         return Err(ApiError::bad_request(
             "missing_influencer_id",
@@ -262,26 +489,33 @@ pub async fn links(
         ));
     };
     let links = state.store.links_of(&influencer_id(raw)?).await?;
-    let owners: Vec<Owner<'_>> = links.iter().map(|l| Owner::Link(l.code.as_str())).collect();
-    let counts = state.store.click_counts(&owners, &range).await?;
-    let mut totals = Figures::default();
+    let buckets = range.buckets();
+    let queries: Vec<FigureQuery<'_>> = links
+        .iter()
+        .map(|l| FigureQuery {
+            owner: Owner::Link(l.code.as_str()),
+            buckets: buckets.clone(),
+        })
+        .collect();
+    let figures = state.store.report_figures(&queries, currency).await?;
+    let mut totals = Totals::default();
     let rows = links
         .iter()
-        .zip(counts)
-        .map(|(link, counts)| {
-            let figures = Figures::from(counts);
-            totals.add(&figures);
+        .zip(&figures)
+        .map(|(link, t)| {
+            totals.add(t);
             LinkRow {
                 code: link.code.to_string(),
                 influencer_id: link.influencer_id.to_string(),
                 disabled: link.disabled,
-                figures,
+                figures: Figures::new(t, currency),
             }
         })
         .collect();
     Ok(HttpResponse::Ok().json(LinkReport {
         period: period(&state, range),
+        currency,
         rows,
-        totals,
+        totals: Figures::new(&totals, currency),
     }))
 }

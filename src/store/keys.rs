@@ -27,6 +27,7 @@
 //! | `P:{P:i:<id>}:orders` | hash | order key → `rev field=value ...`: what the order's latest applied revision added to the counters |
 //! | `P:{P:i:<id>}:order_index` | zset | order keys by order time, for the audit list |
 //! | `P:{P:u}:counts`, `:orders`, `:order_index` | | the same for unattributed orders |
+//! | `P:{P:i:<id>}:costs` | hash | cost id → cost (JSON); its amount is in the counters as `k:<CUR>:<bucket>` |
 //!
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
 //! The catalog (influencers and links) is small and rarely written, so it sits in one slot
@@ -111,6 +112,10 @@ impl Keys {
         format!("{}:orders", self.owner_tag(owner))
     }
 
+    pub fn costs(&self, owner: Owner<'_>) -> String {
+        format!("{}:costs", self.owner_tag(owner))
+    }
+
     pub fn order_index(&self, owner: Owner<'_>) -> String {
         format!("{}:order_index", self.owner_tag(owner))
     }
@@ -180,6 +185,10 @@ pub mod field {
 
     pub fn commission(currency: Currency, bucket: Bucket) -> String {
         format!("c:{currency}:{bucket}")
+    }
+
+    pub fn costs(currency: Currency, bucket: Bucket) -> String {
+        format!("k:{currency}:{bucket}")
     }
 }
 

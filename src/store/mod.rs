@@ -2,6 +2,7 @@
 
 mod changes;
 mod clicks;
+mod costs;
 mod coupons;
 mod influencers;
 pub mod keys;
@@ -23,7 +24,7 @@ pub use influencers::{InfluencerRecord, SaveInfluencer};
 pub use keys::{Keys, Owner};
 pub use links::{CreateLink, LinkRecord};
 pub use orders::StoredOrder;
-pub use reports::ClickCounts;
+pub use reports::FigureQuery;
 
 use scripts::Scripts;
 

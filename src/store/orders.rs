@@ -118,7 +118,7 @@ impl Store {
             return Ok(None);
         };
         let mut parts = record.split('|');
-        let (_code, influencer, at_ms) = (parts.next(), parts.next(), parts.next());
+        let (code, influencer, at_ms) = (parts.next(), parts.next(), parts.next());
         let influencer_id = influencer
             .and_then(InfluencerId::parse)
             .ok_or_else(|| StoreError::corrupt(&key, "click record without an influencer"))?;
@@ -127,6 +127,7 @@ impl Store {
             .ok_or_else(|| StoreError::corrupt(&key, "click record without a time"))?;
         Ok(Some(SeenClick {
             influencer_id,
+            code: code.unwrap_or_default().to_owned(),
             at_ms,
         }))
     }

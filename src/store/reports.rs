@@ -1,99 +1,80 @@
-//! Reading pre-aggregated counters for reports: a few fields per influencer or link, never
-//! the clicks themselves.
+//! Reading pre-aggregated counters for reports: a few fields per owner and bucket, never the
+//! clicks or orders themselves.
 
 use super::keys::{Owner, field};
 use super::{Store, StoreResult};
-use crate::domain::{Currency, DateRange, OrderFigures};
+use crate::domain::{Bucket, Currency, Totals};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClickCounts {
-    pub clicks: u64,
-    pub unique_clicks: u64,
-    pub bot_clicks: u64,
+/// One owner's counters over some buckets (the whole range, or one day).
+#[derive(Debug, Clone)]
+pub struct FigureQuery<'a> {
+    pub owner: Owner<'a>,
+    pub buckets: Vec<Bucket>,
 }
 
+/// The counter kinds read per bucket, in the order of [`Totals`]' fields after the clicks.
+type Field = fn(Currency, Bucket) -> String;
+const MONEY_FIELDS: [Field; 5] = [
+    field::orders,
+    field::revenue,
+    field::refunds,
+    field::commission,
+    field::costs,
+];
+
 impl Store {
-    /// Click counts of each owner over the range, in the order given, in one pipeline.
-    pub async fn click_counts(
+    /// The totals of each query, money in `currency`, in the order given, in one pipeline:
+    /// one `HMGET` and one `PFCOUNT` per query.
+    pub async fn report_figures(
         &self,
-        owners: &[Owner<'_>],
-        range: &DateRange,
-    ) -> StoreResult<Vec<ClickCounts>> {
-        if owners.is_empty() {
+        queries: &[FigureQuery<'_>],
+        currency: Currency,
+    ) -> StoreResult<Vec<Totals>> {
+        if queries.is_empty() {
             return Ok(Vec::new());
         }
         let keys = self.keys();
-        let buckets = range.buckets();
-        let human_fields: Vec<String> = buckets.iter().map(|b| field::human(*b)).collect();
-        let bot_fields: Vec<String> = buckets.iter().map(|b| field::bot(*b)).collect();
         let mut pipe = redis::pipe();
-        for owner in owners {
-            let counts = keys.counts(*owner);
-            pipe.cmd("HMGET").arg(&counts).arg(&human_fields);
-            pipe.cmd("HMGET").arg(&counts).arg(&bot_fields);
-            let sketches: Vec<String> = buckets.iter().map(|b| keys.uniques(*owner, *b)).collect();
+        for query in queries {
+            let buckets = &query.buckets;
+            let fields: Vec<String> = buckets
+                .iter()
+                .map(|b| field::human(*b))
+                .chain(buckets.iter().map(|b| field::bot(*b)))
+                .chain(
+                    MONEY_FIELDS
+                        .iter()
+                        .flat_map(|kind| buckets.iter().map(move |b| kind(currency, *b))),
+                )
+                .collect();
+            pipe.cmd("HMGET").arg(keys.counts(query.owner)).arg(fields);
+            let sketches: Vec<String> = buckets
+                .iter()
+                .map(|b| keys.uniques(query.owner, *b))
+                .collect();
             pipe.cmd("PFCOUNT").arg(sketches);
         }
         let replies: Vec<redis::Value> = pipe.query_async(&mut self.conn()).await?;
-        let mut out = Vec::with_capacity(owners.len());
-        for reply in replies.chunks_exact(3) {
-            let humans: Vec<Option<u64>> = redis::from_redis_value_ref(&reply[0])?;
-            let bots: Vec<Option<u64>> = redis::from_redis_value_ref(&reply[1])?;
-            let unique_clicks: u64 = redis::from_redis_value_ref(&reply[2])?;
-            out.push(ClickCounts {
-                clicks: humans.into_iter().flatten().sum(),
+        let mut out = Vec::with_capacity(queries.len());
+        for (query, reply) in queries.iter().zip(replies.chunks_exact(2)) {
+            let values: Vec<Option<i64>> = redis::from_redis_value_ref(&reply[0])?;
+            let unique_clicks: u64 = redis::from_redis_value_ref(&reply[1])?;
+            let mut sums = values
+                .chunks(query.buckets.len().max(1))
+                .map(|chunk| chunk.iter().flatten().sum::<i64>());
+            let mut next = || sums.next().unwrap_or(0);
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            out.push(Totals {
+                clicks: count(next()),
+                bot_clicks: count(next()),
                 unique_clicks,
-                bot_clicks: bots.into_iter().flatten().sum(),
+                orders: next(),
+                revenue: next(),
+                refunds: next(),
+                commission: next(),
+                costs: next(),
             });
         }
         Ok(out)
-    }
-}
-
-impl Store {
-    /// Order figures in `currency` of each owner over the range, in the order given, in one
-    /// pipeline.
-    pub async fn order_figures(
-        &self,
-        owners: &[Owner<'_>],
-        range: &DateRange,
-        currency: Currency,
-    ) -> StoreResult<Vec<OrderFigures>> {
-        if owners.is_empty() {
-            return Ok(Vec::new());
-        }
-        let buckets = range.buckets();
-        let kinds: [fn(Currency, crate::domain::Bucket) -> String; 4] = [
-            field::orders,
-            field::revenue,
-            field::refunds,
-            field::commission,
-        ];
-        let fields: Vec<String> = kinds
-            .iter()
-            .flat_map(|kind| buckets.iter().map(move |b| kind(currency, *b)))
-            .collect();
-        let mut pipe = redis::pipe();
-        for owner in owners {
-            pipe.cmd("HMGET")
-                .arg(self.keys().counts(*owner))
-                .arg(&fields);
-        }
-        let replies: Vec<Vec<Option<i64>>> = pipe.query_async(&mut self.conn()).await?;
-        Ok(replies
-            .into_iter()
-            .map(|values| {
-                let mut sums = values
-                    .chunks(buckets.len())
-                    .map(|chunk| chunk.iter().flatten().sum::<i64>());
-                let mut next = || sums.next().unwrap_or(0);
-                OrderFigures {
-                    orders: next(),
-                    revenue: next(),
-                    refunds: next(),
-                    commission: next(),
-                }
-            })
-            .collect())
     }
 }

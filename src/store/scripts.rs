@@ -11,6 +11,8 @@ pub(crate) struct Scripts {
     pub apply_order: Script,
     pub add_coupon: Script,
     pub remove_coupon: Script,
+    pub add_cost: Script,
+    pub delete_cost: Script,
 }
 
 impl Scripts {
@@ -24,6 +26,8 @@ impl Scripts {
             apply_order: Script::new(include_str!("lua/apply_order.lua")),
             add_coupon: Script::new(include_str!("lua/add_coupon.lua")),
             remove_coupon: Script::new(include_str!("lua/remove_coupon.lua")),
+            add_cost: Script::new(include_str!("lua/add_cost.lua")),
+            delete_cost: Script::new(include_str!("lua/delete_cost.lua")),
         }
     }
 }

@@ -471,7 +471,7 @@ async fn orders_in_another_currency_are_reported_apart_never_summed() {
     assert_eq!(usd["totals"]["revenue"], "10.00");
     assert_eq!(
         usd["other_currencies"],
-        json!([{"currency": "EUR", "orders": 1, "revenue": "30.00", "refunds": "0.00", "net_revenue": "30.00", "commission": "0.00"}])
+        json!([{"currency": "EUR", "orders": 1, "revenue": "30.00", "refunds": "0.00", "net_revenue": "30.00", "commission": "0.00", "costs": "0.00"}])
     );
     let (_, eur) = app
         .get_json("/api/v1/reports/influencers?currency=eur")

@@ -9,5 +9,6 @@ mod influencers;
 mod links;
 mod operations;
 mod redirect;
+mod roi;
 mod serve;
 mod webhooks;

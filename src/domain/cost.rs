@@ -1,0 +1,71 @@
+//! What an influencer costs besides commission: fees, gifted products, shipping, other.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::ids::{InfluencerId, random_string};
+use super::money::Currency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostKind {
+    Fee,
+    /// Products sent to the influencer, at what they cost the brand.
+    GiftedProduct,
+    Shipping,
+    Other,
+}
+
+/// A cost's id: `cost_` and twelve letters or digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CostId(String);
+
+impl CostId {
+    const PREFIX: &'static str = "cost_";
+
+    pub fn generate() -> Self {
+        Self(format!(
+            "{}{}",
+            Self::PREFIX,
+            random_string(super::ids::alphanumeric(), 12)
+        ))
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let rest = raw.strip_prefix(Self::PREFIX)?;
+        let valid =
+            (1..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+        valid.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One cost, in minor units of its currency, on a calendar day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cost {
+    pub id: CostId,
+    pub influencer_id: InfluencerId,
+    pub amount: i64,
+    pub currency: Currency,
+    pub kind: CostKind,
+    pub note: Option<String>,
+    pub date: NaiveDate,
+    pub campaign_id: Option<String>,
+    pub created_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_cost_ids_parse_back_and_foreign_ones_do_not() {
+        let id = CostId::generate();
+        assert_eq!(CostId::parse(id.as_str()), Some(id));
+        assert_eq!(CostId::parse("inf_abc"), None);
+        assert_eq!(CostId::parse("cost_a:b"), None);
+    }
+}

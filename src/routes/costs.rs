@@ -1,0 +1,146 @@
+//! `/api/v1/influencers/{id}/costs`: fees, gifted products, shipping and other costs, the part
+//! of an influencer's price that is not commission.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::admin::{identifier, text, timestamp};
+use super::influencers::influencer_id;
+use crate::domain::{Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCost {
+    amount: DecimalText,
+    currency: String,
+    kind: CostKind,
+    note: Option<String>,
+    date: String,
+    campaign_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CostView {
+    id: String,
+    influencer_id: String,
+    amount: String,
+    currency: Currency,
+    kind: CostKind,
+    note: Option<String>,
+    date: String,
+    campaign_id: Option<String>,
+    created_at: String,
+}
+
+impl From<&Cost> for CostView {
+    fn from(c: &Cost) -> Self {
+        Self {
+            id: c.id.as_str().to_owned(),
+            influencer_id: c.influencer_id.to_string(),
+            amount: c.currency.format(c.amount),
+            currency: c.currency,
+            kind: c.kind,
+            note: c.note.clone(),
+            date: c.date.to_string(),
+            campaign_id: c.campaign_id.clone(),
+            created_at: timestamp(c.created_ms),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CostList {
+    influencer_id: String,
+    costs: Vec<CostView>,
+}
+
+async fn existing(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError> {
+    let id = influencer_id(raw)?;
+    match state.store.influencer(&id).await? {
+        Some(_) => Ok(id),
+        None => Err(ApiError::not_found(
+            "influencer_not_found",
+            format!("no influencer {id}"),
+        )),
+    }
+}
+
+pub async fn add(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<NewCost>,
+) -> Result<HttpResponse, ApiError> {
+    let currency = Currency::parse(&body.currency)
+        .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?;
+    let amount = currency
+        .minor_units(&body.amount.text())
+        .map_err(|e| ApiError::bad_request("invalid_amount", e.to_string()))?;
+    if amount < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_amount",
+            "a cost is not negative",
+        ));
+    }
+    let date = DateRange::parse_day(&body.date)
+        .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()))?;
+    let cost = Cost {
+        id: CostId::generate(),
+        influencer_id: existing(&state, &path).await?,
+        amount,
+        currency,
+        kind: body.kind,
+        note: body
+            .note
+            .as_deref()
+            .map(|n| text("note", n, 500))
+            .transpose()?,
+        date,
+        campaign_id: body
+            .campaign_id
+            .as_deref()
+            .map(|c| identifier("campaign_id", c))
+            .transpose()?,
+        created_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    if !state.store.add_cost(&cost).await? {
+        return Err(ApiError::conflict(
+            "cost_exists",
+            "could not record the cost; retry",
+        ));
+    }
+    Ok(HttpResponse::Created().json(CostView::from(&cost)))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = existing(&state, &path).await?;
+    let costs = state.store.costs_of(&id).await?;
+    Ok(HttpResponse::Ok().json(CostList {
+        influencer_id: id.to_string(),
+        costs: costs.iter().map(CostView::from).collect(),
+    }))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_id, raw_cost) = path.into_inner();
+    let id = influencer_id(&raw_id)?;
+    let not_found = || {
+        ApiError::not_found(
+            "cost_not_found",
+            format!("influencer {id} has no cost {raw_cost}"),
+        )
+    };
+    let cost_id = CostId::parse(&raw_cost).ok_or_else(not_found)?;
+    if state.store.delete_cost(&id, &cost_id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found())
+    }
+}

@@ -1,0 +1,70 @@
+//! Influencers' costs, kept with their counters so a report reads sums, not records.
+
+use redis::AsyncCommands;
+
+use super::keys::{Owner, field};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{Bucket, Cost, CostId, InfluencerId};
+
+fn counter_fields(cost: &Cost) -> Vec<String> {
+    Bucket::containing(cost.date)
+        .into_iter()
+        .map(|bucket| field::costs(cost.currency, bucket))
+        .collect()
+}
+
+impl Store {
+    pub async fn add_cost(&self, cost: &Cost) -> StoreResult<bool> {
+        let owner = Owner::Influencer(cost.influencer_id.as_str());
+        let added: i64 = self
+            .scripts
+            .add_cost
+            .key(self.keys().costs(owner))
+            .key(self.keys().counts(owner))
+            .arg(cost.id.as_str())
+            .arg(serde_json::to_string(cost).expect("a cost serialises"))
+            .arg(cost.amount)
+            .arg(counter_fields(cost))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(added == 1)
+    }
+
+    /// An influencer's costs, by date.
+    pub async fn costs_of(&self, id: &InfluencerId) -> StoreResult<Vec<Cost>> {
+        let key = self.keys().costs(Owner::Influencer(id.as_str()));
+        let stored: Vec<String> = self.conn().hvals(&key).await?;
+        let mut costs = stored
+            .iter()
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| StoreError::corrupt(&key, e.to_string()))
+            })
+            .collect::<StoreResult<Vec<Cost>>>()?;
+        costs.sort_by_key(|c| (c.date, c.created_ms));
+        Ok(costs)
+    }
+
+    /// Deletes a cost; `false` if the influencer has no such cost.
+    pub async fn delete_cost(&self, id: &InfluencerId, cost_id: &CostId) -> StoreResult<bool> {
+        let owner = Owner::Influencer(id.as_str());
+        let key = self.keys().costs(owner);
+        let stored: Option<String> = self.conn().hget(&key, cost_id.as_str()).await?;
+        let Some(stored) = stored else {
+            return Ok(false);
+        };
+        let cost: Cost =
+            serde_json::from_str(&stored).map_err(|e| StoreError::corrupt(&key, e.to_string()))?;
+        let deleted: i64 = self
+            .scripts
+            .delete_cost
+            .key(&key)
+            .key(self.keys().counts(owner))
+            .arg(cost_id.as_str())
+            .arg(&stored)
+            .arg(-cost.amount)
+            .arg(counter_fields(&cost))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(deleted == 1)
+    }
+}
