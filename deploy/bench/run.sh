@@ -4,6 +4,8 @@
 # 1. Redirects: reftrack against nginx `return 302`, on the same core.
 # 2. Webhooks: signed Shopify order deliveries (each a new order) into the same reftrack, as a
 #    ratio to its redirect figure. Every delivery answered 200 must be stored.
+# 3. Reports: the ROI report over a whole year for REPORT_INFLUENCERS (10,000) influencers,
+#    each with a year of counters; the median time of REPORT_RUNS requests.
 #
 # The server under test (nginx, then reftrack with one worker) is pinned to SERVER_CPU;
 # wrk -t1 -c64 and redis-server share LOAD_CPU. Every answered redirect must be counted:
@@ -29,6 +31,8 @@ DURABLE=${DURABLE:-false}
 TOKEN=bench-admin-token-0123456789
 SHOPIFY_SECRET=bench-shopify-secret
 WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-32}
+REPORT_INFLUENCERS=${REPORT_INFLUENCERS:-10000}
+REPORT_RUNS=${REPORT_RUNS:-5}
 
 need() {
   command -v "$1" >/dev/null 2>&1 && return
@@ -154,15 +158,62 @@ w_redis=$(python3 -c "print('%.3f' % (($(cpu_ticks "$redis_pid") - $redis0) / $(
 echo "webhooks: $w_rps deliveries/s p99 ${w_p99} ms core ${w_cpu}, redis ${w_redis}, errors $w_errors" >&2
 stored=$(redis-cli -s "$work/redis.sock" --raw zcard "rt:{rt:u}:order_index")
 
+# Reports: influencers created through the API, then a year of counters for each (clicks,
+# bots, uniques, orders, revenue, commission, costs per month) written straight into Redis.
+year=$(( $(date -u +%Y) - 1 ))
+python3 - "$base" "$TOKEN" "$REPORT_INFLUENCERS" "$year" >"$work/seed.redis" <<'PY'
+import http.client, json, random, sys, urllib.parse
+base, token, count, year = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+url = urllib.parse.urlparse(base)
+conn = http.client.HTTPConnection(url.hostname, url.port)
+headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+def resp(*parts):
+    return "*%d\r\n" % len(parts) + "".join("$%d\r\n%s\r\n" % (len(p.encode()), p) for p in parts)
+out = sys.stdout
+for i in range(count):
+    body = json.dumps({"handle": f"creator{i}", "commission": {"percent": "10"}})
+    conn.request("POST", "/api/v1/influencers", body, headers)
+    reply = conn.getresponse()
+    influencer = json.loads(reply.read())["id"]
+    assert reply.status == 201, reply.status
+    fields, year_totals, visitors = [], [0] * 6, []
+    for month in range(1, 13):
+        bucket = f"m:{year}{month:02d}"
+        clicks = random.randint(50, 5000)
+        orders = clicks // random.randint(20, 100)
+        revenue = orders * random.randint(1500, 9000)
+        values = [clicks, clicks // 10, orders, revenue, revenue // 10, random.randint(0, 20000)]
+        year_totals = [a + b for a, b in zip(year_totals, values)]
+        for kind, value in zip(["h", "b", "o:USD", "r:USD", "c:USD", "k:USD"], values):
+            fields += [f"{kind}:{bucket}", str(value)]
+        month_visitors = [str(random.random()) for _ in range(20)]
+        visitors += month_visitors
+        out.write(resp("PFADD", f"rt:{{rt:i:{influencer}}}:uniq:{bucket}", *month_visitors))
+    for kind, value in zip(["h", "b", "o:USD", "r:USD", "c:USD", "k:USD"], year_totals):
+        fields += [f"{kind}:y:{year}", str(value)]
+    out.write(resp("PFADD", f"rt:{{rt:i:{influencer}}}:uniq:y:{year}", *visitors))
+    out.write(resp("HSET", f"rt:{{rt:i:{influencer}}}:counts", *fields))
+PY
+redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
+report_times=()
+for _ in $(seq "$REPORT_RUNS"); do
+  report_times+=("$(curl -sf -o "$work/report.json" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" \
+    "$base/api/v1/reports/influencers?from=$year-01-01&to=$year-12-31&sort=roi")")
+done
+report_rows=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["rows"]))' "$work/report.json")
+echo "report of a year: ${report_times[*]} s, $report_rows rows" >&2
+
 kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
 counted=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$influencer}:counts" "h:d:$(date -u +%Y%m%d)")
 
-python3 - "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" "${results[@]}" <<'PY'
+python3 - "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" \
+  "$report_rows ${report_times[*]}" "${results[@]}" <<'PY'
 import statistics, sys
 answered, counted, durable = int(float(sys.argv[1])), int(sys.argv[2] or 0), sys.argv[3]
 w_rps, w_p99, w_ok, w_errors, w_cpu, stored = map(float, sys.argv[4].split())
-rounds = [tuple(map(float, r.split())) for r in sys.argv[5:]]
+report_rows, *report_times = map(float, sys.argv[5].split())
+rounds = [tuple(map(float, r.split())) for r in sys.argv[6:]]
 med = lambda xs: statistics.median(xs)
 n_rps, n_p99 = med(r[0] for r in rounds), med(r[1] for r in rounds)
 r_rps, r_p99 = med(r[2] for r in rounds), med(r[3] for r in rounds)
@@ -180,6 +231,7 @@ r_per_cpu = med(r[2] / r[5] for r in rounds)
 print(f"{'signed Shopify deliveries':<28}{w_rps:>10.0f}{w_p99:>10.3f}")
 print(f"webhook deliveries per server CPU-second: {w_rps / w_cpu:.0f} (reftrack core busy {w_cpu:.0%})")
 print(f"webhook/redirect ratio: {w_rps / r_rps:.2f}x by throughput, {(w_rps / w_cpu) / r_per_cpu:.2f}x per server CPU-second")
+print(f"ROI report over a year, {int(report_rows) - 1} influencers: median {statistics.median(report_times) * 1000:.0f} ms of {len(report_times)} requests")
 print(f"redirects answered: {answered}, clicks counted in Redis: {counted}")
 print(f"webhook deliveries answered 200: {int(w_ok)}, orders stored: {int(stored)}, errors: {int(w_errors)}")
 if answered != counted:

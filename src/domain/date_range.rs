@@ -21,33 +21,37 @@ pub enum DateRangeError {
     TooLong,
 }
 
-/// A counter bucket: clicks are counted per day and per month, so a long range reads a few
-/// month counters and the days at its edges instead of one counter per day.
+/// A counter bucket: everything is counted per day, per month and per year, so a long range
+/// reads a few year and month counters and the days at its edges instead of one counter per
+/// day (and a year's unique visitors are one sketch, not a merge of twelve).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     Day(NaiveDate),
     Month { year: i32, month: u32 },
+    Year(i32),
 }
 
 impl Bucket {
-    /// The buckets a click on `day` is counted in.
-    pub fn containing(day: NaiveDate) -> [Self; 2] {
+    /// The buckets a click (or order, or cost) on `day` is counted in.
+    pub fn containing(day: NaiveDate) -> [Self; 3] {
         [
             Self::Day(day),
             Self::Month {
                 year: day.year(),
                 month: day.month(),
             },
+            Self::Year(day.year()),
         ]
     }
 }
 
 impl fmt::Display for Bucket {
-    /// The suffix used in Redis field and key names: `d:20261121` or `m:202611`.
+    /// The suffix used in Redis field and key names: `d:20261121`, `m:202611` or `y:2026`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Day(d) => write!(f, "d:{}", d.format("%Y%m%d")),
             Self::Month { year, month } => write!(f, "m:{year:04}{month:02}"),
+            Self::Year(year) => write!(f, "y:{year:04}"),
         }
     }
 }
@@ -80,13 +84,18 @@ impl DateRange {
         self.to
     }
 
-    /// The fewest buckets that cover the range exactly: whole months inside it, days elsewhere.
+    /// The fewest buckets that cover the range exactly: whole years and months inside it,
+    /// days elsewhere.
     pub fn buckets(&self) -> Vec<Bucket> {
         let mut out = Vec::new();
         let mut day = self.from;
         while day <= self.to {
             let month_end = first_of_next_month(day).pred_opt().unwrap_or(day);
-            if day.day() == 1 && month_end <= self.to {
+            let year_end = NaiveDate::from_ymd_opt(day.year(), 12, 31).unwrap_or(day);
+            if day.ordinal() == 1 && year_end <= self.to {
+                out.push(Bucket::Year(day.year()));
+                day = year_end;
+            } else if day.day() == 1 && month_end <= self.to {
                 out.push(Bucket::Month {
                     year: day.year(),
                     month: day.month(),
@@ -150,6 +159,25 @@ mod tests {
         assert_eq!(names("2024-02-01", "2024-02-29"), ["m:202402"]);
         assert_eq!(names("2024-02-01", "2024-02-28").len(), 28);
         assert_eq!(names("2026-11-21", "2026-11-21"), ["d:20261121"]);
+    }
+
+    #[test]
+    fn whole_calendar_years_use_one_bucket() {
+        assert_eq!(names("2025-01-01", "2025-12-31"), ["y:2025"]);
+        assert_eq!(
+            names("2024-12-31", "2026-02-28"),
+            ["d:20241231", "y:2025", "m:202601", "m:202602"]
+        );
+        assert_eq!(names("2025-01-01", "2025-12-30").len(), 11 + 30);
+    }
+
+    #[test]
+    fn a_day_counts_in_its_day_month_and_year() {
+        let names: Vec<String> = Bucket::containing(date("2026-11-21"))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["d:20261121", "m:202611", "y:2026"]);
     }
 
     #[test]
