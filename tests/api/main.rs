@@ -3,6 +3,7 @@
 
 mod admin_auth;
 mod attribution;
+mod cli;
 mod clicks;
 mod helpers;
 mod influencers;

@@ -1,45 +1,15 @@
-//! The `reftrack` command line.
+//! `reftrack serve`: configuration, the private Redis of the default mode, the admin token,
+//! then the server until SIGTERM or SIGINT.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::embedded_redis::EmbeddedRedis;
 use crate::startup::Application;
 use crate::{domain, telemetry};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "reftrack",
-    version,
-    about = "Affiliate tracking server: referral links, clicks, orders and ROI"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the server.
-    Serve {
-        /// A TOML file overriding config/default.toml (environment variables override both).
-        #[arg(long, env = "REFTRACK_CONFIG_FILE")]
-        config: Option<PathBuf>,
-    },
-}
-
-impl Cli {
-    pub async fn run(self) -> ExitCode {
-        match self.command {
-            Command::Serve { config } => serve(config).await,
-        }
-    }
-}
-
-async fn serve(config: Option<PathBuf>) -> ExitCode {
+pub async fn serve(config: Option<PathBuf>) -> ExitCode {
     let mut settings = match Settings::load(config.as_deref()) {
         Ok(settings) => settings,
         Err(e) => {

@@ -1,0 +1,136 @@
+//! The command line against a running server: the real binary, over real HTTP.
+
+use tokio::process::Command;
+
+use crate::helpers::{BROWSER, TOKEN, TestApp, spawn_app};
+
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+async fn reftrack(app: &TestApp, token: &str, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_reftrack"))
+        .args(args)
+        .env("REFTRACK_URL", &app.address)
+        .env("REFTRACK_TOKEN", token)
+        .output()
+        .await
+        .expect("the reftrack binary runs");
+    Run {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_marketer_sets_up_an_influencer_and_reads_the_report_from_the_terminal() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let added = reftrack(
+        &app,
+        TOKEN,
+        &["influencer", "add", "@alice.bakes", "--percent", "10"],
+    )
+    .await;
+    let id = added.stdout.trim().to_owned();
+    let link = reftrack(
+        &app,
+        TOKEN,
+        &[
+            "link",
+            "create",
+            &id,
+            "https://shop.example/p",
+            "--code",
+            "alice",
+        ],
+    )
+    .await;
+    let coupon = reftrack(&app, TOKEN, &["coupon", "add", &id, "ALICE10"]).await;
+    let cost = reftrack(
+        &app,
+        TOKEN,
+        &[
+            "cost",
+            "add",
+            &id,
+            "40.00",
+            "USD",
+            "--kind",
+            "gifted_product",
+        ],
+    )
+    .await;
+    app.click("alice", BROWSER).await;
+    app.wait_for_clicks(&id, 1).await;
+    let report = reftrack(&app, TOKEN, &["report"]).await;
+    let csv = reftrack(&app, TOKEN, &["report", "--csv"]).await;
+    let list = reftrack(&app, TOKEN, &["influencer", "list"]).await;
+
+    // Assert
+    assert!(added.success, "{}", added.stderr);
+    assert!(id.starts_with("inf_"), "{id}");
+    assert_eq!(link.stdout.trim(), format!("{}/alice", app.address));
+    assert!(coupon.stdout.contains("alice10"), "{}", coupon.stdout);
+    assert!(
+        cost.stdout.contains("40.00 USD (gifted_product)"),
+        "{}",
+        cost.stdout
+    );
+    let alice_line = report
+        .stdout
+        .lines()
+        .find(|l| l.contains("alice.bakes"))
+        .unwrap_or_else(|| panic!("{}", report.stdout));
+    for cell in ["40.00", "-40.00", "-100.0"] {
+        assert!(alice_line.contains(cell), "{cell} in {alice_line}");
+    }
+    assert!(
+        csv.stdout.starts_with("influencer_id,handle,clicks"),
+        "{}",
+        csv.stdout
+    );
+    assert!(
+        csv.stdout.contains(&format!("{id},alice.bakes,1,")),
+        "{}",
+        csv.stdout
+    );
+    assert!(list.stdout.contains("10%"), "{}", list.stdout);
+}
+
+#[tokio::test]
+async fn the_cli_says_clearly_when_the_token_is_wrong_or_the_server_is_down() {
+    // Arrange
+    let mut app = spawn_app().await;
+
+    // Act
+    let wrong_token = reftrack(&app, "not-the-token", &["report"]).await;
+    let refused = reftrack(&app, TOKEN, &["cost", "add", "inf_nobody", "5", "USD"]).await;
+    app.stop().await;
+    let down = reftrack(&app, TOKEN, &["influencer", "list"]).await;
+
+    // Assert
+    assert!(!wrong_token.success);
+    assert!(
+        wrong_token.stderr.contains("refused the admin token"),
+        "{}",
+        wrong_token.stderr
+    );
+    assert!(!refused.success);
+    assert!(
+        refused.stderr.contains("no influencer inf_nobody"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!down.success);
+    assert!(
+        down.stderr.contains("cannot reach reftrack"),
+        "{}",
+        down.stderr
+    );
+}
