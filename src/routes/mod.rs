@@ -3,6 +3,7 @@
 mod admin;
 mod costs;
 mod coupons;
+mod dashboard;
 mod health;
 mod influencers;
 mod links;
@@ -22,5 +23,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics::metrics))
         .service(admin::scope())
         .service(webhooks::scope())
+        .configure(dashboard::configure)
         .default_service(web::to(redirect::follow));
 }

@@ -5,6 +5,7 @@ mod admin_auth;
 mod attribution;
 mod cli;
 mod clicks;
+mod dashboard;
 mod helpers;
 mod influencers;
 mod links;

@@ -1,0 +1,311 @@
+//! The dashboard in a real headless browser (Debian's chromium driven through chromedriver):
+//! sign in, read a known influencer's figures, see the chart, create an influencer and a link.
+//!
+//! Skipped with a message when chromedriver is not installed, unless
+//! REFTRACK_REQUIRE_BROWSER=1 (CI installs chromium and sets it).
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{TOKEN, TestApp, spawn_app};
+
+struct Browser {
+    client: Client,
+    _driver: Child,
+}
+
+async fn browser() -> Option<Browser> {
+    let Ok(driver_path) = which("chromedriver") else {
+        assert!(
+            std::env::var_os("REFTRACK_REQUIRE_BROWSER").is_none(),
+            "chromedriver is required but not installed (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("chromedriver not installed; skipping the browser test");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let driver = Command::new(driver_path)
+        .arg(format!("--port={port}"))
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let mut options = json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1280,1100"]
+    });
+    if let Ok(chromium) = which("chromium") {
+        options["binary"] = chromium.into();
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    for _ in 0..100 {
+        // chromedriver speaks plain HTTP on localhost: no TLS stack needed.
+        let connected = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        if let Ok(client) = connected {
+            return Some(Browser {
+                client,
+                _driver: driver,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start a browser session");
+}
+
+fn which(program: &str) -> Result<String, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .map(|path| path.display().to_string())
+        .ok_or(())
+}
+
+async fn element_text(client: &Client, css: &str) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(client: &Client, app: &TestApp, token: &str) {
+    client.goto(&app.url("/dashboard")).await.unwrap();
+    client
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(token)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#sign-in-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_marketer_signs_in_reads_figures_and_creates_an_influencer_and_a_link() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let client = &browser.client;
+
+    // Arrange: alice, with a click and an 80.00 order from it
+    let app = spawn_app().await;
+    let alice: Value = app
+        .post_json(
+            "/api/v1/influencers",
+            &json!({"handle": "alice", "commission": {"percent": "10"}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let alice = alice["id"].as_str().unwrap().to_owned();
+    let code = app.link(&alice, "https://shop.example/p").await;
+    let click_id = app.click_id(&code).await;
+    app.wait_for_clicks(&alice, 1).await;
+    let order = json!({"event": "order.created", "order_id": "W-1", "amount": "80.00",
+                       "currency": "USD", "click_id": click_id});
+    assert_eq!(app.generic(&order).await.status().as_u16(), 200);
+
+    // and bea, with a click, no order, and a gifted product: a loss
+    let bea = app.influencer("bakery.bea").await;
+    let bea_code = app.link(&bea, "https://shop.example/bea").await;
+    app.click_id(&bea_code).await;
+    app.wait_for_clicks(&bea, 1).await;
+    let gift = json!({"amount": "25.00", "currency": "USD", "kind": "gifted_product",
+                      "date": chrono::Utc::now().date_naive().to_string()});
+    app.post_json(&format!("/api/v1/influencers/{bea}/costs"), &gift)
+        .await;
+
+    // Act: sign in
+    sign_in(client, &app, TOKEN).await;
+
+    // Assert: alice's row and the chart
+    let row = element_text(client, &format!("tr[data-influencer='{alice}']")).await;
+    for figure in ["@alice", "80.00", "8.00", "72.00"] {
+        assert!(row.contains(figure), "{figure} in {row}");
+    }
+    let body = element_text(client, "#report tbody").await;
+    let (alice_at, bea_at) = (
+        body.find("@alice").unwrap(),
+        body.find("@bakery.bea").unwrap(),
+    );
+    assert!(alice_at < bea_at, "best ROI first: {body}");
+    assert!(body.contains("-25.00"), "bea's loss: {body}");
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#chart rect"))
+        .await
+        .unwrap();
+    let bars = client.find_all(Locator::Css("#chart rect")).await.unwrap();
+    assert_eq!(bars.len(), 30, "one bar per day of the default range");
+    if let Some(path) = std::env::var_os("REFTRACK_DASHBOARD_SCREENSHOT") {
+        std::fs::write(path, client.screenshot().await.unwrap()).unwrap();
+    }
+
+    // Act: create bob, then a link for him
+    client
+        .find(Locator::Id("handle"))
+        .await
+        .unwrap()
+        .send_keys("@bob")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("percent"))
+        .await
+        .unwrap()
+        .send_keys("5")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#new-influencer button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let bob_option = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//select[@id='link-influencer']/option[text()='@bob']",
+        ))
+        .await
+        .unwrap();
+    let bob = bob_option.attr("value").await.unwrap().unwrap();
+    client
+        .find(Locator::Id("link-influencer"))
+        .await
+        .unwrap()
+        .select_by_value(&bob)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("destination"))
+        .await
+        .unwrap()
+        .send_keys("https://shop.example/bob")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#new-link button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#short-url-row:not([hidden])"))
+        .await
+        .unwrap();
+    let short_url = client
+        .find(Locator::Id("short-url"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Assert: the link exists, belongs to bob, and redirects
+    let code = short_url
+        .strip_prefix(&format!("{}/", app.address))
+        .unwrap_or_else(|| panic!("{short_url}"));
+    let (status, link) = app.get_json(&format!("/api/v1/links/{code}")).await;
+    assert_eq!(status, 200, "{link}");
+    assert_eq!(link["influencer_id"], bob.as_str());
+    assert_eq!(link["destination"], "https://shop.example/bob");
+    browser.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_refused_on_the_sign_in_page() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+
+    // Act
+    sign_in(&browser.client, &app, "not-the-admin-token").await;
+
+    // Assert
+    client_waits_for_text(&browser.client, "#sign-in-error", "The token was refused.").await;
+    let app_hidden = browser
+        .client
+        .find(Locator::Id("app"))
+        .await
+        .unwrap()
+        .attr("hidden")
+        .await
+        .unwrap();
+    assert!(app_hidden.is_some(), "the data stays hidden");
+    browser.client.close().await.unwrap();
+}
+
+async fn client_waits_for_text(client: &Client, css: &str, expected: &str) {
+    for _ in 0..100 {
+        if element_text(client, css).await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never said {expected:?}");
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_with_a_strict_content_security_policy() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let page = app.client.get(app.url("/dashboard")).send().await.unwrap();
+    let script = app
+        .client
+        .get(app.url("/dashboard/app.js"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let html = page.text().await.unwrap();
+    for outside in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
+        assert!(!html.contains(outside), "no outside assets: {outside}");
+    }
+}
