@@ -87,22 +87,25 @@ async fn element_text(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
-async fn sign_in(client: &Client, app: &TestApp, token: &str) {
-    client.goto(&app.url("/dashboard")).await.unwrap();
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn press(client: &Client, css: &str) {
     client
-        .find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(token)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#sign-in-form button"))
+        .find(Locator::Css(css))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+async fn sign_in(client: &Client, app: &TestApp, token: &str) {
+    client.goto(&app.url("/dashboard")).await.unwrap();
+    fill(client, "token", token).await;
+    press(client, "#sign-in-form button").await;
 }
 
 #[tokio::test]
@@ -169,27 +172,9 @@ async fn a_marketer_signs_in_reads_figures_and_creates_an_influencer_and_a_link(
     }
 
     // Act: create bob, then a link for him
-    client
-        .find(Locator::Id("handle"))
-        .await
-        .unwrap()
-        .send_keys("@bob")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("percent"))
-        .await
-        .unwrap()
-        .send_keys("5")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#new-influencer button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(client, "handle", "@bob").await;
+    fill(client, "percent", "5").await;
+    press(client, "#new-influencer button").await;
     let bob_option = client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -206,20 +191,8 @@ async fn a_marketer_signs_in_reads_figures_and_creates_an_influencer_and_a_link(
         .select_by_value(&bob)
         .await
         .unwrap();
-    client
-        .find(Locator::Id("destination"))
-        .await
-        .unwrap()
-        .send_keys("https://shop.example/bob")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#new-link button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(client, "destination", "https://shop.example/bob").await;
+    press(client, "#new-link button").await;
     client
         .wait()
         .at_most(Duration::from_secs(10))
