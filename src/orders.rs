@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::{
-    AttributedBy, AttributionPriority, Bucket, ClickId, CouponCode, Evidence, Order, OrderFacts,
-    OrderKey, Window,
+    AttributedBy, AttributionPriority, Bucket, ClickId, CouponCode, Evidence, LinkCode, Order,
+    OrderFacts, OrderKey, Window,
 };
 use crate::metrics::AttributionLabel;
 use crate::state::AppState;
@@ -102,6 +102,21 @@ async fn attribute(
         Some(id) => store.click(&id).await?,
         None => None,
     };
+    // A click on a campaign's link is judged by the campaign's window, if it has one.
+    let mut window = policy.window;
+    let mut campaign_id = None;
+    if let Some(code) = click.as_ref().and_then(|c| LinkCode::parse(&c.code).ok())
+        && let Some(id) = store.link(&code).await?.and_then(|l| l.campaign_id)
+    {
+        if let Some(days) = store
+            .campaign(&id)
+            .await?
+            .and_then(|c| c.attribution_window_days)
+        {
+            window.after_ms = i64::from(days) * 86_400_000;
+        }
+        campaign_id = Some(id);
+    }
     let mut coupon = None;
     for raw in &facts.coupons {
         let Ok(code) = CouponCode::parse(raw) else {
@@ -117,7 +132,10 @@ async fn attribute(
         click,
         coupon,
     };
-    let mut attribution = evidence.attribute(facts.occurred_ms, &policy.window, policy.priority);
+    let mut attribution = evidence.attribute(facts.occurred_ms, &window, policy.priority);
+    if attribution.by == AttributedBy::Click {
+        attribution.campaign_id = campaign_id;
+    }
     if let (Some(id), true) = (&attribution.influencer_id, attribution.qualified)
         && let Some(rule) = store.influencer(id).await?.and_then(|i| i.commission)
     {

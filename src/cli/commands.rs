@@ -82,7 +82,11 @@ pub struct ReportArgs {
     /// Last day, YYYY-MM-DD (default: today).
     #[arg(long)]
     to: Option<String>,
-    /// Report money in this currency (default: the server's reports.currency).
+    /// Only this campaign's links, orders and costs (a campaign id, cmp_...).
+    #[arg(long)]
+    campaign: Option<String>,
+    /// Report money in this currency (default: the campaign's, else the server's
+    /// reports.currency).
     #[arg(long)]
     currency: Option<String>,
     /// Print CSV instead of a table.
@@ -269,6 +273,7 @@ pub async fn report(api: &ApiClient, args: ReportArgs) -> Result<(), CliError> {
     let mut query = vec![("sort", "roi".to_owned())];
     query.extend(args.from.map(|v| ("from", v)));
     query.extend(args.to.map(|v| ("to", v)));
+    query.extend(args.campaign.map(|v| ("campaign_id", v)));
     query.extend(args.currency.map(|v| ("currency", v)));
     if args.csv {
         query.push(("format", "csv".to_owned()));

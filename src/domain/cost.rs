@@ -53,7 +53,7 @@ pub struct Cost {
     pub kind: CostKind,
     pub note: Option<String>,
     pub date: NaiveDate,
-    pub campaign_id: Option<String>,
+    pub campaign_id: Option<super::campaign::CampaignId>,
     pub created_ms: i64,
 }
 

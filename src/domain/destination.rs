@@ -99,6 +99,14 @@ impl Destination {
         out
     }
 
+    /// The destination's host name (lower case, as the URL parser normalises it).
+    pub fn host(&self) -> String {
+        Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.url
     }

@@ -1,6 +1,7 @@
 //! Domain types that parse outside input once, at the edge, so the rest of the code only ever
 //! handles values that are already known to be valid.
 
+mod campaign;
 mod commission;
 mod cost;
 mod coupon;
@@ -13,6 +14,7 @@ mod money;
 mod order;
 mod roi;
 
+pub use campaign::{Campaign, CampaignError, CampaignId};
 pub use commission::{Commission, CommissionError, CommissionInput, DecimalText};
 pub use cost::{Cost, CostId, CostKind};
 pub use coupon::{CouponCode, CouponCodeError};

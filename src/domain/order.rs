@@ -155,6 +155,9 @@ pub struct Attribution {
     /// The clicked link, when the click attributed the order: its figures count there too.
     #[serde(default)]
     pub link_code: Option<String>,
+    /// The clicked link's campaign, when the click attributed the order.
+    #[serde(default)]
+    pub campaign_id: Option<super::campaign::CampaignId>,
     pub coupon: Option<String>,
     /// The other influencer when click and coupon disagreed (the configured priority decided).
     pub overruled: Option<InfluencerId>,
@@ -231,6 +234,7 @@ impl Evidence {
             qualified: true,
             click_id: self.click_id.clone(),
             link_code: None,
+            campaign_id: None,
             coupon: self.coupon.as_ref().map(|(code, _)| code.clone()),
             overruled: None,
             commission_rule: None,

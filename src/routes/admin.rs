@@ -10,7 +10,7 @@ use actix_web::{Error, HttpRequest, HttpResponse, Resource, Scope, web};
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer};
 
-use super::{costs, coupons, influencers, links, orders, reports};
+use super::{campaigns, costs, coupons, influencers, links, orders, reports};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -66,6 +66,12 @@ pub fn scope() -> Scope<
                         .route(web::delete().to(costs::delete)),
                 )
                 .service(resource("/orders").route(web::get().to(orders::list)))
+                .service(
+                    resource("/campaigns")
+                        .route(web::get().to(campaigns::list))
+                        .route(web::post().to(campaigns::create)),
+                )
+                .service(resource("/campaigns/{id}").route(web::get().to(campaigns::get)))
                 .service(
                     resource("/links")
                         .route(web::get().to(links::list))
@@ -182,22 +188,6 @@ pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiE
         ));
     }
     Ok(value.to_owned())
-}
-
-/// An identifier chosen by a marketer (campaign ids): 1 to 64 letters, digits, '-' or '_'.
-pub fn identifier(field: &'static str, value: &str) -> Result<String, ApiError> {
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::bad_request(
-            "invalid_field",
-            format!("'{field}' must be 1 to 64 letters, digits, '-' or '_'"),
-        ))
-    }
 }
 
 /// A stored creation time as RFC 3339.

@@ -4,9 +4,12 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{identifier, text, timestamp};
+use super::admin::{text, timestamp};
+use super::campaigns::campaign_of;
 use super::influencers::influencer_id;
-use crate::domain::{Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId};
+use crate::domain::{
+    CampaignId, Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -30,7 +33,7 @@ struct CostView {
     kind: CostKind,
     note: Option<String>,
     date: String,
-    campaign_id: Option<String>,
+    campaign_id: Option<CampaignId>,
     created_at: String,
 }
 
@@ -97,11 +100,10 @@ pub async fn add(
             .map(|n| text("note", n, 500))
             .transpose()?,
         date,
-        campaign_id: body
-            .campaign_id
-            .as_deref()
-            .map(|c| identifier("campaign_id", c))
-            .transpose()?,
+        campaign_id: match body.campaign_id.as_deref() {
+            Some(raw) => Some(campaign_of(&state, raw).await?.id),
+            None => None,
+        },
         created_ms: chrono::Utc::now().timestamp_millis(),
     };
     if !state.store.add_cost(&cost).await? {

@@ -3,9 +3,10 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{identifier, timestamp};
+use super::admin::timestamp;
+use super::campaigns::campaign_of;
 use super::influencers::influencer_id;
-use crate::domain::{Destination, LinkCode};
+use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Change, CreateLink, LinkRecord};
@@ -41,7 +42,7 @@ struct LinkView {
     short_url: String,
     destination: String,
     influencer_id: String,
-    campaign_id: Option<String>,
+    campaign_id: Option<CampaignId>,
     disabled: bool,
     created_at: String,
 }
@@ -69,6 +70,13 @@ fn destination(raw: &str) -> Result<Destination, ApiError> {
     Destination::parse(raw).map_err(|e| ApiError::bad_request("invalid_destination", e.to_string()))
 }
 
+/// A campaign's links only go where the campaign allows.
+fn allowed(campaign: &Campaign, destination: &Destination) -> Result<(), ApiError> {
+    campaign
+        .allows(destination)
+        .map_err(|e| ApiError::bad_request("destination_not_allowed", e.to_string()))
+}
+
 fn code(raw: &str) -> Result<LinkCode, ApiError> {
     LinkCode::parse(raw).map_err(|e| ApiError::bad_request("invalid_code", e.to_string()))
 }
@@ -87,15 +95,19 @@ pub async fn create(
     body: web::Json<NewLink>,
 ) -> Result<HttpResponse, ApiError> {
     let custom = body.code.as_deref().map(code).transpose()?;
+    let destination = destination(&body.destination)?;
+    let campaign = match body.campaign_id.as_deref() {
+        Some(raw) => Some(campaign_of(&state, raw).await?),
+        None => None,
+    };
+    if let Some(campaign) = &campaign {
+        allowed(campaign, &destination)?;
+    }
     let mut record = LinkRecord {
         code: custom.clone().unwrap_or_else(LinkCode::generate),
         influencer_id: influencer_id(&body.influencer_id)?,
-        destination: destination(&body.destination)?,
-        campaign_id: body
-            .campaign_id
-            .as_deref()
-            .map(|c| identifier("campaign_id", c))
-            .transpose()?,
+        destination,
+        campaign_id: campaign.map(|c| c.id),
         disabled: false,
         created_ms: chrono::Utc::now().timestamp_millis(),
     };
@@ -162,6 +174,12 @@ pub async fn update(
     patch: web::Json<LinkPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let new_destination = patch.destination.as_deref().map(destination).transpose()?;
+    if let Some(new_destination) = &new_destination {
+        let link = existing(&state, &code).await?;
+        if let Some(id) = &link.campaign_id {
+            allowed(&campaign_of(&state, id.as_str()).await?, new_destination)?;
+        }
+    }
     change(&state, &code, new_destination.as_ref(), patch.disabled).await
 }
 

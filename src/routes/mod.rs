@@ -1,6 +1,7 @@
 //! HTTP routes.
 
 mod admin;
+mod campaigns;
 mod costs;
 mod coupons;
 mod dashboard;

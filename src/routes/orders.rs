@@ -10,7 +10,8 @@ use super::admin::timestamp;
 use super::influencers::influencer_id;
 use super::reports::range;
 use crate::domain::{
-    AttributedBy, AttributionReason, Commission, CommissionInput, InfluencerId, Order, OrderStatus,
+    AttributedBy, AttributionReason, CampaignId, Commission, CommissionInput, InfluencerId, Order,
+    OrderStatus,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -55,6 +56,7 @@ struct AttributionView {
     qualified: bool,
     click_id: Option<String>,
     link_code: Option<String>,
+    campaign_id: Option<CampaignId>,
     coupon: Option<String>,
     /// The influencer the other signal pointed at, when click and coupon disagreed.
     overruled: Option<InfluencerId>,
@@ -83,6 +85,7 @@ fn view(order: &Order) -> Option<OrderView> {
         qualified: a.qualified,
         click_id: a.click_id,
         link_code: a.link_code,
+        campaign_id: a.campaign_id,
         coupon: a.coupon,
         overruled: a.overruled,
         commission_rule: a

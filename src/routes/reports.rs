@@ -7,11 +7,12 @@ use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::campaigns::campaign_of;
 use super::influencers::influencer_id;
-use crate::domain::{Bucket, Currency, DateRange, Totals};
+use crate::domain::{Bucket, Campaign, CampaignId, Currency, DateRange, Totals};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{FigureQuery, Owner};
+use crate::store::{FigureQuery, InfluencerRecord, LinkRecord, Owner};
 
 /// Days covered when a report names no range: the last 30, today included.
 const DEFAULT_DAYS: u64 = 30;
@@ -22,6 +23,7 @@ pub struct ReportQuery {
     to: Option<String>,
     influencer_id: Option<String>,
     currency: Option<String>,
+    campaign_id: Option<String>,
     sort: Option<String>,
     order: Option<String>,
     format: Option<String>,
@@ -148,6 +150,8 @@ struct CurrencyTotals {
 struct InfluencerReport {
     #[serde(flatten)]
     period: Period,
+    /// The campaign the report is limited to, if any.
+    campaign_id: Option<CampaignId>,
     currency: Currency,
     rows: Vec<InfluencerRow>,
     totals: Figures,
@@ -329,30 +333,98 @@ fn sort_rows(
     Ok(())
 }
 
+/// What an influencer report covers: everything, or one campaign (its links' clicks and
+/// orders, and the costs booked to it).
+enum Scope {
+    All,
+    Campaign {
+        campaign: Campaign,
+        links: Vec<LinkRecord>,
+    },
+}
+
+/// Totals per influencer, in the order given, then those of unattributed orders.
+async fn influencer_totals(
+    state: &AppState,
+    influencers: &[InfluencerRecord],
+    scope: &Scope,
+    buckets: &[Bucket],
+    currency: Currency,
+) -> Result<Vec<Totals>, ApiError> {
+    let query = |owner, campaign| FigureQuery {
+        owner,
+        buckets: buckets.to_vec(),
+        campaign,
+    };
+    let owners = influencers.iter().map(|i| Owner::Influencer(i.id.as_str()));
+    match scope {
+        Scope::All => {
+            let queries: Vec<FigureQuery<'_>> = owners
+                .chain([Owner::Unattributed])
+                .map(|owner| query(owner, None))
+                .collect();
+            Ok(state.store.report_figures(&queries, currency).await?)
+        }
+        Scope::Campaign { campaign, links } => {
+            let id = Some(campaign.id.as_str());
+            let queries: Vec<FigureQuery<'_>> = links
+                .iter()
+                .map(|l| query(Owner::Link(l.code.as_str()), None))
+                .chain(owners.map(|owner| query(owner, id)))
+                .collect();
+            let figures = state.store.report_figures(&queries, currency).await?;
+            let (by_link, by_influencer) = figures.split_at(links.len());
+            let mut out: Vec<Totals> = by_influencer
+                .iter()
+                .map(|t| Totals {
+                    costs: t.costs,
+                    ..Totals::default()
+                })
+                .collect();
+            for (link, t) in links.iter().zip(by_link) {
+                if let Some(i) = influencers.iter().position(|i| i.id == link.influencer_id) {
+                    out[i].add(&Totals { costs: 0, ..*t });
+                }
+            }
+            out.push(Totals::default());
+            Ok(out)
+        }
+    }
+}
+
 pub async fn influencers(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
-    let currency = currency(&state, &query)?;
     let csv = wants_csv(&req, &query)?;
+    let scope = match query.campaign_id.as_deref() {
+        Some(raw) => {
+            let campaign = campaign_of(&state, raw).await?;
+            let links = state.store.campaign_links(&campaign.id).await?;
+            Scope::Campaign { campaign, links }
+        }
+        None => Scope::All,
+    };
+    let currency = match (&scope, &query.currency) {
+        (Scope::Campaign { campaign, .. }, None) => campaign.currency,
+        _ => currency(&state, &query)?,
+    };
     let influencers = state.store.influencers().await?;
     let buckets = range.buckets();
-    let queries: Vec<FigureQuery<'_>> = influencers
-        .iter()
-        .map(|i| Owner::Influencer(i.id.as_str()))
-        .chain([Owner::Unattributed])
-        .map(|owner| FigureQuery {
-            owner,
-            buckets: buckets.clone(),
-        })
-        .collect();
-    let figures = state.store.report_figures(&queries, currency).await?;
+    let figures = influencer_totals(&state, &influencers, &scope, &buckets, currency).await?;
     let mut totals = Totals::default();
     let mut rows: Vec<InfluencerRow> = figures
         .iter()
         .enumerate()
+        .filter(|(i, t)| match (&scope, influencers.get(*i)) {
+            // A campaign's report lists the influencers in it: with a link or a cost there.
+            (Scope::Campaign { links, .. }, Some(influencer)) => {
+                t.costs != 0 || links.iter().any(|l| l.influencer_id == influencer.id)
+            }
+            _ => true,
+        })
         .map(|(i, t)| {
             totals.add(t);
             let influencer = influencers.get(i);
@@ -388,7 +460,7 @@ pub async fn influencers(
             continue;
         }
         let mut t = Totals::default();
-        for figures in state.store.report_figures(&queries, other).await? {
+        for figures in influencer_totals(&state, &influencers, &scope, &buckets, other).await? {
             t.add(&figures);
         }
         if t.orders != 0 || t.costs != 0 {
@@ -405,6 +477,10 @@ pub async fn influencers(
     }
     Ok(HttpResponse::Ok().json(InfluencerReport {
         period: period(&state, range),
+        campaign_id: match &scope {
+            Scope::Campaign { campaign, .. } => Some(campaign.id.clone()),
+            Scope::All => None,
+        },
         currency,
         rows,
         totals: Figures::new(&totals, currency),
@@ -431,6 +507,7 @@ pub async fn daily(
         .map(|day| FigureQuery {
             owner: Owner::Influencer(id.as_str()),
             buckets: vec![Bucket::Day(*day)],
+            campaign: None,
         })
         .collect();
     let figures = state.store.report_figures(&queries, currency).await?;
@@ -457,6 +534,7 @@ pub async fn daily(
     let period_query = [FigureQuery {
         owner: Owner::Influencer(id.as_str()),
         buckets: range.buckets(),
+        campaign: None,
     }];
     if let Some(whole) = state
         .store
@@ -495,6 +573,7 @@ pub async fn links(
         .map(|l| FigureQuery {
             owner: Owner::Link(l.code.as_str()),
             buckets: buckets.clone(),
+            campaign: None,
         })
         .collect();
     let figures = state.store.report_figures(&queries, currency).await?;

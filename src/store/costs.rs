@@ -6,11 +6,21 @@ use super::keys::{Owner, field};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::{Bucket, Cost, CostId, InfluencerId};
 
+/// The counters a cost adds to: the influencer's costs, and its campaign's costs if any.
 fn counter_fields(cost: &Cost) -> Vec<String> {
-    Bucket::containing(cost.date)
-        .into_iter()
-        .map(|bucket| field::costs(cost.currency, bucket))
-        .collect()
+    let buckets = Bucket::containing(cost.date);
+    let mut fields: Vec<String> = buckets
+        .iter()
+        .map(|bucket| field::costs(cost.currency, *bucket))
+        .collect();
+    if let Some(campaign) = &cost.campaign_id {
+        fields.extend(
+            buckets
+                .iter()
+                .map(|bucket| field::campaign_costs(campaign.as_str(), cost.currency, *bucket)),
+        );
+    }
+    fields
 }
 
 impl Store {

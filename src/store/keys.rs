@@ -21,13 +21,15 @@
 //! | `P:{P:clk:<YYYYMMDD>:<shard>}` | hash | click id → `code\|influencer\|unix ms`, for one UTC day; expires when the day's attribution window has passed |
 //! | `P:{P:cat}:coupons` | hash | coupon code (lower case) → influencer id (a code belongs to one influencer) |
 //! | `P:{P:cat}:inf:<id>:coupons` | set | an influencer's coupon codes |
+//! | `P:{P:cat}:campaigns` | hash | campaign id → campaign (JSON) |
+//! | `P:{P:cat}:campaign:<id>:links` | zset | a campaign's link codes by creation time |
 //! | `P:{P:cat}:currencies` | set | currencies orders have counted in, so reports name every one |
 //! | `P:{P:o:<platform>:<order id>}` | hash | an order: `rev` (its revision) and `state` (JSON), replaced only by compare-and-set on `rev` |
 //! | `P:{P:i:<id>}:counts` (order fields) | hash | `o:`, `r:`, `f:`, `c:<CUR>:<bucket>`: orders, revenue, refunds, commission in minor units |
 //! | `P:{P:i:<id>}:orders` | hash | order key → `rev field=value ...`: what the order's latest applied revision added to the counters |
 //! | `P:{P:i:<id>}:order_index` | zset | order keys by order time, for the audit list |
 //! | `P:{P:u}:counts`, `:orders`, `:order_index` | | the same for unattributed orders |
-//! | `P:{P:i:<id>}:costs` | hash | cost id → cost (JSON); its amount is in the counters as `k:<CUR>:<bucket>` |
+//! | `P:{P:i:<id>}:costs` | hash | cost id → cost (JSON); its amount is in the counters as `k:<CUR>:<bucket>`, and as `ck:<campaign>:<CUR>:<bucket>` when it belongs to a campaign |
 //!
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
 //! The catalog (influencers and links) is small and rarely written, so it sits in one slot
@@ -40,7 +42,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{Bucket, ClickId, InfluencerId, LinkCode, OrderKey};
+use crate::domain::{Bucket, CampaignId, ClickId, InfluencerId, LinkCode, OrderKey};
 
 /// Hashes one day's click records are spread over.
 pub const CLICK_SHARDS: u8 = 16;
@@ -98,6 +100,14 @@ impl Keys {
 
     pub fn influencer_coupons(&self, id: &InfluencerId) -> String {
         format!("{}:inf:{id}:coupons", self.catalog)
+    }
+
+    pub fn campaigns(&self) -> String {
+        format!("{}:campaigns", self.catalog)
+    }
+
+    pub fn campaign_links(&self, id: &CampaignId) -> String {
+        format!("{}:campaign:{}:links", self.catalog, id.as_str())
     }
 
     pub fn currencies(&self) -> String {
@@ -189,6 +199,11 @@ pub mod field {
 
     pub fn costs(currency: Currency, bucket: Bucket) -> String {
         format!("k:{currency}:{bucket}")
+    }
+
+    /// Costs of one campaign, kept beside an influencer's other costs.
+    pub fn campaign_costs(campaign: &str, currency: Currency, bucket: Bucket) -> String {
+        format!("ck:{campaign}:{currency}:{bucket}")
     }
 }
 

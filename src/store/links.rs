@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use redis::AsyncCommands;
 
 use super::{CHANGES_MAX_LEN, Store, StoreError, StoreResult, parsed, required};
-use crate::domain::{Destination, InfluencerId, LinkCode};
+use crate::domain::{CampaignId, Destination, InfluencerId, LinkCode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRecord {
     pub code: LinkCode,
     pub influencer_id: InfluencerId,
     pub destination: Destination,
-    pub campaign_id: Option<String>,
+    pub campaign_id: Option<CampaignId>,
     pub disabled: bool,
     pub created_ms: i64,
 }
@@ -33,7 +33,13 @@ impl LinkRecord {
             code,
             influencer_id,
             destination: Destination::from_stored(required(key, map, "destination")?.to_owned()),
-            campaign_id: map.get("campaign_id").cloned(),
+            campaign_id: map
+                .get("campaign_id")
+                .map(|c| {
+                    CampaignId::parse(c)
+                        .ok_or_else(|| StoreError::corrupt(key, "campaign_id is not a campaign id"))
+                })
+                .transpose()?,
             disabled: map.get("disabled").is_some_and(|d| d == "1"),
             created_ms: parsed(key, map, "created_ms")?,
         })
@@ -59,7 +65,8 @@ impl Store {
             .arg("disabled")
             .arg(if link.disabled { "1" } else { "0" });
         if let Some(campaign) = &link.campaign_id {
-            invocation.arg("campaign_id").arg(campaign);
+            invocation.arg("campaign_id").arg(campaign.as_str());
+            invocation.key(keys.campaign_links(campaign));
         }
         let outcome: i64 = invocation.invoke_async(&mut self.conn()).await?;
         Ok(match outcome {
@@ -81,9 +88,20 @@ impl Store {
 
     /// An influencer's links, oldest first.
     pub async fn links_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkRecord>> {
+        self.links_in(&self.keys().influencer_links(influencer))
+            .await
+    }
+
+    /// A campaign's links, oldest first.
+    pub async fn campaign_links(&self, campaign: &CampaignId) -> StoreResult<Vec<LinkRecord>> {
+        self.links_in(&self.keys().campaign_links(campaign)).await
+    }
+
+    /// The links listed in an index of link codes.
+    async fn links_in(&self, index: &str) -> StoreResult<Vec<LinkRecord>> {
         let keys = self.keys();
         let hashes = self
-            .indexed_hashes(&keys.influencer_links(influencer), |member| {
+            .indexed_hashes(index, |member| {
                 LinkCode::parse(member).map_or_else(|_| String::new(), |code| keys.link(&code))
             })
             .await?;

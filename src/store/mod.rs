@@ -1,5 +1,6 @@
 //! All Redis code: keys, scripts and the reads and writes of each kind of record.
 
+mod campaigns;
 mod changes;
 mod clicks;
 mod costs;

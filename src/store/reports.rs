@@ -10,6 +10,8 @@ use crate::domain::{Bucket, Currency, Totals};
 pub struct FigureQuery<'a> {
     pub owner: Owner<'a>,
     pub buckets: Vec<Bucket>,
+    /// Read only this campaign's costs (an influencer's costs are kept per campaign too).
+    pub campaign: Option<&'a str>,
 }
 
 /// The counter kinds read per bucket, in the order of [`Totals`]' fields after the clicks.
@@ -47,6 +49,18 @@ impl Store {
                         .flat_map(|kind| buckets.iter().map(move |b| kind(currency, *b))),
                 )
                 .collect();
+            let fields = match query.campaign {
+                // The cost fields are the last bucket-count of them: read the campaign's.
+                Some(campaign) => {
+                    let costs_at = fields.len() - buckets.len();
+                    let mut fields = fields;
+                    for (field, bucket) in fields[costs_at..].iter_mut().zip(buckets) {
+                        *field = field::campaign_costs(campaign, currency, *bucket);
+                    }
+                    fields
+                }
+                None => fields,
+            };
             pipe.cmd("HMGET").arg(keys.counts(query.owner)).arg(fields);
             let sketches: Vec<String> = buckets
                 .iter()

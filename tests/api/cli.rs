@@ -69,6 +69,7 @@ async fn a_marketer_sets_up_an_influencer_and_reads_the_report_from_the_terminal
     app.click("alice", BROWSER).await;
     app.wait_for_clicks(&id, 1).await;
     let report = reftrack(&app, TOKEN, &["report"]).await;
+    let no_campaign = reftrack(&app, TOKEN, &["report", "--campaign", "cmp_missing"]).await;
     let csv = reftrack(&app, TOKEN, &["report", "--csv"]).await;
     let list = reftrack(&app, TOKEN, &["influencer", "list"]).await;
 
@@ -101,6 +102,12 @@ async fn a_marketer_sets_up_an_influencer_and_reads_the_report_from_the_terminal
         csv.stdout
     );
     assert!(list.stdout.contains("10%"), "{}", list.stdout);
+    assert!(!no_campaign.success);
+    assert!(
+        no_campaign.stderr.contains("no campaign 'cmp_missing'"),
+        "{}",
+        no_campaign.stderr
+    );
 }
 
 #[tokio::test]

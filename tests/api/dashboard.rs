@@ -108,15 +108,10 @@ async fn sign_in(client: &Client, app: &TestApp, token: &str) {
     press(client, "#sign-in-form button").await;
 }
 
-#[tokio::test]
-async fn a_marketer_signs_in_reads_figures_and_creates_an_influencer_and_a_link() {
-    let Some(browser) = browser().await else {
-        return;
-    };
-    let client = &browser.client;
-
-    // Arrange: alice, with a click and an 80.00 order from it
-    let app = spawn_app().await;
+/// Alice (10 %, a click on her Spring campaign link and an 80.00 order from it) and bea (a
+/// click on a link outside any campaign and a 25.00 gifted product). Returns the ids of alice,
+/// bea and the campaign.
+async fn known_figures(app: &TestApp) -> (String, String, String) {
     let alice: Value = app
         .post_json(
             "/api/v1/influencers",
@@ -127,14 +122,24 @@ async fn a_marketer_signs_in_reads_figures_and_creates_an_influencer_and_a_link(
         .await
         .unwrap();
     let alice = alice["id"].as_str().unwrap().to_owned();
-    let code = app.link(&alice, "https://shop.example/p").await;
-    let click_id = app.click_id(&code).await;
+    let spring = app
+        .campaign(&json!({"name": "Spring", "currency": "USD"}))
+        .await;
+    let link: Value = app
+        .post_json(
+            "/api/v1/links",
+            &json!({"influencer_id": alice, "destination": "https://shop.example/p", "campaign_id": spring}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let click_id = app.click_id(link["code"].as_str().unwrap()).await;
     app.wait_for_clicks(&alice, 1).await;
     let order = json!({"event": "order.created", "order_id": "W-1", "amount": "80.00",
                        "currency": "USD", "click_id": click_id});
     assert_eq!(app.generic(&order).await.status().as_u16(), 200);
 
-    // and bea, with a click, no order, and a gifted product: a loss
     let bea = app.influencer("bakery.bea").await;
     let bea_code = app.link(&bea, "https://shop.example/bea").await;
     app.click_id(&bea_code).await;
@@ -143,6 +148,19 @@ async fn a_marketer_signs_in_reads_figures_and_creates_an_influencer_and_a_link(
                       "date": chrono::Utc::now().date_naive().to_string()});
     app.post_json(&format!("/api/v1/influencers/{bea}/costs"), &gift)
         .await;
+
+    (alice, bea, spring)
+}
+
+#[tokio::test]
+async fn a_marketer_signs_in_and_reads_figures_chart_and_campaign() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let client = &browser.client;
+    // Arrange
+    let app = spawn_app().await;
+    let (alice, _bea, spring) = known_figures(&app).await;
 
     // Act: sign in
     sign_in(client, &app, TOKEN).await;
@@ -170,6 +188,43 @@ async fn a_marketer_signs_in_reads_figures_and_creates_an_influencer_and_a_link(
     if let Some(path) = std::env::var_os("REFTRACK_DASHBOARD_SCREENSHOT") {
         std::fs::write(path, client.screenshot().await.unwrap()).unwrap();
     }
+
+    // Act: limit the table to the Spring campaign
+    client
+        .find(Locator::Id("campaign"))
+        .await
+        .unwrap()
+        .select_by_value(&spring)
+        .await
+        .unwrap();
+
+    // Assert: bea has nothing in it and leaves the table; alice stays
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = element_text(client, "#report tbody").await;
+        if !body.contains("@bakery.bea") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !body.contains("@bakery.bea") && body.contains("@alice"),
+        "{body}"
+    );
+
+    browser.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_marketer_creates_an_influencer_and_a_link_and_gets_its_short_url() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let client = &browser.client;
+    // Arrange
+    let app = spawn_app().await;
+    sign_in(client, &app, TOKEN).await;
+    element_text(client, "#report tbody").await;
 
     // Act: create bob, then a link for him
     fill(client, "handle", "@bob").await;

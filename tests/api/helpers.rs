@@ -263,6 +263,14 @@ impl TestApp {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates a campaign and returns its id.
+    pub async fn campaign(&self, body: &Value) -> String {
+        let response = self.post_json("/api/v1/campaigns", body).await;
+        assert_eq!(response.status().as_u16(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Creates a link and returns its code.
     pub async fn link(&self, influencer_id: &str, destination: &str) -> String {
         let response = self

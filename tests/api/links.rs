@@ -7,12 +7,15 @@ async fn creating_a_link_returns_its_code_and_short_url() {
     // Arrange
     let app = spawn_app().await;
     let influencer = app.influencer("alice").await;
+    let campaign = app
+        .campaign(&json!({"name": "Summer 24", "currency": "USD"}))
+        .await;
 
     // Act
     let response = app
         .post_json(
             "/api/v1/links",
-            &json!({"influencer_id": influencer, "destination": "https://shop.example/p", "campaign_id": "summer-24"}),
+            &json!({"influencer_id": influencer, "destination": "https://shop.example/p", "campaign_id": campaign}),
         )
         .await;
 
@@ -24,7 +27,7 @@ async fn creating_a_link_returns_its_code_and_short_url() {
     assert!(code.bytes().all(|b| b.is_ascii_alphanumeric()), "{code}");
     assert_eq!(link["short_url"], format!("{}/{code}", app.address));
     assert_eq!(link["destination"], "https://shop.example/p");
-    assert_eq!(link["campaign_id"], "summer-24");
+    assert_eq!(link["campaign_id"], campaign.as_str());
     let (status, fetched) = app.get_json(&format!("/api/v1/links/{code}")).await;
     assert_eq!(status, 200);
     assert_eq!(fetched, link);

@@ -3,6 +3,7 @@
 
 mod admin_auth;
 mod attribution;
+mod campaigns;
 mod cli;
 mod clicks;
 mod dashboard;

@@ -34,6 +34,30 @@ function rangeQuery() {
   return params;
 }
 
+function reportQuery() {
+  const params = rangeQuery();
+  if ($("campaign").value) params.set("campaign_id", $("campaign").value);
+  params.set("sort", state.sort);
+  params.set("order", state.order);
+  return params;
+}
+
+async function loadCampaigns() {
+  const list = await api("/api/v1/campaigns");
+  const select = $("campaign");
+  const chosen = select.value;
+  select.replaceChildren(select.firstElementChild || document.createElement("option"));
+  select.firstElementChild.value = "";
+  select.firstElementChild.textContent = "All campaigns";
+  for (const campaign of list.campaigns) {
+    const option = document.createElement("option");
+    option.value = campaign.id;
+    option.textContent = campaign.name + " (" + campaign.currency + ")";
+    select.appendChild(option);
+  }
+  select.value = chosen;
+}
+
 function cell(row, key) {
   const td = document.createElement("td");
   const value = row[key];
@@ -73,11 +97,8 @@ function renderHeader() {
 async function loadReport() {
   $("report-error").textContent = "";
   renderHeader();
-  const params = rangeQuery();
-  params.set("sort", state.sort);
-  params.set("order", state.order);
   try {
-    const report = await api("/api/v1/reports/influencers?" + params);
+    const report = await api("/api/v1/reports/influencers?" + reportQuery());
     const body = $("report").querySelector("tbody");
     body.replaceChildren();
     for (const row of report.rows) {
@@ -159,9 +180,7 @@ async function loadChart() {
 }
 
 async function downloadCsv() {
-  const params = rangeQuery();
-  params.set("sort", state.sort);
-  params.set("order", state.order);
+  const params = reportQuery();
   params.set("format", "csv");
   try {
     const response = await api("/api/v1/reports/influencers?" + params, { raw: true });
@@ -224,6 +243,7 @@ async function show() {
   $("app").hidden = false;
   $("sign-out").hidden = false;
   await loadInfluencers();
+  await loadCampaigns();
   await loadReport();
   await loadChart();
 }
@@ -250,6 +270,7 @@ $("sign-out").addEventListener("click", () => signOut());
 $("range").addEventListener("submit", (event) => { event.preventDefault(); loadReport(); loadChart(); });
 $("csv").addEventListener("click", downloadCsv);
 $("chart-influencer").addEventListener("change", loadChart);
+$("campaign").addEventListener("change", loadReport);
 $("new-influencer").addEventListener("submit", addInfluencer);
 $("new-link").addEventListener("submit", addLink);
 $("copy").addEventListener("click", copyShortUrl);

@@ -1,0 +1,123 @@
+//! `/api/v1/campaigns`: create, list and get campaigns. Links, costs and (through their links)
+//! orders may belong to one; its `allowed_domains` restrict its links' destinations.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::admin::{text, timestamp};
+use crate::domain::{Campaign, CampaignId, Currency};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Most domains one campaign may list.
+const MAX_DOMAINS: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCampaign {
+    name: String,
+    currency: String,
+    attribution_window_days: Option<u32>,
+    #[serde(default)]
+    allowed_domains: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CampaignView<'a> {
+    id: &'a CampaignId,
+    name: &'a str,
+    currency: Currency,
+    attribution_window_days: Option<u32>,
+    allowed_domains: &'a [String],
+    created_at: String,
+}
+
+impl<'a> From<&'a Campaign> for CampaignView<'a> {
+    fn from(c: &'a Campaign) -> Self {
+        Self {
+            id: &c.id,
+            name: &c.name,
+            currency: c.currency,
+            attribution_window_days: c.attribution_window_days,
+            allowed_domains: &c.allowed_domains,
+            created_at: timestamp(c.created_ms),
+        }
+    }
+}
+
+/// The campaign a request names, or the client error that says why there is none.
+pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiError> {
+    let unknown = || ApiError::unprocessable("unknown_campaign", format!("no campaign '{raw}'"));
+    let id = CampaignId::parse(raw).ok_or_else(unknown)?;
+    state.store.campaign(&id).await?.ok_or_else(unknown)
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<NewCampaign>,
+) -> Result<HttpResponse, ApiError> {
+    let currency = Currency::parse(&body.currency)
+        .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?;
+    if body
+        .attribution_window_days
+        .is_some_and(|d| !(1..=365).contains(&d))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "'attribution_window_days' must be 1 to 365",
+        ));
+    }
+    if body.allowed_domains.len() > MAX_DOMAINS {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("at most {MAX_DOMAINS} allowed_domains"),
+        ));
+    }
+    let mut allowed_domains = body
+        .allowed_domains
+        .iter()
+        .map(|d| Campaign::parse_domain(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::bad_request("invalid_domain", e.to_string()))?;
+    allowed_domains.sort();
+    allowed_domains.dedup();
+    let campaign = Campaign {
+        id: CampaignId::generate(),
+        name: text("name", &body.name, 200)?,
+        currency,
+        attribution_window_days: body.attribution_window_days,
+        allowed_domains,
+        created_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    if !state.store.create_campaign(&campaign).await? {
+        return Err(ApiError::conflict(
+            "campaign_exists",
+            "could not create the campaign; retry",
+        ));
+    }
+    Ok(HttpResponse::Created().json(CampaignView::from(&campaign)))
+}
+
+pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let campaigns = state.store.campaigns().await?;
+    let views: Vec<CampaignView<'_>> = campaigns.iter().map(CampaignView::from).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "campaigns": views })))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = CampaignId::parse(&path);
+    let campaign = match id {
+        Some(id) => state.store.campaign(&id).await?,
+        None => None,
+    };
+    let campaign = campaign.ok_or_else(|| {
+        ApiError::not_found(
+            "campaign_not_found",
+            format!("no campaign '{}'", path.as_str()),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(CampaignView::from(&campaign)))
+}
