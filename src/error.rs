@@ -21,13 +21,15 @@ pub enum ApiError {
     Store(#[from] StoreError),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Detail<'a>,
+/// Every error's body: `{"error": {"code", "message"}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ErrorDetail<'a> {
+    /// A stable, machine-readable code such as `invalid_destination`.
     code: &'a str,
     message: &'a str,
 }
@@ -96,8 +98,8 @@ impl ResponseError for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        response.json(Body {
-            error: Detail { code, message },
+        response.json(ErrorBody {
+            error: ErrorDetail { code, message },
         })
     }
 }

@@ -19,7 +19,7 @@ pub enum Commission {
 }
 
 /// The JSON shape marketers send: `{"percent": "10"}` or `{"flat": "5.00"}`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum CommissionInput {
     Percent { percent: DecimalText },
@@ -28,7 +28,7 @@ pub enum CommissionInput {
 
 /// A decimal given as a string (`"12.5"`) or an integer (`10`); never a float, which could not
 /// hold money exactly.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum DecimalText {
     Text(String),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{InfluencerId, random_string};
 use super::money::Currency;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CostKind {
     Fee,

@@ -10,7 +10,7 @@ use actix_web::{Error, HttpRequest, HttpResponse, Resource, Scope, web};
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer};
 
-use super::{campaigns, costs, coupons, influencers, links, orders, reports};
+use super::{campaigns, costs, coupons, influencers, links, openapi, orders, reports};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -66,6 +66,7 @@ pub fn scope() -> Scope<
                         .route(web::delete().to(costs::delete)),
                 )
                 .service(resource("/orders").route(web::get().to(orders::list)))
+                .service(resource("/openapi.json").route(web::get().to(openapi::document)))
                 .service(
                     resource("/campaigns")
                         .route(web::get().to(campaigns::list))

@@ -12,7 +12,7 @@ use crate::state::AppState;
 /// Most domains one campaign may list.
 const MAX_DOMAINS: usize = 100;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
     name: String,
@@ -22,12 +22,15 @@ pub struct NewCampaign {
     allowed_domains: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CampaignView<'a> {
+    #[schema(value_type = String)]
     id: &'a CampaignId,
     name: &'a str,
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
     attribution_window_days: Option<u32>,
+    #[schema(value_type = Vec<String>)]
     allowed_domains: &'a [String],
     created_at: String,
 }
@@ -45,6 +48,11 @@ impl<'a> From<&'a Campaign> for CampaignView<'a> {
     }
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct CampaignList<'a> {
+    campaigns: Vec<CampaignView<'a>>,
+}
+
 /// The campaign a request names, or the client error that says why there is none.
 pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiError> {
     let unknown = || ApiError::unprocessable("unknown_campaign", format!("no campaign '{raw}'"));
@@ -52,6 +60,15 @@ pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiErr
     state.store.campaign(&id).await?.ok_or_else(unknown)
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "campaigns_create",
+    path = "/api/v1/campaigns",
+    summary = "Create a campaign",
+    request_body = NewCampaign,
+    responses((status = 201, body = CampaignView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewCampaign>,
@@ -98,12 +115,30 @@ pub async fn create(
     Ok(HttpResponse::Created().json(CampaignView::from(&campaign)))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "campaigns_list",
+    path = "/api/v1/campaigns",
+    summary = "List campaigns",
+    responses((status = 200, body = CampaignList), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let campaigns = state.store.campaigns().await?;
-    let views: Vec<CampaignView<'_>> = campaigns.iter().map(CampaignView::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "campaigns": views })))
+    Ok(HttpResponse::Ok().json(CampaignList {
+        campaigns: campaigns.iter().map(CampaignView::from).collect(),
+    }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "campaigns_get",
+    path = "/api/v1/campaigns/{id}",
+    summary = "Get a campaign",
+    params(("id" = String, Path, description = "campaign id")),
+    responses((status = 200, body = CampaignView), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCost {
     amount: DecimalText,
@@ -24,15 +24,17 @@ pub struct NewCost {
     campaign_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CostView {
     id: String,
     influencer_id: String,
     amount: String,
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
     kind: CostKind,
     note: Option<String>,
     date: String,
+    #[schema(value_type = Option<String>)]
     campaign_id: Option<CampaignId>,
     created_at: String,
 }
@@ -53,7 +55,7 @@ impl From<&Cost> for CostView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CostList {
     influencer_id: String,
     costs: Vec<CostView>,
@@ -70,6 +72,16 @@ async fn existing(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError>
     }
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "costs_add",
+    path = "/api/v1/influencers/{id}/costs",
+    summary = "Record a cost",
+    request_body = NewCost,
+    params(("id" = String, Path, description = "influencer id")),
+    responses((status = 201, body = CostView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -115,6 +127,15 @@ pub async fn add(
     Ok(HttpResponse::Created().json(CostView::from(&cost)))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "costs_list",
+    path = "/api/v1/influencers/{id}/costs",
+    summary = "List an influencer's costs",
+    params(("id" = String, Path, description = "influencer id")),
+    responses((status = 200, body = CostList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -127,6 +148,15 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "costs_delete",
+    path = "/api/v1/influencers/{id}/costs/{cost_id}",
+    summary = "Delete a cost",
+    params(("id" = String, Path, description = "influencer id"), ("cost_id" = String, Path, description = "cost id")),
+    responses((status = 204, description = "deleted"), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -10,19 +10,19 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::AddCoupon;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCoupon {
     code: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CouponView<'a> {
     code: &'a str,
     influencer_id: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CouponList {
     influencer_id: String,
     coupons: Vec<String>,
@@ -36,6 +36,16 @@ fn no_influencer(id: &InfluencerId) -> ApiError {
     ApiError::not_found("influencer_not_found", format!("no influencer {id}"))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "coupons_add",
+    path = "/api/v1/influencers/{id}/coupons",
+    summary = "Give an influencer a coupon code",
+    request_body = NewCoupon,
+    params(("id" = String, Path, description = "influencer id")),
+    responses((status = 201, body = CouponView), (status = 200, description = "already theirs", body = CouponView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -58,6 +68,15 @@ pub async fn add(
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "coupons_list",
+    path = "/api/v1/influencers/{id}/coupons",
+    summary = "List an influencer's coupon codes",
+    params(("id" = String, Path, description = "influencer id")),
+    responses((status = 200, body = CouponList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -73,6 +92,15 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "coupons_remove",
+    path = "/api/v1/influencers/{id}/coupons/{code}",
+    summary = "Take a coupon code from an influencer",
+    params(("id" = String, Path, description = "influencer id"), ("code" = String, Path, description = "coupon code")),
+    responses((status = 204, description = "removed"), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Change, InfluencerRecord, SaveInfluencer};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInfluencer {
     handle: String,
@@ -24,7 +24,7 @@ pub struct NewInfluencer {
     clippy::option_option,
     reason = "absent, null and a value mean three different things"
 )]
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InfluencerPatch {
     handle: Option<String>,
@@ -39,7 +39,7 @@ pub struct InfluencerPatch {
     disabled: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct InfluencerView {
     id: String,
     handle: String,
@@ -66,7 +66,7 @@ impl From<&InfluencerRecord> for InfluencerView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct InfluencerList {
     influencers: Vec<InfluencerView>,
 }
@@ -113,6 +113,15 @@ fn handle_taken(handle: &Handle) -> ApiError {
     )
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "influencers_create",
+    path = "/api/v1/influencers",
+    summary = "Register an influencer",
+    request_body = NewInfluencer,
+    responses((status = 201, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewInfluencer>,
@@ -137,6 +146,14 @@ pub async fn create(
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "influencers_list",
+    path = "/api/v1/influencers",
+    summary = "List influencers",
+    responses((status = 200, body = InfluencerList), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let influencers = state.store.influencers().await?;
     Ok(HttpResponse::Ok().json(InfluencerList {
@@ -144,6 +161,15 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "influencers_get",
+    path = "/api/v1/influencers/{id}",
+    summary = "Get an influencer",
+    params(("id" = String, Path, description = "influencer id")),
+    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -152,6 +178,16 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(InfluencerView::from(&record)))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "influencers_update",
+    path = "/api/v1/influencers/{id}",
+    summary = "Change an influencer",
+    request_body = InfluencerPatch,
+    params(("id" = String, Path, description = "influencer id")),
+    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -181,6 +217,15 @@ pub async fn update(
 }
 
 /// Disables an influencer: their links stop redirecting; their history stays in reports.
+#[utoipa::path(
+    delete,
+    operation_id = "influencers_disable",
+    path = "/api/v1/influencers/{id}",
+    summary = "Disable an influencer",
+    params(("id" = String, Path, description = "influencer id")),
+    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn disable(
     state: web::Data<AppState>,
     id: web::Path<String>,

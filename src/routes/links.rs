@@ -15,7 +15,7 @@ use crate::store::{Change, CreateLink, LinkRecord};
 /// already rare.
 const GENERATE_ATTEMPTS: usize = 5;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLink {
     influencer_id: String,
@@ -24,30 +24,32 @@ pub struct NewLink {
     code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkPatch {
     destination: Option<String>,
     disabled: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinksQuery {
     influencer_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LinkView {
     code: String,
     short_url: String,
     destination: String,
     influencer_id: String,
+    #[schema(value_type = Option<String>)]
     campaign_id: Option<CampaignId>,
     disabled: bool,
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LinkList {
     links: Vec<LinkView>,
 }
@@ -90,6 +92,15 @@ async fn existing(state: &AppState, raw_code: &str) -> Result<LinkRecord, ApiErr
         .ok_or_else(|| ApiError::not_found("link_not_found", format!("no link '{code}'")))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "links_create",
+    path = "/api/v1/links",
+    summary = "Issue a referral link",
+    request_body = NewLink,
+    responses((status = 201, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewLink>,
@@ -144,6 +155,15 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "links_list",
+    path = "/api/v1/links",
+    summary = "List an influencer's links",
+    params(LinksQuery),
+    responses((status = 200, body = LinkList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<LinksQuery>,
@@ -160,6 +180,15 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "links_get",
+    path = "/api/v1/links/{code}",
+    summary = "Get a link",
+    params(("code" = String, Path, description = "link code")),
+    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -168,6 +197,16 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(LinkView::new(&state, &record)))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "links_update",
+    path = "/api/v1/links/{code}",
+    summary = "Change a link's destination or disable it",
+    request_body = LinkPatch,
+    params(("code" = String, Path, description = "link code")),
+    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -184,6 +223,15 @@ pub async fn update(
 }
 
 /// Disables a link: it answers 404 from now on; its clicks stay in reports.
+#[utoipa::path(
+    delete,
+    operation_id = "links_disable",
+    path = "/api/v1/links/{code}",
+    summary = "Disable a link",
+    params(("code" = String, Path, description = "link code")),
+    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn disable(
     state: web::Data<AppState>,
     code: web::Path<String>,

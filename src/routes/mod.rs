@@ -9,6 +9,7 @@ mod health;
 mod influencers;
 mod links;
 mod metrics;
+mod openapi;
 mod orders;
 mod redirect;
 mod reports;

@@ -21,7 +21,8 @@ use crate::store::Owner;
 const DEFAULT_LIMIT: usize = 500;
 const MAX_LIMIT: usize = 5_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
     influencer_id: Option<String>,
     from: Option<String>,
@@ -29,7 +30,7 @@ pub struct OrdersQuery {
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct OrderView {
     order_key: String,
     platform: &'static str,
@@ -48,25 +49,29 @@ struct OrderView {
     updated_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AttributionView {
     by: AttributedBy,
     reason: AttributionReason,
+    #[schema(value_type = Option<String>)]
     influencer_id: Option<InfluencerId>,
     qualified: bool,
     click_id: Option<String>,
     link_code: Option<String>,
+    #[schema(value_type = Option<String>)]
     campaign_id: Option<CampaignId>,
     coupon: Option<String>,
     /// The influencer the other signal pointed at, when click and coupon disagreed.
+    #[schema(value_type = Option<String>)]
     overruled: Option<InfluencerId>,
     commission_rule: Option<CommissionInput>,
     /// Commission on the full revenue when the order was attributed, before any refund.
     commission_at_attribution: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct OrderList {
+    #[schema(value_type = Option<String>)]
     influencer_id: Option<InfluencerId>,
     from: NaiveDate,
     to: NaiveDate,
@@ -120,6 +125,15 @@ fn day_start_ms(day: NaiveDate, tz: Tz) -> i64 {
         .map_or(i64::MIN, |t| t.timestamp_millis())
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "orders_list",
+    path = "/api/v1/orders",
+    summary = "An influencer's orders and how each was attributed",
+    params(OrdersQuery),
+    responses((status = 200, body = OrderList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<OrdersQuery>,

@@ -17,7 +17,8 @@ use crate::store::{FigureQuery, InfluencerRecord, LinkRecord, Owner};
 /// Days covered when a report names no range: the last 30, today included.
 const DEFAULT_DAYS: u64 = 30;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     from: Option<String>,
     to: Option<String>,
@@ -31,7 +32,7 @@ pub struct ReportQuery {
 
 /// A row's figures, money as decimal strings of the report's currency and ratios as numbers
 /// (`null` where the denominator is zero).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Figures {
     clicks: u64,
     unique_clicks: u64,
@@ -48,6 +49,7 @@ struct Figures {
     profit: String,
     roi: Option<f64>,
     epc: Option<String>,
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
 }
 
@@ -95,7 +97,7 @@ impl Figures {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct InfluencerRow {
     /// `null` on the row of unattributed orders.
     influencer_id: Option<String>,
@@ -106,14 +108,14 @@ struct InfluencerRow {
     totals: Totals,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DayRow {
     date: NaiveDate,
     #[serde(flatten)]
     figures: Figures,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LinkRow {
     code: String,
     influencer_id: String,
@@ -123,7 +125,7 @@ struct LinkRow {
 }
 
 /// The period of a report in the reporting time zone.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Period {
     from: NaiveDate,
     to: NaiveDate,
@@ -132,8 +134,9 @@ struct Period {
 
 /// Totals of orders in a currency other than the report's: shown apart, never converted or
 /// added in.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CurrencyTotals {
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
     orders: i64,
     revenue: String,
@@ -146,33 +149,37 @@ struct CurrencyTotals {
 /// The influencer report: one row per influencer, then the row of unattributed orders.
 /// Totals add the rows up (a follower who clicked two influencers' links is a unique click
 /// of each).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct InfluencerReport {
     #[serde(flatten)]
     period: Period,
     /// The campaign the report is limited to, if any.
+    #[schema(value_type = Option<String>)]
     campaign_id: Option<CampaignId>,
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
     rows: Vec<InfluencerRow>,
     totals: Figures,
     other_currencies: Vec<CurrencyTotals>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DailyReport {
     #[serde(flatten)]
     period: Period,
     influencer_id: String,
     handle: String,
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
     days: Vec<DayRow>,
     totals: Figures,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LinkReport {
     #[serde(flatten)]
     period: Period,
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
     rows: Vec<LinkRow>,
     totals: Figures,
@@ -392,6 +399,15 @@ async fn influencer_totals(
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "reports_influencers",
+    path = "/api/v1/reports/influencers",
+    summary = "The ROI report, per influencer",
+    params(ReportQuery),
+    responses((status = 200, content((InfluencerReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn influencers(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -488,6 +504,15 @@ pub async fn influencers(
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "reports_daily",
+    path = "/api/v1/reports/influencers/{id}/daily",
+    summary = "One influencer's figures per day",
+    params(("id" = String, Path, description = "influencer id"), ReportQuery),
+    responses((status = 200, content((DailyReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn daily(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -554,6 +579,15 @@ pub async fn daily(
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "reports_links",
+    path = "/api/v1/reports/links",
+    summary = "Figures per link of one influencer",
+    params(ReportQuery),
+    responses((status = 200, body = LinkReport), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn links(
     state: web::Data<AppState>,
     query: web::Query<ReportQuery>,

@@ -2,22 +2,50 @@ use reqwest::Method;
 
 use crate::helpers::{TOKEN, spawn_app};
 
-/// Every admin route, with a method it answers.
-const ROUTES: &[(&str, &str)] = &[
+/// Every admin route: method and path template. The OpenAPI test checks the document lists
+/// each one.
+pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/influencers"),
     ("POST", "/api/v1/influencers"),
-    ("GET", "/api/v1/influencers/inf_x"),
-    ("PATCH", "/api/v1/influencers/inf_x"),
-    ("DELETE", "/api/v1/influencers/inf_x"),
-    ("GET", "/api/v1/links?influencer_id=inf_x"),
+    ("GET", "/api/v1/influencers/{id}"),
+    ("PATCH", "/api/v1/influencers/{id}"),
+    ("DELETE", "/api/v1/influencers/{id}"),
+    ("GET", "/api/v1/influencers/{id}/coupons"),
+    ("POST", "/api/v1/influencers/{id}/coupons"),
+    ("DELETE", "/api/v1/influencers/{id}/coupons/{code}"),
+    ("GET", "/api/v1/influencers/{id}/costs"),
+    ("POST", "/api/v1/influencers/{id}/costs"),
+    ("DELETE", "/api/v1/influencers/{id}/costs/{cost_id}"),
+    ("GET", "/api/v1/links"),
     ("POST", "/api/v1/links"),
-    ("GET", "/api/v1/links/somecode"),
-    ("PATCH", "/api/v1/links/somecode"),
-    ("DELETE", "/api/v1/links/somecode"),
+    ("GET", "/api/v1/links/{code}"),
+    ("PATCH", "/api/v1/links/{code}"),
+    ("DELETE", "/api/v1/links/{code}"),
+    ("GET", "/api/v1/campaigns"),
+    ("POST", "/api/v1/campaigns"),
+    ("GET", "/api/v1/campaigns/{id}"),
+    ("GET", "/api/v1/orders"),
     ("GET", "/api/v1/reports/influencers"),
-    ("GET", "/api/v1/reports/links?influencer_id=inf_x"),
-    ("GET", "/api/v1/no-such-route"),
+    ("GET", "/api/v1/reports/influencers/{id}/daily"),
+    ("GET", "/api/v1/reports/links"),
 ];
+
+/// A request path for a route template, with sample values in its parameters.
+fn concrete(template: &str) -> String {
+    template
+        .replace("{id}", "inf_x")
+        .replace("{code}", "somecode")
+        .replace("{cost_id}", "cost_x")
+}
+
+/// The routes as requests, plus one that does not exist (auth comes first there too).
+fn requests() -> Vec<(&'static str, String)> {
+    ROUTES
+        .iter()
+        .map(|(method, template)| (*method, concrete(template)))
+        .chain([("GET", "/api/v1/no-such-route".to_owned())])
+        .collect()
+}
 
 #[tokio::test]
 async fn every_admin_route_refuses_requests_without_the_right_token() {
@@ -30,11 +58,11 @@ async fn every_admin_route_refuses_requests_without_the_right_token() {
         Some("Bearer ".to_owned()),
     ];
 
-    for (method, path) in ROUTES {
+    for (method, path) in requests() {
         for credential in &credentials {
             let mut request = app.client.request(
                 Method::from_bytes(method.as_bytes()).unwrap(),
-                app.url(path),
+                app.url(&path),
             );
             if let Some(value) = credential {
                 request = request.header("authorization", value);
@@ -56,9 +84,9 @@ async fn every_admin_route_refuses_requests_without_the_right_token() {
 async fn the_right_token_is_let_through_on_every_admin_route() {
     let app = spawn_app().await;
 
-    for (method, path) in ROUTES {
+    for (method, path) in requests() {
         let response = app
-            .admin(Method::from_bytes(method.as_bytes()).unwrap(), path)
+            .admin(Method::from_bytes(method.as_bytes()).unwrap(), &path)
             .header("content-type", "application/json")
             .body("{}")
             .send()

@@ -10,6 +10,7 @@ mod dashboard;
 mod helpers;
 mod influencers;
 mod links;
+mod openapi;
 mod operations;
 mod redirect;
 mod roi;
