@@ -101,6 +101,8 @@ pub struct ClickSettings {
     pub buffer_capacity: usize,
     pub durable_redirects: bool,
     pub durable_timeout_ms: u64,
+    pub spool_dir: PathBuf,
+    pub spool_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -240,6 +242,12 @@ impl Settings {
         }
         if self.clicks.max_batch == 0 {
             return Err(invalid("clicks.max_batch", "must be at least 1"));
+        }
+        if self.clicks.spool_max_bytes < 1024 * 1024 {
+            return Err(invalid(
+                "clicks.spool_max_bytes",
+                "must be at least 1048576 (1 MiB)",
+            ));
         }
         if self.clicks.buffer_capacity < self.clicks.max_batch {
             return Err(invalid(

@@ -137,6 +137,8 @@ pub struct Metrics {
     pub flushes_failed: IntCounter,
     pub durable_commit_timeouts: IntCounter,
     pub link_cache_entries: IntGauge,
+    pub click_spool_bytes: IntGauge,
+    pub click_spool_dropped: IntCounter,
     redis_errors: IntCounterVec,
     webhook_deliveries: IntCounterVec,
     webhook_duration: HistogramVec,
@@ -279,6 +281,22 @@ impl Metrics {
                 IntGauge::new(
                     "reftrack_link_cache_entries",
                     "Links held in the in-process cache.",
+                )
+                .expect("valid metric"),
+            ),
+            click_spool_bytes: register(
+                &r,
+                IntGauge::new(
+                    "reftrack_click_spool_bytes",
+                    "Bytes of clicks held in the on-disk spool, waiting for Redis.",
+                )
+                .expect("valid metric"),
+            ),
+            click_spool_dropped: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_click_spool_dropped_total",
+                    "Spooled clicks dropped, oldest first, because the spool was full.",
                 )
                 .expect("valid metric"),
             ),

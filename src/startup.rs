@@ -73,7 +73,13 @@ impl Application {
             .start_refresher(refresher_stopped)
             .await
             .context("reading the link changes stream")?;
-        let (clicks, flush) = ClickWriter::start(store.clone(), &settings.clicks, metrics.clone());
+        let (clicks, flush) = ClickWriter::start(store.clone(), &settings.clicks, metrics.clone())
+            .with_context(|| {
+                format!(
+                    "opening the click spool in {}",
+                    settings.clicks.spool_dir.display()
+                )
+            })?;
 
         let listener = TcpListener::bind(settings.http.bind)
             .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;

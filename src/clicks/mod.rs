@@ -3,6 +3,7 @@
 
 mod classify;
 mod client_addr;
+mod spool;
 mod visitor;
 mod writer;
 

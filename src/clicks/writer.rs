@@ -5,14 +5,16 @@
 //! pipeline: every `flush_interval`, at once when a batch is full, and at once when a
 //! durable-mode redirect is waiting, so redirects arriving together share one write.
 //!
-//! A batch that fails is retried, before any later batch, until it lands: batches carry
+//! A batch that cannot be written goes to the [`Spool`] on local disk, and so does every batch
+//! after it until the spool has been replayed into Redis, in order. Batches carry
 //! `(writer id, sequence number)` and the counters script skips a batch it has applied, so a
-//! retry after a write that landed but whose reply was lost counts nothing twice.
+//! replay of a batch whose write had in fact landed counts nothing twice.
 //!
 //! Loss window: in the default mode a click is in memory from its redirect until its flush
-//! lands, at most about `flush_interval` plus one Redis round trip under normal operation.
-//! A graceful stop flushes everything first; `kill -9` or a power cut loses that window.
-//! With `durable_redirects`, a redirect is answered after its batch landed, so none is lost.
+//! lands (or is spooled), at most about `flush_interval` plus one Redis round trip (or one
+//! Redis timeout during an outage). A graceful stop writes or spools everything first;
+//! `kill -9` or a power cut loses that window. With `durable_redirects`, a redirect is
+//! answered after its batch is in Redis or synced to the spool, so none is lost.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,6 +24,7 @@ use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::spool::Spool;
 use crate::config::ClickSettings;
 use crate::domain::random_string;
 use crate::metrics::{Metrics, RedisOperation};
@@ -94,8 +97,20 @@ pub struct FlushTask {
 }
 
 impl ClickWriter {
-    /// Starts the flusher on the current runtime.
-    pub fn start(store: Store, settings: &ClickSettings, metrics: Metrics) -> (Self, FlushTask) {
+    /// Opens the spool and starts the flusher on the current runtime. Batches a previous run
+    /// left in the spool are replayed first.
+    pub fn start(
+        store: Store,
+        settings: &ClickSettings,
+        metrics: Metrics,
+    ) -> std::io::Result<(Self, FlushTask)> {
+        let spool = Spool::open(&settings.spool_dir, settings.spool_max_bytes)?;
+        if !spool.is_empty() {
+            tracing::info!(
+                bytes = spool.depth().bytes,
+                "replaying clicks spooled by an earlier run"
+            );
+        }
         let shared = Arc::new(Shared {
             queue: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
@@ -111,9 +126,13 @@ impl ClickWriter {
             window_days: u64::from(settings.attribution_window_days),
             writer: random_string(&nanoid::alphabet::SAFE, 12).into(),
             seq: 0,
+            spool,
+            retry_spool_at: Instant::now(),
+            spool_backoff: MIN_BACKOFF,
         };
+        flusher.report_spool();
         let handle = tokio::spawn(flusher.run(stopped));
-        (Self { shared }, FlushTask { handle, stop })
+        Ok((Self { shared }, FlushTask { handle, stop }))
     }
 
     /// Queues a click. With `wait_for_commit`, the result says when it is in Redis.
@@ -159,6 +178,10 @@ struct Flusher {
     window_days: u64,
     writer: Arc<str>,
     seq: u64,
+    spool: Spool,
+    /// When to try replaying the spool next: backs off while Redis stays away.
+    retry_spool_at: Instant,
+    spool_backoff: Duration,
 }
 
 impl Flusher {
@@ -180,34 +203,142 @@ impl Flusher {
                 }
             }
             next_flush = Instant::now() + self.interval;
-            let (clicks, waiters, left) = self.shared.take_batch();
-            if clicks.is_empty() {
-                if stop.borrow().is_some() {
-                    return;
+            if !self.spool.is_empty() && Instant::now() >= self.retry_spool_at {
+                self.replay_spool().await;
+            }
+            let (clicks, waiters, _) = self.shared.take_batch();
+            if !clicks.is_empty() {
+                self.seq += 1;
+                let batch = ClickBatch {
+                    writer: Arc::clone(&self.writer),
+                    seq: self.seq,
+                    clicks,
+                };
+                self.keep(&batch, &stop).await;
+                for waiter in waiters {
+                    let _ = waiter.send(());
                 }
-                continue;
-            }
-            self.seq += 1;
-            let batch = ClickBatch {
-                writer: Arc::clone(&self.writer),
-                seq: self.seq,
-                clicks,
-            };
-            if !self.write_until_landed(&batch, &stop).await {
-                let lost = batch.clicks.len() + left;
-                tracing::error!(
-                    lost,
-                    "Redis stayed unreachable past the shutdown deadline; buffered clicks are lost"
-                );
-                return;
-            }
-            for waiter in waiters {
-                let _ = waiter.send(());
             }
             self.shared
                 .metrics
                 .click_buffer_depth
                 .set(gauge(self.shared.queue().len()));
+            let stopping = stop.borrow().is_some();
+            if stopping && self.shared.queue().is_empty() {
+                self.finish().await;
+                return;
+            }
+        }
+    }
+
+    /// Puts a batch in Redis, or, when Redis is away or older batches wait in the spool, in
+    /// the spool. Only when the spool cannot be written either does it wait for Redis.
+    async fn keep(&mut self, batch: &ClickBatch, stop: &watch::Receiver<Option<Instant>>) {
+        if self.spool.is_empty() && self.write(batch).await {
+            return;
+        }
+        match self.spool.append(batch) {
+            Ok(dropped) => {
+                if dropped > 0 {
+                    let metrics = &self.shared.metrics;
+                    metrics.click_spool_dropped.inc_by(dropped as u64);
+                    tracing::error!(
+                        dropped,
+                        "the click spool is full; its oldest clicks were dropped"
+                    );
+                }
+                self.report_spool();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the click spool; holding the batch in memory");
+                if !self.write_until_landed(batch, stop).await {
+                    tracing::error!(
+                        lost = batch.clicks.len(),
+                        "Redis stayed unreachable past the shutdown deadline; clicks are lost"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Replays spooled batches, oldest first, until the spool is empty or a write fails.
+    async fn replay_spool(&mut self) {
+        loop {
+            let batches = match self.spool.oldest() {
+                Ok(Some(batches)) => batches,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the click spool");
+                    self.back_off_spool();
+                    return;
+                }
+            };
+            for batch in &batches {
+                if !self.write(batch).await {
+                    self.back_off_spool();
+                    return;
+                }
+            }
+            if let Err(e) = self.spool.release_oldest() {
+                tracing::error!(error = %e, "cannot remove a replayed spool segment");
+                self.back_off_spool();
+                return;
+            }
+            self.report_spool();
+        }
+        tracing::info!("the click spool is replayed");
+        self.spool_backoff = MIN_BACKOFF;
+        self.report_spool();
+    }
+
+    fn back_off_spool(&mut self) {
+        self.retry_spool_at = Instant::now() + self.spool_backoff;
+        self.spool_backoff = (self.spool_backoff * 2).min(MAX_BACKOFF);
+    }
+
+    /// At shutdown, with the queue empty: one more attempt at replaying the spool. What is
+    /// left is safe on disk, and the next start replays it; there is no point in waiting for
+    /// Redis here.
+    async fn finish(&mut self) {
+        if !self.spool.is_empty() {
+            self.replay_spool().await;
+        }
+        if !self.spool.is_empty() {
+            tracing::warn!(
+                bytes = self.spool.depth().bytes,
+                "clicks stay in the spool; the next start replays them"
+            );
+        }
+    }
+
+    fn report_spool(&self) {
+        let bytes = self.spool.depth().bytes;
+        self.shared
+            .metrics
+            .click_spool_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// One attempt at writing a batch.
+    async fn write(&self, batch: &ClickBatch) -> bool {
+        let metrics = &self.shared.metrics;
+        let started = Instant::now();
+        match self.store.write_clicks(batch, self.window_days).await {
+            Ok(()) => {
+                metrics.flushes_ok.inc();
+                metrics
+                    .flush_duration
+                    .observe(started.elapsed().as_secs_f64());
+                #[allow(clippy::cast_precision_loss)]
+                metrics.flush_batch_size.observe(batch.clicks.len() as f64);
+                true
+            }
+            Err(e) => {
+                metrics.flushes_failed.inc();
+                metrics.redis_error(RedisOperation::ClickFlush);
+                tracing::warn!(error = %e, clicks = batch.clicks.len(), "click flush failed");
+                false
+            }
         }
     }
 
@@ -217,29 +348,11 @@ impl Flusher {
         batch: &ClickBatch,
         stop: &watch::Receiver<Option<Instant>>,
     ) -> bool {
-        let metrics = &self.shared.metrics;
         let mut backoff = MIN_BACKOFF;
         loop {
-            let started = Instant::now();
-            match self.store.write_clicks(batch, self.window_days).await {
-                Ok(()) => {
-                    metrics.flushes_ok.inc();
-                    metrics
-                        .flush_duration
-                        .observe(started.elapsed().as_secs_f64());
-                    #[allow(clippy::cast_precision_loss)]
-                    metrics.flush_batch_size.observe(batch.clicks.len() as f64);
-                    return true;
-                }
-                Err(e) => {
-                    metrics.flushes_failed.inc();
-                    metrics.redis_error(RedisOperation::ClickFlush);
-                    tracing::warn!(error = %e, clicks = batch.clicks.len(), "click flush failed; retrying");
-                }
+            if self.write(batch).await {
+                return true;
             }
-            metrics
-                .click_buffer_depth
-                .set(gauge(self.shared.queue().len() + batch.clicks.len()));
             if let Some(deadline) = *stop.borrow()
                 && Instant::now() >= deadline
             {

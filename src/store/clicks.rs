@@ -16,14 +16,14 @@ use super::{Store, StoreResult};
 use crate::domain::{Bucket, ClickId};
 
 /// Whether a click came from a person or from a link-preview fetcher or crawler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ClickClass {
     Human,
     Bot,
 }
 
-/// One answered redirect, as it is written to Redis.
-#[derive(Debug, Clone)]
+/// One answered redirect, as it is written to Redis (or to the spool while Redis is away).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RecordedClick {
     pub click_id: ClickId,
     pub code: Arc<str>,
@@ -37,8 +37,8 @@ pub struct RecordedClick {
 }
 
 /// Clicks written together. `(writer, seq)` identifies the batch, so writing it twice (a retry
-/// after a timeout whose write had in fact landed) counts it once.
-#[derive(Debug, Clone)]
+/// after a timeout whose write had in fact landed, or a replay from the spool) counts it once.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClickBatch {
     pub writer: Arc<str>,
     pub seq: u64,

@@ -95,6 +95,24 @@ impl TestRedis {
             .is_ok()
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a
+    /// hung Redis.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -125,6 +143,10 @@ pub fn test_settings(redis: &TestRedis) -> Settings {
         ("REFTRACK_ADMIN__TOKEN", TOKEN.to_owned()),
         ("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "20".to_owned()),
         ("REFTRACK_LOG__LEVEL", "warn".to_owned()),
+        (
+            "REFTRACK_CLICKS__SPOOL_DIR",
+            redis.dir.path().join("spool").display().to_string(),
+        ),
         (
             "REFTRACK_WEBHOOKS__SHOPIFY_SECRET",
             SHOPIFY_SECRET.to_owned(),
@@ -197,7 +219,13 @@ impl Drop for Replica {
 impl TestApp {
     /// Starts another server on this app's Redis.
     pub async fn replica(&self) -> Replica {
-        let settings = test_settings(&self.redis);
+        self.replica_with(|_| {}).await
+    }
+
+    /// Starts another server on this app's Redis, with changed settings.
+    pub async fn replica_with(&self, configure: impl FnOnce(&mut Settings)) -> Replica {
+        let mut settings = test_settings(&self.redis);
+        configure(&mut settings);
         let app = Application::build(&settings).await.expect("replica builds");
         let address = format!("http://{}", app.address());
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -400,6 +428,22 @@ impl TestApp {
             .find(|row| row["influencer_id"] == influencer_id)
             .cloned()
             .expect("the influencer has a row")
+    }
+
+    /// A metric's value from `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("a body");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// Waits until the influencer's report row shows `clicks` human clicks.

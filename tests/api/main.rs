@@ -7,6 +7,7 @@ mod campaigns;
 mod cli;
 mod clicks;
 mod dashboard;
+mod faults;
 mod helpers;
 mod influencers;
 mod links;

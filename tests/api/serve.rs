@@ -101,6 +101,10 @@ async fn sigterm_writes_every_buffered_click_before_exit() {
     let mut command = reftrack();
     command
         .env("REFTRACK_REDIS__URL", redis.url())
+        .env(
+            "REFTRACK_CLICKS__SPOOL_DIR",
+            redis.socket().with_file_name("spool"),
+        )
         .env("REFTRACK_ADMIN__TOKEN", TOKEN)
         .env("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "600000");
     let (mut child, base, _) = start(command);
@@ -133,6 +137,48 @@ async fn sigterm_writes_every_buffered_click_before_exit() {
         .query(&mut conn)
         .unwrap();
     assert_eq!(counted, 200);
+}
+
+#[tokio::test]
+async fn kill_9_in_durable_mode_loses_no_click_that_was_answered() {
+    // Arrange
+    let redis = TestRedis::start();
+    let mut command = reftrack();
+    command
+        .env("REFTRACK_REDIS__URL", redis.url())
+        .env(
+            "REFTRACK_CLICKS__SPOOL_DIR",
+            redis.socket().with_file_name("spool"),
+        )
+        .env("REFTRACK_ADMIN__TOKEN", TOKEN)
+        .env("REFTRACK_CLICKS__DURABLE_REDIRECTS", "true");
+    let (mut child, base, _) = start(command);
+    let client = no_redirects();
+    let (influencer, code) = create_link(&client, &base, TOKEN).await;
+
+    // Act: clicks from many followers at once, then kill -9 the moment they are answered
+    let responses = join_all((0..300).map(|_| {
+        client
+            .get(format!("{base}/{code}"))
+            .header("user-agent", BROWSER)
+            .send()
+    }))
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Assert
+    let answered = responses
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|r| r.status().as_u16() == 302))
+        .count();
+    assert_eq!(answered, 300);
+    let counted: u64 = redis::cmd("HGET")
+        .arg(format!("rt:{{rt:i:{influencer}}}:counts"))
+        .arg(chrono::Utc::now().format("h:d:%Y%m%d").to_string())
+        .query(&mut redis.connection())
+        .unwrap();
+    assert_eq!(counted, 300);
 }
 
 #[tokio::test]

@@ -1,0 +1,95 @@
+//! Redis outages: a hung Redis never holds up a redirect, clicks answered meanwhile are
+//! spooled to disk and counted when Redis is back, also when reftrack restarts in between.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{BROWSER, TOKEN, TestApp, spawn_app_with};
+
+/// A short Redis deadline, so a hung Redis is noticed in a fraction of a second.
+async fn app_with_short_redis_deadline() -> TestApp {
+    spawn_app_with(|s| s.redis.timeout_ms = 200).await
+}
+
+async fn wait_for_metric(app: &TestApp, name: &str, holds: impl Fn(f64) -> bool) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = app.metric(name).await;
+        if holds(value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{name} stayed at {value}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn clicks_during_a_redis_outage_are_spooled_and_counted_when_redis_is_back() {
+    // Arrange: a cached link
+    let app = app_with_short_redis_deadline().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    app.click(&code, BROWSER).await;
+    app.wait_for_clicks(&alice, 1).await;
+
+    // Act: Redis hangs; followers keep clicking
+    app.redis.pause();
+    let started = Instant::now();
+    for _ in 0..50 {
+        let response = app.click(&code, BROWSER).await;
+        assert_eq!(response.status().as_u16(), 302);
+    }
+    let answered_in = started.elapsed();
+    let spooled = wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v > 0.0).await;
+    app.redis.resume();
+
+    // Assert
+    assert!(
+        answered_in < Duration::from_secs(2),
+        "50 redirects took {answered_in:?} with Redis hung"
+    );
+    assert!(spooled > 0.0);
+    let row = app.wait_for_clicks(&alice, 51).await;
+    assert_eq!(row["clicks"], 51, "{row}");
+    wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v == 0.0).await;
+}
+
+#[tokio::test]
+async fn clicks_spooled_before_a_restart_are_counted_by_the_next_process() {
+    // Arrange
+    let mut app = app_with_short_redis_deadline().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    app.click(&code, BROWSER).await;
+    app.wait_for_clicks(&alice, 1).await;
+    app.redis.pause();
+    for _ in 0..20 {
+        assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
+    }
+    wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v > 0.0).await;
+
+    // Act: reftrack stops while Redis is still away, then starts again once it is back
+    app.stop().await;
+    app.redis.resume();
+    let next = app.replica_with(|s| s.redis.timeout_ms = 200).await;
+
+    // Assert
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut clicks = Value::Null;
+    while clicks != 21 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let report: Value = app
+            .client
+            .get(format!("{}/api/v1/reports/influencers", next.address))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        clicks = report["rows"][0]["clicks"].clone();
+    }
+    assert_eq!(clicks, 21);
+}
