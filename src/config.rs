@@ -41,6 +41,7 @@ pub struct Settings {
     pub reports: ReportSettings,
     pub webhooks: WebhookSettings,
     pub attribution: AttributionSettings,
+    pub fraud: FraudSettings,
     pub log: LogSettings,
 }
 
@@ -134,6 +135,15 @@ impl std::fmt::Debug for WebhookSettings {
             .field("tolerance_secs", &self.tolerance_secs)
             .finish()
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FraudSettings {
+    pub repeat_window_secs: u32,
+    pub burst_window_secs: u32,
+    pub burst_max_clicks: u32,
+    pub tracked_clients: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -257,6 +267,15 @@ impl Settings {
         }
         self.reports.time_zone()?;
         self.reports.currency()?;
+        if self.fraud.burst_window_secs == 0 || self.fraud.burst_max_clicks == 0 {
+            return Err(invalid(
+                "fraud.burst_window_secs",
+                "fraud.burst_window_secs and fraud.burst_max_clicks must be at least 1",
+            ));
+        }
+        if self.fraud.tracked_clients == 0 {
+            return Err(invalid("fraud.tracked_clients", "must be at least 1"));
+        }
         if self.attribution.clock_skew_secs > 86_400 {
             return Err(invalid("attribution.clock_skew_secs", "must be 0 to 86400"));
         }

@@ -129,6 +129,7 @@ pub struct Metrics {
     pub unavailable: IntCounter,
     pub human_clicks: IntCounter,
     pub bot_clicks: IntCounter,
+    pub suspicious_clicks: IntCounter,
     pub clicks_dropped: IntCounter,
     pub click_buffer_depth: IntGauge,
     pub flush_batch_size: Histogram,
@@ -175,7 +176,7 @@ impl Metrics {
             IntCounterVec::new(
                 Opts::new(
                     "reftrack_clicks_total",
-                    "Clicks recorded, by class (human or bot).",
+                    "Clicks recorded, by class (human, bot or suspicious).",
                 ),
                 &["class"],
             )
@@ -226,6 +227,7 @@ impl Metrics {
             unavailable: redirects.with_label_values(&["unavailable"]),
             human_clicks: clicks.with_label_values(&["human"]),
             bot_clicks: clicks.with_label_values(&["bot"]),
+            suspicious_clicks: clicks.with_label_values(&["suspicious"]),
             clicks_dropped: register(
                 &r,
                 IntCounter::new(

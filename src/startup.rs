@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clicks::{ClickWriter, FlushTask, VisitorHasher};
+use crate::clicks::{ClickWriter, FlushTask, FraudGuard, VisitorHasher};
 use crate::config::Settings;
 use crate::domain::Window;
 use crate::link_cache::LinkCache;
@@ -90,6 +90,7 @@ impl Application {
             clicks,
             metrics,
             visitors: VisitorHasher::new(&salt),
+            fraud: FraudGuard::new(&settings.fraud),
             redirect: RedirectPolicy {
                 status: StatusCode::from_u16(settings.http.redirect_status)?,
                 trusted_proxies: settings.http.trusted_proxies.clone(),

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::clicks::{ClickWriter, VisitorHasher};
+use crate::clicks::{ClickWriter, FraudGuard, VisitorHasher};
 use crate::config::WebhookSettings;
 use crate::domain::Currency;
 use crate::link_cache::LinkCache;
@@ -24,6 +24,7 @@ pub struct AppState {
     pub clicks: ClickWriter,
     pub metrics: Metrics,
     pub visitors: VisitorHasher,
+    pub fraud: FraudGuard,
     pub redirect: RedirectPolicy,
     pub admin_token: AdminToken,
     /// Base of printed short links, without a trailing slash.

@@ -39,7 +39,8 @@ pids+=($!)
 for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
 REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
   REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
-  REFTRACK_LOG__LEVEL=warn taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
+  REFTRACK_LOG__LEVEL=warn REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
+  taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
 server=$!
 pids+=("$server")
 for _ in $(seq 200); do curl -s -o /dev/null "$base/healthz" && break; sleep 0.05; done

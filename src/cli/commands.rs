@@ -254,9 +254,10 @@ pub async fn cost(api: &ApiClient, command: CostCommand) -> Result<(), CliError>
 }
 
 /// Columns of the report table, from the report's JSON row, right-aligned but the handle.
-const REPORT_COLUMNS: [(&str, &str); 12] = [
+const REPORT_COLUMNS: [(&str, &str); 13] = [
     ("influencer", "handle"),
     ("clicks", "clicks"),
+    ("susp. %", "suspicious_share"),
     ("orders", "orders"),
     ("conv %", "conversion_rate"),
     ("revenue", "revenue"),
@@ -291,7 +292,7 @@ pub async fn report(api: &ApiClient, args: ReportArgs) -> Result<(), CliError> {
     let mut t = table(&REPORT_COLUMNS.map(|(title, _)| title));
     let cell = |row: &Value, field: &str| match field {
         "handle" if row["handle"].is_null() => "(unattributed)".to_owned(),
-        "conversion_rate" | "roi" => row[field]
+        "conversion_rate" | "roi" | "suspicious_share" => row[field]
             .as_f64()
             .map_or_else(|| "-".to_owned(), |r| format!("{:.1}", r * 100.0)),
         _ => text(&row[field]),

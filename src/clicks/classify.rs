@@ -54,11 +54,28 @@ const BOT_TOKENS: &[&str] = &[
     "https://",
 ];
 
+/// Tokens of headless browsers and browser-automation tools: scripted traffic that poses as
+/// a browser, as bought clicks do. Such clicks are suspicious rather than bots.
+const AUTOMATION_TOKENS: &[&str] = &[
+    "headlesschrome",
+    "headless",
+    "phantomjs",
+    "slimerjs",
+    "puppeteer",
+    "playwright",
+    "selenium",
+    "webdriver",
+    "cypress",
+    "htmlunit",
+    "nightmare",
+];
+
 /// Phones whose model names contain a bot token.
 const HUMAN_EXCEPTIONS: &[&str] = &["cubot"];
 
 static BOT_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(BOT_TOKENS));
 static HUMAN_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(HUMAN_EXCEPTIONS));
+static AUTOMATION_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(AUTOMATION_TOKENS));
 
 fn matcher(tokens: &[&str]) -> AhoCorasick {
     AhoCorasickBuilder::new()
@@ -76,6 +93,8 @@ fn matcher(tokens: &[&str]) -> AhoCorasick {
 pub fn classify_user_agent(user_agent: &str) -> ClickClass {
     if BOT_MATCHER.is_match(user_agent) && !HUMAN_MATCHER.is_match(user_agent) {
         ClickClass::Bot
+    } else if AUTOMATION_MATCHER.is_match(user_agent) {
+        ClickClass::Suspicious
     } else {
         ClickClass::Human
     }
@@ -95,6 +114,17 @@ mod tests {
             "curl/8.5.0",
         ] {
             assert_eq!(classify_user_agent(ua), ClickClass::Bot, "{ua}");
+        }
+    }
+
+    #[test]
+    fn headless_browsers_and_automation_tools_are_suspicious() {
+        for ua in [
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1",
+            "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 Safari/537.36 Playwright/1.40",
+        ] {
+            assert_eq!(classify_user_agent(ua), ClickClass::Suspicious, "{ua}");
         }
     }
 

@@ -3,11 +3,13 @@
 
 mod classify;
 mod client_addr;
+mod fraud;
 mod spool;
 mod visitor;
 mod writer;
 
 pub use classify::classify_user_agent;
 pub use client_addr::client_addr;
+pub use fraud::{FraudGuard, Verdict};
 pub use visitor::VisitorHasher;
 pub use writer::{ClickWriter, FlushTask, Recorded};

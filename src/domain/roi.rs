@@ -11,6 +11,8 @@ pub struct Totals {
     pub clicks: u64,
     pub unique_clicks: u64,
     pub bot_clicks: u64,
+    /// Scripted, repeated or burst clicks, apart from `clicks`.
+    pub suspicious_clicks: u64,
     pub orders: i64,
     pub revenue: i64,
     pub refunds: i64,
@@ -25,6 +27,7 @@ impl Totals {
         self.clicks += other.clicks;
         self.unique_clicks += other.unique_clicks;
         self.bot_clicks += other.bot_clicks;
+        self.suspicious_clicks += other.suspicious_clicks;
         self.orders += other.orders;
         self.revenue += other.revenue;
         self.refunds += other.refunds;
@@ -44,6 +47,15 @@ impl Totals {
     /// Net revenue less total cost.
     pub fn profit(&self) -> i64 {
         self.net_revenue() - self.total_cost()
+    }
+
+    /// Suspicious clicks as a share of all clicks that looked like people's (human and
+    /// suspicious); `None` without any.
+    pub fn suspicious_share(&self) -> Option<f64> {
+        ratio(
+            self.suspicious_clicks.into(),
+            (self.clicks + self.suspicious_clicks).into(),
+        )
     }
 
     /// Orders per human click; `None` without clicks.

@@ -12,7 +12,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
-use crate::clicks::{Recorded, classify_user_agent, client_addr};
+use crate::clicks::{Recorded, Verdict, classify_user_agent, client_addr};
 use crate::domain::{ClickId, LinkCode};
 use crate::link_cache::{ActiveLink, Lookup};
 use crate::metrics::RedirectOutcome;
@@ -84,9 +84,9 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let class = classify_user_agent(user_agent);
+    let mut class = classify_user_agent(user_agent);
     let visitor = match class {
-        ClickClass::Human => {
+        ClickClass::Human | ClickClass::Suspicious => {
             let forwarded = req
                 .headers()
                 .get("x-forwarded-for")
@@ -96,6 +96,14 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         }
         ClickClass::Bot => 0,
     };
+    if class == ClickClass::Human
+        && state
+            .fraud
+            .judge(link.code.as_ref(), visitor, now.timestamp_millis())
+            != Verdict::Fresh
+    {
+        class = ClickClass::Suspicious;
+    }
     let click = RecordedClick {
         click_id,
         code: link.code.clone(),
@@ -108,6 +116,7 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
     match class {
         ClickClass::Human => state.metrics.human_clicks.inc(),
         ClickClass::Bot => state.metrics.bot_clicks.inc(),
+        ClickClass::Suspicious => state.metrics.suspicious_clicks.inc(),
     }
     if let Recorded::Committing(committed) = state.clicks.record(click, state.redirect.durable)
         && tokio::time::timeout(state.redirect.durable_timeout, committed)

@@ -37,6 +37,9 @@ struct Figures {
     clicks: u64,
     unique_clicks: u64,
     bot_clicks: u64,
+    suspicious_clicks: u64,
+    /// Suspicious clicks over human and suspicious ones: who inflates their numbers.
+    suspicious_share: Option<f64>,
     orders: i64,
     conversion_rate: Option<f64>,
     revenue: String,
@@ -54,10 +57,12 @@ struct Figures {
 }
 
 /// Column names of [`Figures`], in order, for CSV headers.
-const FIGURE_COLUMNS: [&str; 16] = [
+const FIGURE_COLUMNS: [&str; 18] = [
     "clicks",
     "unique_clicks",
     "bot_clicks",
+    "suspicious_clicks",
+    "suspicious_share",
     "orders",
     "conversion_rate",
     "revenue",
@@ -80,6 +85,8 @@ impl Figures {
             clicks: t.clicks,
             unique_clicks: t.unique_clicks,
             bot_clicks: t.bot_clicks,
+            suspicious_clicks: t.suspicious_clicks,
+            suspicious_share: t.suspicious_share(),
             orders: t.orders,
             conversion_rate: t.conversion_rate(),
             revenue: money(t.revenue),
@@ -306,6 +313,8 @@ fn sort_rows(
         "clicks" => |t| Some(t.clicks.into()),
         "unique_clicks" => |t| Some(t.unique_clicks.into()),
         "bot_clicks" => |t| Some(t.bot_clicks.into()),
+        "suspicious_clicks" => |t| Some(t.suspicious_clicks.into()),
+        "suspicious_share" => |t| t.suspicious_share().and_then(|r| Decimal::try_from(r).ok()),
         "orders" => |t| Some(t.orders.into()),
         "conversion_rate" => |t| t.conversion_rate().and_then(|r| Decimal::try_from(r).ok()),
         "revenue" => |t| Some(t.revenue.into()),

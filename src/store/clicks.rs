@@ -20,6 +20,9 @@ use crate::domain::{Bucket, ClickId};
 pub enum ClickClass {
     Human,
     Bot,
+    /// Scripted or repeated: a headless browser, a repeat within the repeat window, or a
+    /// burst. Counted apart from people's clicks, and not as a unique visitor.
+    Suspicious,
 }
 
 /// One answered redirect, as it is written to Redis (or to the spool while Redis is away).
@@ -83,6 +86,7 @@ impl Tally {
                 let name = match class {
                     ClickClass::Human => field::human(bucket),
                     ClickClass::Bot => field::bot(bucket),
+                    ClickClass::Suspicious => field::suspicious(bucket),
                 };
                 *out.entry(name).or_default() += n;
             }

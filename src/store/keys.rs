@@ -14,7 +14,7 @@
 //! | `P:{P:cat}:inf:<id>:links` | zset | an influencer's link codes by creation time |
 //! | `P:{P:cat}:changes` | stream | link and influencer changes, read by every replica to refresh its link cache |
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
-//! | `P:{P:i:<id>}:counts` | hash | an influencer's click counters: `h:<bucket>` human, `b:<bucket>` bot |
+//! | `P:{P:i:<id>}:counts` | hash | an influencer's click counters: `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious |
 //! | `P:{P:i:<id>}:uniq:<bucket>` | HyperLogLog | an influencer's unique visitors per bucket |
 //! | `P:{P:i:<id>}:applied` | hash | click-writer instance → last batch applied to these counters |
 //! | `P:{P:l:<code>}:counts`, `:uniq:<bucket>`, `:applied` | | the same per link |
@@ -179,6 +179,10 @@ pub mod field {
 
     pub fn bot(bucket: Bucket) -> String {
         format!("b:{bucket}")
+    }
+
+    pub fn suspicious(bucket: Bucket) -> String {
+        format!("s:{bucket}")
     }
 
     pub fn orders(currency: Currency, bucket: Bucket) -> String {

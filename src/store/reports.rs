@@ -43,6 +43,7 @@ impl Store {
                 .iter()
                 .map(|b| field::human(*b))
                 .chain(buckets.iter().map(|b| field::bot(*b)))
+                .chain(buckets.iter().map(|b| field::suspicious(*b)))
                 .chain(
                     MONEY_FIELDS
                         .iter()
@@ -81,6 +82,7 @@ impl Store {
             out.push(Totals {
                 clicks: count(next()),
                 bot_clicks: count(next()),
+                suspicious_clicks: count(next()),
                 unique_clicks,
                 orders: next(),
                 revenue: next(),

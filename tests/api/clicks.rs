@@ -241,3 +241,77 @@ async fn a_graceful_stop_writes_every_buffered_click() {
         .unwrap();
     assert_eq!(counted, 50);
 }
+
+#[tokio::test]
+async fn a_follower_clicking_again_within_the_window_is_one_click_and_a_suspicious_one() {
+    // Arrange
+    let app = spawn_app_with(|s| s.fraud.repeat_window_secs = 30).await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    // Act: the same follower twice, then a headless browser
+    app.click(&code, BROWSER).await;
+    app.click(&code, BROWSER).await;
+    let headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36";
+    assert_eq!(app.click(&code, headless).await.status().as_u16(), 302);
+
+    // Assert
+    let row = app.wait_for_clicks(&influencer, 1).await;
+    let mut row = row;
+    for _ in 0..100 {
+        if row["suspicious_clicks"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        row = app.influencer_row(&influencer).await;
+    }
+    assert_eq!(
+        (&row["clicks"], &row["suspicious_clicks"]),
+        (&Value::from(1), &Value::from(2)),
+        "{row}"
+    );
+    assert_eq!(row["unique_clicks"], 1);
+    assert!(
+        (row["suspicious_share"].as_f64().unwrap() - 0.6667).abs() < 1e-9,
+        "{row}"
+    );
+    let suspicious = app
+        .metric(r#"reftrack_clicks_total{class="suspicious"}"#)
+        .await;
+    assert!((suspicious - 2.0).abs() < f64::EPSILON, "{suspicious}");
+}
+
+#[tokio::test]
+async fn a_burst_beyond_the_limit_is_suspicious_and_the_share_shows_who_inflates() {
+    // Arrange: no repeat window, at most 3 clicks per follower and link per hour
+    let app = spawn_app_with(|s| s.fraud.burst_max_clicks = 3).await;
+    let honest = app.influencer("honest").await;
+    let inflated = app.influencer("inflated").await;
+    let honest_code = app.link(&honest, "https://shop.example/").await;
+    let inflated_code = app.link(&inflated, "https://shop.example/").await;
+
+    // Act
+    app.click(&honest_code, BROWSER).await;
+    for _ in 0..10 {
+        app.click(&inflated_code, BROWSER).await;
+    }
+
+    // Assert
+    app.wait_for_clicks(&inflated, 3).await;
+    let mut row = app.influencer_row(&inflated).await;
+    for _ in 0..100 {
+        if row["suspicious_clicks"] == 7 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        row = app.influencer_row(&inflated).await;
+    }
+    assert_eq!(
+        (&row["clicks"], &row["suspicious_clicks"]),
+        (&Value::from(3), &Value::from(7)),
+        "{row}"
+    );
+    assert_eq!(row["suspicious_share"], 0.7);
+    let honest_row = app.wait_for_clicks(&honest, 1).await;
+    assert_eq!(honest_row["suspicious_share"], 0.0);
+}

@@ -143,6 +143,10 @@ pub fn test_settings(redis: &TestRedis) -> Settings {
         ("REFTRACK_ADMIN__TOKEN", TOKEN.to_owned()),
         ("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "20".to_owned()),
         ("REFTRACK_LOG__LEVEL", "warn".to_owned()),
+        // Tests click one link many times from one address and browser: off unless a test
+        // of the fraud heuristics turns them on.
+        ("REFTRACK_FRAUD__REPEAT_WINDOW_SECS", "0".to_owned()),
+        ("REFTRACK_FRAUD__BURST_MAX_CLICKS", "1000000000".to_owned()),
         (
             "REFTRACK_CLICKS__SPOOL_DIR",
             redis.dir.path().join("spool").display().to_string(),

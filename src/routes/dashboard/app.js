@@ -4,11 +4,12 @@
 
 const COLUMNS = [
   ["handle", "Influencer"], ["clicks", "Clicks"], ["unique_clicks", "Unique"],
+  ["suspicious_share", "Suspicious %"],
   ["orders", "Orders"], ["conversion_rate", "Conv. %"], ["revenue", "Revenue"],
   ["refunds", "Refunds"], ["net_revenue", "Net revenue"], ["commission", "Commission"],
   ["costs", "Costs"], ["profit", "Profit"], ["roi", "ROI %"], ["epc", "EPC"],
 ];
-const PERCENT = new Set(["conversion_rate", "roi"]);
+const PERCENT = new Set(["conversion_rate", "roi", "suspicious_share"]);
 const state = { sort: "roi", order: "desc", influencers: [] };
 const $ = (id) => document.getElementById(id);
 
