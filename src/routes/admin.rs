@@ -6,7 +6,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{Error, HttpRequest, HttpResponse, Resource, Scope, web};
+use actix_web::{Error, HttpRequest, HttpResponse, Resource, ResponseError, Scope, web};
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer};
 
@@ -37,69 +37,73 @@ pub fn scope() -> Scope<
         .service(
             web::scope("/v1")
                 .service(
-                    resource("/influencers")
+                    resource("/influencers", "GET, POST")
                         .route(web::get().to(influencers::list))
                         .route(web::post().to(influencers::create)),
                 )
                 .service(
-                    resource("/influencers/{id}")
+                    resource("/influencers/{id}", "GET, PATCH, DELETE")
                         .route(web::get().to(influencers::get))
                         .route(web::patch().to(influencers::update))
                         .route(web::delete().to(influencers::disable)),
                 )
                 .service(
-                    resource("/influencers/{id}/coupons")
+                    resource("/influencers/{id}/coupons", "GET, POST")
                         .route(web::get().to(coupons::list))
                         .route(web::post().to(coupons::add)),
                 )
                 .service(
-                    resource("/influencers/{id}/coupons/{code}")
+                    resource("/influencers/{id}/coupons/{code}", "DELETE")
                         .route(web::delete().to(coupons::remove)),
                 )
                 .service(
-                    resource("/influencers/{id}/costs")
+                    resource("/influencers/{id}/costs", "GET, POST")
                         .route(web::get().to(costs::list))
                         .route(web::post().to(costs::add)),
                 )
                 .service(
-                    resource("/influencers/{id}/costs/{cost_id}")
+                    resource("/influencers/{id}/costs/{cost_id}", "DELETE")
                         .route(web::delete().to(costs::delete)),
                 )
-                .service(resource("/orders").route(web::get().to(orders::list)))
-                .service(resource("/openapi.json").route(web::get().to(openapi::document)))
+                .service(resource("/orders", "GET").route(web::get().to(orders::list)))
+                .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
                 .service(
-                    resource("/campaigns")
+                    resource("/campaigns", "GET, POST")
                         .route(web::get().to(campaigns::list))
                         .route(web::post().to(campaigns::create)),
                 )
-                .service(resource("/campaigns/{id}").route(web::get().to(campaigns::get)))
+                .service(resource("/campaigns/{id}", "GET").route(web::get().to(campaigns::get)))
                 .service(
-                    resource("/links")
+                    resource("/links", "GET, POST")
                         .route(web::get().to(links::list))
                         .route(web::post().to(links::create)),
                 )
                 .service(
-                    resource("/links/{code}")
+                    resource("/links/{code}", "GET, PATCH, DELETE")
                         .route(web::get().to(links::get))
                         .route(web::patch().to(links::update))
                         .route(web::delete().to(links::disable)),
                 )
                 .service(
-                    resource("/reports/influencers").route(web::get().to(reports::influencers)),
+                    resource("/reports/influencers", "GET")
+                        .route(web::get().to(reports::influencers)),
                 )
                 .service(
-                    resource("/reports/influencers/{id}/daily")
+                    resource("/reports/influencers/{id}/daily", "GET")
                         .route(web::get().to(reports::daily)),
                 )
-                .service(resource("/reports/links").route(web::get().to(reports::links)))
+                .service(resource("/reports/links", "GET").route(web::get().to(reports::links)))
                 .default_service(web::to(no_such_route)),
         )
         .default_service(web::to(no_such_route))
 }
 
-/// A resource that answers unsupported methods with a JSON 405.
-pub(super) fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource that answers unsupported methods with a JSON 405 and the `Allow` header
+/// listing the methods it has.
+pub(super) fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        method_not_allowed(&req, allow)
+    }))
 }
 
 async fn require_admin_token(
@@ -126,12 +130,21 @@ pub(super) async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiE
     ))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::client(
+fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut response = ApiError::client(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{} is not supported on {}", req.method(), req.path()),
-    ))
+        format!(
+            "{} is not supported on {}; use {allow}",
+            req.method(),
+            req.path()
+        ),
+    )
+    .error_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
 }
 
 fn json_error(e: &JsonPayloadError) -> ApiError {

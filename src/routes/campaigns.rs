@@ -66,7 +66,7 @@ pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiErr
     path = "/api/v1/campaigns",
     summary = "Create a campaign",
     request_body = NewCampaign,
-    responses((status = 201, body = CampaignView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    responses((status = 201, body = CampaignView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn create(

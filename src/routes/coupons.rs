@@ -43,7 +43,7 @@ fn no_influencer(id: &InfluencerId) -> ApiError {
     summary = "Give an influencer a coupon code",
     request_body = NewCoupon,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 201, body = CouponView), (status = 200, description = "already theirs", body = CouponView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    responses((status = 201, body = CouponView), (status = 200, description = "already theirs", body = CouponView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn add(

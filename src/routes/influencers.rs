@@ -15,6 +15,7 @@ pub struct NewInfluencer {
     handle: String,
     name: Option<String>,
     platform: Option<String>,
+    #[schema(maximum = 10_000_000_000_u64)]
     followers: Option<u64>,
     commission: Option<CommissionInput>,
 }
@@ -33,6 +34,7 @@ pub struct InfluencerPatch {
     #[serde(default, deserialize_with = "nullable")]
     platform: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(maximum = 10_000_000_000_u64)]
     followers: Option<Option<u64>>,
     #[serde(default, deserialize_with = "nullable")]
     commission: Option<Option<CommissionInput>>,
@@ -73,6 +75,20 @@ struct InfluencerList {
 
 fn handle(raw: &str) -> Result<Handle, ApiError> {
     Handle::parse(raw).map_err(|e| ApiError::bad_request("invalid_handle", e.to_string()))
+}
+
+/// Most followers an account can plausibly have; a larger number is a mistake.
+const MAX_FOLLOWERS: u64 = 10_000_000_000;
+
+fn followers(count: u64) -> Result<u64, ApiError> {
+    if count <= MAX_FOLLOWERS {
+        Ok(count)
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_field",
+            format!("'followers' is at most {MAX_FOLLOWERS}"),
+        ))
+    }
 }
 
 fn commission(input: &CommissionInput) -> Result<Commission, ApiError> {
@@ -119,7 +135,7 @@ fn handle_taken(handle: &Handle) -> ApiError {
     path = "/api/v1/influencers",
     summary = "Register an influencer",
     request_body = NewInfluencer,
-    responses((status = 201, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    responses((status = 201, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn create(
@@ -131,7 +147,7 @@ pub async fn create(
         handle: handle(&body.handle)?,
         name: optional_text("name", body.name.as_deref(), 200)?,
         platform: optional_text("platform", body.platform.as_deref(), 50)?,
-        followers: body.followers,
+        followers: body.followers.map(followers).transpose()?,
         commission: body.commission.as_ref().map(commission).transpose()?,
         disabled: false,
         created_ms: chrono::Utc::now().timestamp_millis(),
@@ -185,7 +201,7 @@ pub async fn get(
     summary = "Change an influencer",
     request_body = InfluencerPatch,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn update(
@@ -204,8 +220,8 @@ pub async fn update(
     if let Some(platform) = patch.platform {
         record.platform = optional_text("platform", platform.as_deref(), 50)?;
     }
-    if let Some(followers) = patch.followers {
-        record.followers = followers;
+    if let Some(count) = patch.followers {
+        record.followers = count.map(followers).transpose()?;
     }
     if let Some(c) = patch.commission {
         record.commission = c.as_ref().map(commission).transpose()?;

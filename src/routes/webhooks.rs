@@ -34,10 +34,10 @@ const MAX_DELIVERY_ID: usize = 256;
 
 pub fn scope() -> Scope {
     web::scope("/webhooks")
-        .service(resource("/shopify").route(web::post().to(shopify)))
-        .service(resource("/woocommerce").route(web::post().to(woocommerce)))
-        .service(resource("/stripe").route(web::post().to(stripe)))
-        .service(resource("/orders").route(web::post().to(generic)))
+        .service(resource("/shopify", "POST").route(web::post().to(shopify)))
+        .service(resource("/woocommerce", "POST").route(web::post().to(woocommerce)))
+        .service(resource("/stripe", "POST").route(web::post().to(stripe)))
+        .service(resource("/orders", "POST").route(web::post().to(generic)))
         .default_service(web::to(no_such_route))
 }
 

@@ -194,3 +194,30 @@ async fn malformed_oversized_and_mistyped_requests_are_client_errors() {
         assert!(body["error"]["message"].is_string(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn an_impossible_follower_count_is_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let id = app.influencer("alice").await;
+
+    // Act
+    let created = app
+        .post_json(
+            "/api/v1/influencers",
+            &json!({"handle": "bob", "followers": 10_000_000_001_u64}),
+        )
+        .await;
+    let patched = app
+        .patch_json(
+            &format!("/api/v1/influencers/{id}"),
+            &json!({"followers": 9_223_372_036_854_775_808_u64}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(created.status().as_u16(), 400);
+    assert_eq!(patched.status().as_u16(), 400);
+    let (_, alice) = app.get_json(&format!("/api/v1/influencers/{id}")).await;
+    assert!(alice["followers"].is_null(), "unchanged: {alice}");
+}
