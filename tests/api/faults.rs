@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{BROWSER, TOKEN, TestApp, spawn_app_with};
+use crate::helpers::{BROWSER, TOKEN, TestApp, TestRedis, spawn_app_on, spawn_app_with};
 
 /// A short Redis deadline, so a hung Redis is noticed in a fraction of a second.
 async fn app_with_short_redis_deadline() -> TestApp {
@@ -92,4 +92,43 @@ async fn clicks_spooled_before_a_restart_are_counted_by_the_next_process() {
         clicks = report["rows"][0]["clicks"].clone();
     }
     assert_eq!(clicks, 21);
+}
+
+#[tokio::test]
+async fn a_redis_restart_with_its_append_only_file_loses_nothing() {
+    // Arrange
+    let mut app = spawn_app_on(TestRedis::start_durable(), |s| s.redis.timeout_ms = 200).await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    for _ in 0..10 {
+        app.click(&code, BROWSER).await;
+    }
+    app.wait_for_clicks(&alice, 10).await;
+
+    // Act: Redis restarts; followers keep clicking through it
+    app.redis.restart();
+    for _ in 0..10 {
+        assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
+    }
+
+    // Assert: once reftrack has its Redis connection back (the first command on the broken
+    // one fails with a 503, as readiness shows), the old counts, the new clicks and the catalog
+    // are all there
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "reftrack never reconnected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let row = app.wait_for_clicks(&alice, 20).await;
+    assert_eq!(row["clicks"], 20, "{row}");
+    let (status, _) = app.get_json(&format!("/api/v1/links/{code}")).await;
+    assert_eq!(status, 200);
 }

@@ -51,27 +51,65 @@ pub fn now_secs() -> i64 {
 pub struct TestRedis {
     child: Child,
     dir: TempDir,
+    append_only: bool,
 }
 
 impl TestRedis {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A Redis that keeps its data in an append-only file, synced on every write, so it can
+    /// be restarted without losing anything.
+    pub fn start_durable() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(append_only: bool) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+        let child = Self::spawn(dir.path(), append_only);
+        let redis = Self {
+            child,
+            dir,
+            append_only,
+        };
+        redis.wait_ready();
+        redis
+    }
+
+    fn spawn(dir: &std::path::Path, append_only: bool) -> Child {
+        let mut command = Command::new("redis-server");
+        command.args(["--port", "0", "--save", ""]);
+        if append_only {
+            command.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            command.args(["--appendonly", "no"]);
+        }
+        command
             .arg("--unixsocket")
-            .arg(dir.path().join("redis.sock"))
+            .arg(dir.join("redis.sock"))
             .arg("--dir")
-            .arg(dir.path())
+            .arg(dir)
             .stdout(Stdio::null())
             .spawn()
             .expect(
                 "redis-server must be installed to run the tests (apt-get install redis-server)",
-            );
-        let redis = Self { child, dir };
+            )
+    }
+
+    fn wait_ready(&self) {
         wait_until("redis-server answers PING", Duration::from_secs(10), || {
-            redis.ping()
+            self.ping()
         });
-        redis
+    }
+
+    /// Stops the server the way an operator would (SIGTERM) and starts it again on the same
+    /// socket and data directory.
+    pub fn restart(&mut self) {
+        self.signal("-TERM");
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.dir.path(), self.append_only);
+        self.wait_ready();
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -182,7 +220,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let redis = TestRedis::start();
+    spawn_app_on(TestRedis::start(), configure).await
+}
+
+/// Starts the application on a Redis the test chose.
+pub async fn spawn_app_on(redis: TestRedis, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&redis);
     configure(&mut settings);
     let app = Application::build(&settings)
