@@ -82,6 +82,8 @@ impl std::fmt::Debug for RedisSettings {
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
     pub token: String,
+    #[serde(deserialize_with = "string_list")]
+    pub report_tokens: Vec<String>,
 }
 
 /// Never prints the token.
@@ -89,6 +91,7 @@ impl std::fmt::Debug for AdminSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminSettings")
             .field("token", &"<redacted>")
+            .field("report_tokens", &self.report_tokens.len())
             .finish()
     }
 }
@@ -241,6 +244,12 @@ impl Settings {
         if !self.admin.token.is_empty() && self.admin.token.len() < 16 {
             return Err(invalid("admin.token", "must be at least 16 characters"));
         }
+        if self.admin.report_tokens.iter().any(|t| t.len() < 16) {
+            return Err(invalid(
+                "admin.report_tokens",
+                "each token must be at least 16 characters",
+            ));
+        }
         if !(1..=365).contains(&self.clicks.attribution_window_days) {
             return Err(invalid(
                 "clicks.attribution_window_days",
@@ -288,17 +297,15 @@ impl Settings {
     }
 }
 
-/// CIDR blocks from a TOML array, or from one comma-separated string (the environment's form).
-/// Values are kept as strings until here: the config crate's own parsing would turn a
-/// numeric-looking admin token into a number and drop its leading zeros.
-fn cidr_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+/// Strings from a TOML array, or from one comma-separated string (the environment's form).
+fn string_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Form {
         List(Vec<String>),
         Joined(String),
     }
-    let items = match Form::deserialize(deserializer)? {
+    Ok(match Form::deserialize(deserializer)? {
         Form::List(items) => items,
         Form::Joined(joined) => joined
             .split(',')
@@ -306,8 +313,14 @@ fn cidr_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Ip
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-    };
-    items
+    })
+}
+
+/// CIDR blocks, as [`string_list`] reads them. Values are kept as strings until here: the
+/// config crate's own parsing would turn a numeric-looking admin token into a number and drop
+/// its leading zeros.
+fn cidr_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    string_list(deserializer)?
         .iter()
         .map(|item| {
             item.parse::<IpNet>()

@@ -98,6 +98,12 @@ impl Application {
                 durable_timeout: settings.clicks.durable_timeout(),
             },
             admin_token: AdminToken::new(&settings.admin.token),
+            report_tokens: settings
+                .admin
+                .report_tokens
+                .iter()
+                .map(|t| AdminToken::new(t))
+                .collect(),
             public_base: settings.http.public_base(bound),
             time_zone: settings.reports.time_zone()?,
             report_currency: settings.reports.currency()?,

@@ -27,6 +27,8 @@ pub struct AppState {
     pub fraud: FraudGuard,
     pub redirect: RedirectPolicy,
     pub admin_token: AdminToken,
+    /// Tokens that may only read reports.
+    pub report_tokens: Vec<AdminToken>,
     /// Base of printed short links, without a trailing slash.
     pub public_base: String,
     /// The calendar clicks and orders are counted in.

@@ -106,21 +106,47 @@ pub(super) fn resource(path: &str, allow: &'static str) -> Resource {
     }))
 }
 
+/// What a bearer token lets its holder do.
+enum Access {
+    Everything,
+    /// A report token: `GET` on `/api/v1/reports/...` only.
+    Reports,
+}
+
 async fn require_admin_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let authorised = req.app_data::<web::Data<AppState>>().is_some_and(|state| {
-        req.headers()
+    let access = req.app_data::<web::Data<AppState>>().and_then(|state| {
+        let token = req
+            .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|token| state.admin_token.matches(token.trim()))
+            .and_then(|v| v.strip_prefix("Bearer "))?
+            .trim();
+        if state.admin_token.matches(token) {
+            Some(Access::Everything)
+        } else if state.report_tokens.iter().any(|t| t.matches(token)) {
+            Some(Access::Reports)
+        } else {
+            None
+        }
     });
-    if !authorised {
-        return Err(ApiError::unauthorized().into());
+    match access {
+        None => Err(ApiError::unauthorized().into()),
+        Some(Access::Reports)
+            if req.method() != actix_web::http::Method::GET
+                || !req.path().starts_with("/api/v1/reports/") =>
+        {
+            Err(ApiError::client(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this token may only read reports (GET /api/v1/reports/...)",
+            )
+            .into())
+        }
+        Some(_) => next.call(req).await,
     }
-    next.call(req).await
 }
 
 pub(super) async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {

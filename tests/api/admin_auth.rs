@@ -96,3 +96,44 @@ async fn the_right_token_is_let_through_on_every_admin_route() {
         assert!(response.status().is_success() || response.status().is_client_error());
     }
 }
+
+#[tokio::test]
+async fn a_report_token_reads_reports_and_nothing_else() {
+    // Arrange
+    let report_token = "report-only-token-0123456789";
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.admin.report_tokens = vec![report_token.to_owned()];
+    })
+    .await;
+    let get = |path: &str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(report_token)
+            .send()
+    };
+
+    // Act
+    let report = get("/api/v1/reports/influencers").await.unwrap();
+    let influencers = get("/api/v1/influencers").await.unwrap();
+    let create = app
+        .client
+        .post(app.url("/api/v1/influencers"))
+        .bearer_auth(report_token)
+        .json(&serde_json::json!({"handle": "mallory"}))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(report.status().as_u16(), 200);
+    assert_eq!(influencers.status().as_u16(), 403);
+    assert_eq!(create.status().as_u16(), 403);
+    let body: serde_json::Value = create.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    let (_, list) = app.get_json("/api/v1/influencers").await;
+    assert_eq!(
+        list["influencers"],
+        serde_json::json!([]),
+        "nothing was created"
+    );
+}
