@@ -16,7 +16,19 @@ use crate::helpers::{TOKEN, TestApp, spawn_app};
 
 struct Browser {
     client: Client,
-    _driver: Child,
+    driver: Child,
+}
+
+/// chromedriver runs in a process group of its own with the browsers it starts; ending the
+/// group ends them all, even when a failed test never closed its session.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .status();
+        }
+    }
 }
 
 async fn browser() -> Option<Browser> {
@@ -35,6 +47,7 @@ async fn browser() -> Option<Browser> {
     let driver = Command::new(driver_path)
         .arg(format!("--port={port}"))
         .kill_on_drop(true)
+        .process_group(0)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -55,10 +68,7 @@ async fn browser() -> Option<Browser> {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await;
         if let Ok(client) = connected {
-            return Some(Browser {
-                client,
-                _driver: driver,
-            });
+            return Some(Browser { client, driver });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -212,7 +222,7 @@ async fn a_marketer_signs_in_and_reads_figures_chart_and_campaign() {
         "{body}"
     );
 
-    browser.client.close().await.unwrap();
+    browser.client.clone().close().await.unwrap();
 }
 
 #[tokio::test]
@@ -271,7 +281,7 @@ async fn a_marketer_creates_an_influencer_and_a_link_and_gets_its_short_url() {
     assert_eq!(status, 200, "{link}");
     assert_eq!(link["influencer_id"], bob.as_str());
     assert_eq!(link["destination"], "https://shop.example/bob");
-    browser.client.close().await.unwrap();
+    browser.client.clone().close().await.unwrap();
 }
 
 #[tokio::test]
@@ -295,7 +305,7 @@ async fn a_wrong_token_is_refused_on_the_sign_in_page() {
         .await
         .unwrap();
     assert!(app_hidden.is_some(), "the data stays hidden");
-    browser.client.close().await.unwrap();
+    browser.client.clone().close().await.unwrap();
 }
 
 async fn client_waits_for_text(client: &Client, css: &str, expected: &str) {
