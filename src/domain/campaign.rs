@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::destination::Destination;
-use super::ids::random_string;
+use super::ids::{is_prefixed_id, new_prefixed_id};
 use super::money::Currency;
 
 /// A campaign's id: `cmp_` and twelve letters or digits.
@@ -15,18 +15,11 @@ impl CampaignId {
     const PREFIX: &'static str = "cmp_";
 
     pub fn generate() -> Self {
-        Self(format!(
-            "{}{}",
-            Self::PREFIX,
-            random_string(super::ids::alphanumeric(), 12)
-        ))
+        Self(new_prefixed_id(Self::PREFIX))
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.strip_prefix(Self::PREFIX)?;
-        let valid =
-            (1..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
-        valid.then(|| Self(raw.to_owned()))
+        is_prefixed_id(raw, Self::PREFIX).then(|| Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{InfluencerId, random_string};
+use super::ids::{InfluencerId, is_prefixed_id, new_prefixed_id};
 use super::money::Currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -24,18 +24,11 @@ impl CostId {
     const PREFIX: &'static str = "cost_";
 
     pub fn generate() -> Self {
-        Self(format!(
-            "{}{}",
-            Self::PREFIX,
-            random_string(super::ids::alphanumeric(), 12)
-        ))
+        Self(new_prefixed_id(Self::PREFIX))
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.strip_prefix(Self::PREFIX)?;
-        let valid =
-            (1..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
-        valid.then(|| Self(raw.to_owned()))
+        is_prefixed_id(raw, Self::PREFIX).then(|| Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -31,29 +31,33 @@ pub fn random_string(alphabet: &[char], len: usize) -> String {
     )
 }
 
+/// A new id: `prefix` and twelve random letters or digits (71 bits of randomness).
+pub(crate) fn new_prefixed_id(prefix: &str) -> String {
+    format!("{prefix}{}", random_string(&ALPHANUMERIC, 12))
+}
+
+/// Whether `raw` has the shape of an id reftrack mints: `prefix` and 1 to 32 letters or
+/// digits, so ids never carry characters that would break a Redis key or a URL.
+pub(crate) fn is_prefixed_id(raw: &str, prefix: &str) -> bool {
+    raw.strip_prefix(prefix).is_some_and(|rest| {
+        (1..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
+}
+
 /// The id of an influencer: `inf_` and twelve letters or digits (71 bits of randomness).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InfluencerId(String);
 
 impl InfluencerId {
     const PREFIX: &'static str = "inf_";
-    const RANDOM_LEN: usize = 12;
 
     pub fn generate() -> Self {
-        Self(format!(
-            "{}{}",
-            Self::PREFIX,
-            random_string(&ALPHANUMERIC, Self::RANDOM_LEN)
-        ))
+        Self(new_prefixed_id(Self::PREFIX))
     }
 
-    /// Accepts any id of the shape reftrack mints (`inf_` and 1 to 32 letters or digits), so
-    /// ids never carry characters that would break a Redis key or a URL.
+    /// Accepts any id of the shape reftrack mints (`inf_` and 1 to 32 letters or digits).
     pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.strip_prefix(Self::PREFIX)?;
-        let valid =
-            (1..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
-        valid.then(|| Self(raw.to_owned()))
+        is_prefixed_id(raw, Self::PREFIX).then(|| Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -147,19 +147,11 @@ async fn stripe(
 ) -> HttpResponse {
     let started = Instant::now();
     let received = async {
-        let secret = configured(
-            state.webhooks.stripe.as_ref(),
-            "REFTRACK_WEBHOOKS__STRIPE_SECRET",
-        )?;
-        let body = read_body(payload).await?;
-        secret.verify_timestamped(
-            &body,
-            header(&req, "stripe-signature"),
-            Utc::now().timestamp(),
-            state.webhooks.tolerance_secs,
-        )?;
-        let parsed = stripe::parse(&body)?;
-        store(&state, parsed).await
+        let secret = state.webhooks.stripe.as_ref();
+        let variable = "REFTRACK_WEBHOOKS__STRIPE_SECRET";
+        let body =
+            timestamped_body(&state, &req, payload, secret, variable, "stripe-signature").await?;
+        store(&state, stripe::parse(&body)?).await
     }
     .await;
     respond(&state, Platform::Stripe, started, received)
@@ -172,22 +164,42 @@ async fn generic(
 ) -> HttpResponse {
     let started = Instant::now();
     let received = async {
-        let secret = configured(
-            state.webhooks.generic.as_ref(),
-            "REFTRACK_WEBHOOKS__GENERIC_SECRET",
-        )?;
-        let body = read_body(payload).await?;
-        secret.verify_timestamped(
-            &body,
-            header(&req, "x-reftrack-signature"),
-            Utc::now().timestamp(),
-            state.webhooks.tolerance_secs,
-        )?;
-        let parsed = generic::parse(&body, now_ms())?;
-        store(&state, parsed).await
+        let secret = state.webhooks.generic.as_ref();
+        let variable = "REFTRACK_WEBHOOKS__GENERIC_SECRET";
+        let body = timestamped_body(
+            &state,
+            &req,
+            payload,
+            secret,
+            variable,
+            "x-reftrack-signature",
+        )
+        .await?;
+        store(&state, generic::parse(&body, now_ms())?).await
     }
     .await;
     respond(&state, Platform::Generic, started, received)
+}
+
+/// Reads a body signed with a `t=...,v1=...` header (Stripe's scheme, and reftrack's own) and
+/// checks the signature and its age.
+async fn timestamped_body(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    secret: Option<&WebhookSecret>,
+    variable: &'static str,
+    signature_header: &str,
+) -> Result<Bytes, Refusal> {
+    let secret = configured(secret, variable)?;
+    let body = read_body(payload).await?;
+    secret.verify_timestamped(
+        &body,
+        header(req, signature_header),
+        Utc::now().timestamp(),
+        state.webhooks.tolerance_secs,
+    )?;
+    Ok(body)
 }
 
 fn configured<'a>(

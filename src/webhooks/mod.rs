@@ -94,6 +94,29 @@ pub(crate) fn click_id_in_url(landing: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// What the parsers' unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Delivery, Parsed};
+
+    /// A file of `tests/fixtures/`, exactly as stored.
+    pub fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// The delivery a parser made of a body, failing the test if it ignored the body.
+    pub fn delivery(parsed: Parsed) -> Delivery {
+        match parsed {
+            Parsed::Order(d) => d,
+            Parsed::Ignored => panic!("expected an order delivery"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,21 +215,7 @@ fn refund_amount(refund: &Refund) -> Result<Option<RefundAmount>, PayloadError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
-
-    fn delivery(parsed: Parsed) -> Delivery {
-        match parsed {
-            Parsed::Order(d) => d,
-            Parsed::Ignored => panic!("expected an order delivery"),
-        }
-    }
+    use crate::webhooks::test_support::{delivery, fixture};
 
     #[test]
     fn an_order_creation_reads_revenue_before_shipping_and_tax() {

@@ -154,11 +154,7 @@ mod tests {
     }
 
     fn stripe_fixture() -> Vec<u8> {
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/stripe_checkout_session_completed.json"
-        ))
-        .unwrap()
+        crate::webhooks::test_support::fixture("stripe_checkout_session_completed.json")
     }
 
     #[test]

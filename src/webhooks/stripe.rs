@@ -129,21 +129,7 @@ fn refund(body: &[u8]) -> Result<Parsed, PayloadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
-
-    fn delivery(parsed: Parsed) -> Delivery {
-        match parsed {
-            Parsed::Order(d) => d,
-            Parsed::Ignored => panic!("expected an order delivery"),
-        }
-    }
+    use crate::webhooks::test_support::{delivery, fixture};
 
     #[test]
     fn a_paid_checkout_session_is_an_order_keyed_by_its_payment_intent() {

@@ -133,11 +133,7 @@ mod tests {
     use super::*;
 
     fn wire() -> Vec<u8> {
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/woocommerce_order_created.wire.json"
-        ))
-        .unwrap()
+        crate::webhooks::test_support::fixture("woocommerce_order_created.wire.json")
     }
 
     #[test]

@@ -18,17 +18,7 @@ fn rfc3339(ms: i64) -> String {
 
 /// An influencer with a commission rule, one link, and a click on it; returns (id, click id).
 async fn clicked(app: &TestApp, handle: &str, commission: Value) -> (String, String) {
-    let response = app
-        .post_json(
-            "/api/v1/influencers",
-            &json!({"handle": handle, "commission": commission}),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 201);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.influencer_with(handle, commission).await;
     let code = app.link(&id, "https://shop.example/p").await;
     let click_id = app.click_id(&code).await;
     (id, click_id)

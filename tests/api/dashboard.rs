@@ -122,16 +122,7 @@ async fn sign_in(client: &Client, app: &TestApp, token: &str) {
 /// click on a link outside any campaign and a 25.00 gifted product). Returns the ids of alice,
 /// bea and the campaign.
 async fn known_figures(app: &TestApp) -> (String, String, String) {
-    let alice: Value = app
-        .post_json(
-            "/api/v1/influencers",
-            &json!({"handle": "alice", "commission": {"percent": "10"}}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let alice = alice["id"].as_str().unwrap().to_owned();
+    let alice = app.influencer_with("alice", json!({"percent": "10"})).await;
     let spring = app
         .campaign(&json!({"name": "Spring", "currency": "USD"}))
         .await;

@@ -337,6 +337,20 @@ impl TestApp {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates an influencer with a commission rule (`{"percent": ..}`, `{"flat": ..}` or
+    /// `null`) and returns its id.
+    pub async fn influencer_with(&self, handle: &str, commission: Value) -> String {
+        let response = self
+            .post_json(
+                "/api/v1/influencers",
+                &json!({"handle": handle, "commission": commission}),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Creates a campaign and returns its id.
     pub async fn campaign(&self, body: &Value) -> String {
         let response = self.post_json("/api/v1/campaigns", body).await;

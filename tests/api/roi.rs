@@ -11,17 +11,7 @@ fn today() -> String {
 
 /// An influencer with a commission rule and a link; returns (id, link code).
 async fn influencer_with_link(app: &TestApp, handle: &str, commission: Value) -> (String, String) {
-    let response = app
-        .post_json(
-            "/api/v1/influencers",
-            &json!({"handle": handle, "commission": commission}),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 201);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.influencer_with(handle, commission).await;
     let code = app.link(&id, "https://shop.example/p").await;
     (id, code)
 }
