@@ -12,6 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::domain::{AttributionPriority, Currency};
+use crate::store::RedisTarget;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const ENV_PREFIX: &str = "REFTRACK_";
@@ -61,9 +62,11 @@ pub struct HttpSettings {
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: String,
+    pub cluster: bool,
     pub data_dir: PathBuf,
     pub key_prefix: String,
     pub timeout_ms: u64,
+    pub wait_replicas: u32,
 }
 
 /// Kept out of `Debug` output: the URL may carry a password.
@@ -71,9 +74,11 @@ impl std::fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisSettings")
             .field("url", &if self.url.is_empty() { "" } else { "<set>" })
+            .field("cluster", &self.cluster)
             .field("data_dir", &self.data_dir)
             .field("key_prefix", &self.key_prefix)
             .field("timeout_ms", &self.timeout_ms)
+            .field("wait_replicas", &self.wait_replicas)
             .finish()
     }
 }
@@ -218,14 +223,7 @@ impl Settings {
         if !matches!(self.http.redirect_status, 302 | 307) {
             return Err(invalid("http.redirect_status", "must be 302 or 307"));
         }
-        if !self.redis.url.is_empty() {
-            redis::parse_redis_url(&self.redis.url).ok_or_else(|| {
-                invalid(
-                    "redis.url",
-                    "not a redis://, rediss:// or redis+unix:// URL",
-                )
-            })?;
-        }
+        self.redis.validate_url()?;
         if self.redis.key_prefix.is_empty()
             || !self
                 .redis
@@ -346,6 +344,59 @@ impl HttpSettings {
 impl RedisSettings {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The URLs to connect to: the one server, or the cluster's seed nodes.
+    pub fn urls(&self) -> Vec<&str> {
+        if self.cluster {
+            self.url
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .collect()
+        } else {
+            vec![self.url.as_str()]
+        }
+    }
+
+    pub fn target(&self) -> RedisTarget<'_> {
+        RedisTarget {
+            urls: self.urls(),
+            cluster: self.cluster,
+            timeout: self.timeout(),
+            wait_replicas: self.wait_replicas,
+        }
+    }
+
+    fn validate_url(&self) -> Result<(), ConfigError> {
+        if self.url.is_empty() {
+            if self.cluster {
+                return Err(invalid(
+                    "redis.url",
+                    "redis.cluster needs the cluster's seed nodes here (redis://host:port,...)",
+                ));
+            }
+            return Ok(());
+        }
+        let urls = self.urls();
+        if urls.is_empty() {
+            return Err(invalid("redis.url", "names no seed node"));
+        }
+        for url in urls {
+            let info = redis::parse_redis_url(url).ok_or_else(|| {
+                invalid(
+                    "redis.url",
+                    "not a redis://, rediss:// or redis+unix:// URL (several, comma-separated, only with redis.cluster = true)",
+                )
+            })?;
+            if self.cluster && info.scheme().ends_with("unix") {
+                return Err(invalid(
+                    "redis.url",
+                    "a cluster's nodes are reached over TCP (redis:// or rediss://), not a Unix socket",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

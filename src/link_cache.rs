@@ -3,8 +3,11 @@
 //! Entries are loaded on first use and kept until a change to the link or its influencer is
 //! seen: immediately when the change was made through this process, and within
 //! [`REFRESH_INTERVAL`] when made through another replica (each replica polls the changes
-//! stream). Unknown and disabled codes are cached too, so a flood of bad codes does not
-//! become a flood of Redis reads; their number is capped.
+//! stream). A change marks the entry stale rather than dropping it: the next lookup reloads
+//! it, and if Redis cannot be asked just then (an outage, a cluster failover), the stale
+//! entry answers, so a follower of a known link is still redirected. Unknown and disabled
+//! codes are cached too, so a flood of bad codes does not become a flood of Redis reads; their
+//! number is capped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -61,9 +64,16 @@ pub enum Lookup {
     Unavailable,
 }
 
+#[derive(Debug, Clone)]
+struct Cached {
+    entry: Entry,
+    /// A change was seen since the entry was loaded: reload it before trusting it.
+    stale: bool,
+}
+
 #[derive(Default, Debug)]
 struct Entries {
-    map: HashMap<Box<str>, Entry>,
+    map: HashMap<Box<str>, Cached>,
     inactive: usize,
     /// Bumped by every invalidation, so a load that raced with one is not cached.
     generation: u64,
@@ -91,8 +101,11 @@ impl LinkCache {
             (entries.map.get(code.as_str()).cloned(), entries.generation)
         };
         let entry = match cached {
-            Some(entry) => entry,
-            None => match self.load(code).await {
+            Some(Cached {
+                entry,
+                stale: false,
+            }) => entry,
+            stale => match self.load(code).await {
                 Ok(entry) => {
                     self.insert(code, entry.clone(), generation);
                     entry
@@ -100,7 +113,10 @@ impl LinkCache {
                 Err(e) => {
                     self.metrics.redis_error(RedisOperation::LinkLookup);
                     tracing::warn!(error = %e, "link lookup failed");
-                    return Lookup::Unavailable;
+                    match stale {
+                        Some(Cached { entry, .. }) => entry,
+                        None => return Lookup::Unavailable,
+                    }
                 }
             },
         };
@@ -142,12 +158,22 @@ impl LinkCache {
         }
         if matches!(entry, Entry::Inactive { .. }) {
             if entries.inactive >= MAX_INACTIVE_ENTRIES {
-                entries.map.retain(|_, e| matches!(e, Entry::Active(_)));
+                entries
+                    .map
+                    .retain(|_, c| matches!(c.entry, Entry::Active(_)));
                 entries.inactive = 0;
             }
             entries.inactive += 1;
         }
-        if let Some(Entry::Inactive { .. }) = entries.map.insert(code.as_str().into(), entry) {
+        let cached = Cached {
+            entry,
+            stale: false,
+        };
+        if let Some(Entry::Inactive { .. }) = entries
+            .map
+            .insert(code.as_str().into(), cached)
+            .map(|c| c.entry)
+        {
             entries.inactive -= 1;
         }
         self.metrics
@@ -155,32 +181,33 @@ impl LinkCache {
             .set(i64::try_from(entries.map.len()).unwrap_or(i64::MAX));
     }
 
-    /// Applies a change: the affected entries are dropped and reloaded on next use.
+    /// Applies a change: the affected entries are reloaded on next use.
     pub fn apply(&self, change: &Change) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         entries.generation += 1;
         match change {
             Change::Link(code) => {
-                entries.map.remove(code.as_str());
+                if let Some(cached) = entries.map.get_mut(code.as_str()) {
+                    cached.stale = true;
+                }
             }
-            Change::Influencer(id) => entries
-                .map
-                .retain(|_, e| e.influencer_id() != Some(id.as_str())),
+            Change::Influencer(id) => {
+                for cached in entries.map.values_mut() {
+                    if cached.entry.influencer_id() == Some(id.as_str()) {
+                        cached.stale = true;
+                    }
+                }
+            }
         }
-        entries.inactive = entries
-            .map
-            .values()
-            .filter(|e| matches!(e, Entry::Inactive { .. }))
-            .count();
     }
 
-    fn clear(&self) {
+    /// Marks every entry for reloading (changes were missed).
+    fn invalidate_all(&self) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        let generation = entries.generation + 1;
-        *entries = Entries {
-            generation,
-            ..Entries::default()
-        };
+        entries.generation += 1;
+        for cached in entries.map.values_mut() {
+            cached.stale = true;
+        }
     }
 
     /// Starts polling the changes stream; the task ends when `stop` turns true.
@@ -199,8 +226,8 @@ impl LinkCache {
                 match cache.store.changes_after(&position, CHANGES_PER_POLL).await {
                     Ok(feed) => {
                         if feed.gap {
-                            tracing::info!("link changes were missed; dropping the link cache");
-                            cache.clear();
+                            tracing::info!("link changes were missed; reloading every cached link");
+                            cache.invalidate_all();
                         }
                         for change in &feed.changes {
                             cache.apply(change);

@@ -54,13 +54,9 @@ impl Application {
         if settings.redis.url.is_empty() || settings.admin.token.is_empty() {
             bail!("the Redis URL and the admin token must be set before building the application");
         }
-        let store = Store::connect(
-            &settings.redis.url,
-            &settings.redis.key_prefix,
-            settings.redis.timeout(),
-        )
-        .await
-        .context("connecting to Redis")?;
+        let store = Store::connect(&settings.redis.target(), &settings.redis.key_prefix)
+            .await
+            .context("connecting to Redis")?;
         store.ping().await.context("Redis does not answer PING")?;
         let metrics = Metrics::new();
         let salt = store

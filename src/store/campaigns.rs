@@ -9,10 +9,13 @@ impl Store {
     /// Records a new campaign; `false` if its id was taken.
     pub async fn create_campaign(&self, campaign: &Campaign) -> StoreResult<bool> {
         let json = serde_json::to_string(campaign).expect("a campaign serialises");
-        Ok(self
+        let key = self.keys().campaigns();
+        let created = self
             .conn()
-            .hset_nx(self.keys().campaigns(), campaign.id.as_str(), json)
-            .await?)
+            .hset_nx(&key, campaign.id.as_str(), json)
+            .await?;
+        self.replicated(&key).await?;
+        Ok(created)
     }
 
     pub async fn campaign(&self, id: &CampaignId) -> StoreResult<Option<Campaign>> {

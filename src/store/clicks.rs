@@ -1,4 +1,4 @@
-//! Writing batches of clicks: one pipeline per batch.
+//! Writing batches of clicks: one pipeline per batch (one per slot on a cluster).
 //!
 //! Work per click is kept small on both sides: clicks are tallied in memory first, so each
 //! influencer and link gets one counters update per batch, each day's click records go in one
@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
-use redis::AsyncCommands;
+use redis::{AsyncCommands, Cmd};
 
 use super::keys::{CLICK_SHARDS, Owner, field};
-use super::{Store, StoreResult};
+use super::{SlotPipeline, Store, StoreError, StoreResult};
 use crate::domain::{Bucket, ClickId};
 
 /// Whether a click came from a person or from a link-preview fetcher or crawler.
@@ -146,12 +146,11 @@ impl Store {
         for (influencer, tally) in by_link.values() {
             by_influencer.entry(influencer).or_default().merge(tally);
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for (&(day, shard), fields) in &records {
             let key = keys.click_bucket_of(day, shard);
-            pipe.hset_multiple(&key, fields).ignore();
-            pipe.expire_at(&key, bucket_expiry(day, window_days))
-                .ignore();
+            pipe.add(&key, Cmd::hset_multiple(&key, fields));
+            pipe.add(&key, Cmd::expire_at(&key, bucket_expiry(day, window_days)));
         }
         let owners = by_influencer
             .iter()
@@ -159,28 +158,31 @@ impl Store {
             .chain(by_link.iter().map(|(code, (_, t))| (Owner::Link(code), t)));
         let script_hash = self.scripts.apply_counts.get_hash();
         for (owner, tally) in owners {
-            let cmd = pipe
-                .cmd("EVALSHA")
+            let counts = keys.counts(owner);
+            let mut apply = redis::cmd("EVALSHA");
+            apply
                 .arg(script_hash)
                 .arg(2)
                 .arg(keys.applied(owner))
-                .arg(keys.counts(owner))
+                .arg(&counts)
                 .arg(&*batch.writer)
                 .arg(batch.seq)
                 .arg(APPLIED_TTL_SECS);
             for (name, n) in tally.increments() {
-                cmd.arg(name).arg(n);
+                apply.arg(name).arg(n);
             }
-            cmd.ignore();
+            pipe.add(&counts, apply);
             for (bucket, visitors) in tally.visitors() {
                 let elements: Vec<[u8; 8]> = visitors.iter().map(|v| v.to_le_bytes()).collect();
                 let elements: Vec<&[u8]> = elements.iter().map(<[u8; 8]>::as_slice).collect();
-                pipe.pfadd(keys.uniques(owner, bucket), elements).ignore();
+                let sketch = keys.uniques(owner, bucket);
+                pipe.add(&sketch, Cmd::pfadd(&sketch, elements));
             }
         }
-        let mut conn = self.conn();
-        match pipe.query_async::<()>(&mut conn).await {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+        match self.write_slots(&pipe).await {
+            Err(StoreError::Redis(e))
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+            {
                 // A restarted or failed-over Redis has lost its script cache. Everything in the
                 // batch is idempotent (the counters by their batch number), so load the script
                 // and write the batch again.
@@ -188,12 +190,11 @@ impl Store {
                     .scripts
                     .apply_counts
                     .prepare_invoke()
-                    .load_async(&mut conn)
+                    .load_async(&mut self.conn())
                     .await?;
-                pipe.query_async::<()>(&mut conn).await?;
-                Ok(())
+                self.write_slots(&pipe).await
             }
-            other => Ok(other?),
+            other => other,
         }
     }
 

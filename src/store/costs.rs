@@ -26,16 +26,19 @@ fn counter_fields(cost: &Cost) -> Vec<String> {
 impl Store {
     pub async fn add_cost(&self, cost: &Cost) -> StoreResult<bool> {
         let owner = Owner::Influencer(cost.influencer_id.as_str());
+        let counts = self.keys().counts(owner);
         let added: i64 = self
-            .scripts
-            .add_cost
-            .key(self.keys().costs(owner))
-            .key(self.keys().counts(owner))
-            .arg(cost.id.as_str())
-            .arg(serde_json::to_string(cost).expect("a cost serialises"))
-            .arg(cost.amount)
-            .arg(counter_fields(cost))
-            .invoke_async(&mut self.conn())
+            .write_script(
+                self.scripts
+                    .add_cost
+                    .key(self.keys().costs(owner))
+                    .key(&counts)
+                    .arg(cost.id.as_str())
+                    .arg(serde_json::to_string(cost).expect("a cost serialises"))
+                    .arg(cost.amount)
+                    .arg(counter_fields(cost)),
+                &counts,
+            )
             .await?;
         Ok(added == 1)
     }
@@ -65,15 +68,17 @@ impl Store {
         let cost: Cost =
             serde_json::from_str(&stored).map_err(|e| StoreError::corrupt(&key, e.to_string()))?;
         let deleted: i64 = self
-            .scripts
-            .delete_cost
-            .key(&key)
-            .key(self.keys().counts(owner))
-            .arg(cost_id.as_str())
-            .arg(&stored)
-            .arg(-cost.amount)
-            .arg(counter_fields(&cost))
-            .invoke_async(&mut self.conn())
+            .write_script(
+                self.scripts
+                    .delete_cost
+                    .key(&key)
+                    .key(self.keys().counts(owner))
+                    .arg(cost_id.as_str())
+                    .arg(&stored)
+                    .arg(-cost.amount)
+                    .arg(counter_fields(&cost)),
+                &key,
+            )
             .await?;
         Ok(deleted == 1)
     }

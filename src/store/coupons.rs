@@ -18,14 +18,16 @@ impl Store {
     pub async fn add_coupon(&self, id: &InfluencerId, code: &CouponCode) -> StoreResult<AddCoupon> {
         let keys = self.keys();
         let outcome: redis::Value = self
-            .scripts
-            .add_coupon
-            .key(keys.coupons())
-            .key(keys.influencer(id))
-            .key(keys.influencer_coupons(id))
-            .arg(code.as_str())
-            .arg(id.as_str())
-            .invoke_async(&mut self.conn())
+            .write_script(
+                self.scripts
+                    .add_coupon
+                    .key(keys.coupons())
+                    .key(keys.influencer(id))
+                    .key(keys.influencer_coupons(id))
+                    .arg(code.as_str())
+                    .arg(id.as_str()),
+                &keys.coupons(),
+            )
             .await?;
         Ok(match outcome {
             redis::Value::Int(1) => AddCoupon::Added,
@@ -39,13 +41,15 @@ impl Store {
     pub async fn remove_coupon(&self, id: &InfluencerId, code: &CouponCode) -> StoreResult<bool> {
         let keys = self.keys();
         let removed: i64 = self
-            .scripts
-            .remove_coupon
-            .key(keys.coupons())
-            .key(keys.influencer_coupons(id))
-            .arg(code.as_str())
-            .arg(id.as_str())
-            .invoke_async(&mut self.conn())
+            .write_script(
+                self.scripts
+                    .remove_coupon
+                    .key(keys.coupons())
+                    .key(keys.influencer_coupons(id))
+                    .arg(code.as_str())
+                    .arg(id.as_str()),
+                &keys.coupons(),
+            )
             .await?;
         Ok(removed == 1)
     }

@@ -109,7 +109,7 @@ impl Store {
         for (field, value) in record.fields() {
             invocation.arg(field).arg(value);
         }
-        let outcome: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        let outcome: i64 = self.write_script(&invocation, &keys.handles()).await?;
         Ok(match outcome {
             1 => SaveInfluencer::Saved,
             0 => SaveInfluencer::HandleTaken,

@@ -39,6 +39,11 @@
 //! Each order is its own slot: concurrent deliveries of one order serialise on its revision,
 //! and what the order adds to an influencer's counters is applied by a script in the
 //! influencer's slot that replaces the order's previous contribution, so replays count once.
+//!
+//! On Redis Cluster (`redis.cluster = true`) every script and `MULTI` stays within one slot by
+//! this layout. Work that spans slots (a batch of clicks, a report over many influencers, an
+//! order list) goes through `SlotPipeline` (in `connection.rs`): one pipeline per slot, sent
+//! together.
 
 use chrono::NaiveDate;
 

@@ -68,7 +68,7 @@ impl Store {
             invocation.arg("campaign_id").arg(campaign.as_str());
             invocation.key(keys.campaign_links(campaign));
         }
-        let outcome: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        let outcome: i64 = self.write_script(&invocation, &keys.changes()).await?;
         Ok(match outcome {
             1 => CreateLink::Created,
             0 => CreateLink::CodeTaken,
@@ -136,7 +136,7 @@ impl Store {
                 .arg("disabled")
                 .arg(if disabled { "1" } else { "0" });
         }
-        let updated: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        let updated: i64 = self.write_script(&invocation, &keys.changes()).await?;
         Ok(updated == 1)
     }
 }

@@ -3,6 +3,7 @@
 mod campaigns;
 mod changes;
 mod clicks;
+mod connection;
 mod costs;
 mod coupons;
 mod influencers;
@@ -16,10 +17,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use connection::{Connection, SlotPipeline};
 
 pub use changes::{Change, ChangeFeed};
 pub use clicks::{ClickBatch, ClickClass, RecordedClick};
+pub use connection::RedisTarget;
 pub use coupons::AddCoupon;
 pub use influencers::{InfluencerRecord, SaveInfluencer};
 pub use keys::{Keys, Owner};
@@ -57,13 +59,17 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A handle on the Redis store, cheap to clone: clones share one multiplexed connection that
-/// reconnects by itself.
+/// A handle on the Redis store (one server or a cluster), cheap to clone: clones share one
+/// multiplexed connection (per node) that reconnects by itself.
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
+    conn: Connection,
     keys: Arc<Keys>,
     scripts: Arc<Scripts>,
+    wait_replicas: u32,
+    /// How long a `WAIT` for replicas may take: half the Redis deadline, so a write no replica
+    /// took in time fails with that reason before the call's deadline cuts it off.
+    wait_timeout: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -75,19 +81,15 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Connects to Redis. `timeout` bounds every call, so a hung Redis fails a request instead
-    /// of hanging it.
-    pub async fn connect(url: &str, key_prefix: &str, timeout: Duration) -> StoreResult<Self> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_max_delay(Duration::from_secs(2));
-        let conn = client.get_connection_manager_with_config(config).await?;
+    /// Connects to Redis. The target's timeout bounds every call, so a hung Redis fails a
+    /// request instead of hanging it.
+    pub async fn connect(target: &RedisTarget<'_>, key_prefix: &str) -> StoreResult<Self> {
         Ok(Self {
-            conn,
+            conn: Connection::open(target).await?,
             keys: Arc::new(Keys::new(key_prefix)),
             scripts: Arc::new(Scripts::new()),
+            wait_replicas: target.wait_replicas,
+            wait_timeout: target.timeout / 2,
         })
     }
 
@@ -96,8 +98,44 @@ impl Store {
     }
 
     /// A connection handle for one operation (a clone of the multiplexed connection).
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Connection {
         self.conn.clone()
+    }
+
+    /// Sends commands that may touch many slots; see [`SlotPipeline`].
+    async fn query_slots(&self, pipe: &SlotPipeline) -> StoreResult<Vec<redis::Value>> {
+        Ok(pipe.query(&mut self.conn(), 0, self.wait_timeout).await?)
+    }
+
+    /// Writes commands that may touch many slots, and waits for `redis.wait_replicas`
+    /// replicas of every node written to.
+    async fn write_slots(&self, pipe: &SlotPipeline) -> StoreResult<()> {
+        pipe.query(&mut self.conn(), self.wait_replicas, self.wait_timeout)
+            .await?;
+        Ok(())
+    }
+
+    /// Runs a script that writes to `key`'s slot, then waits for `redis.wait_replicas`
+    /// replicas of that slot's node to hold the write.
+    async fn write_script<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+        key: &str,
+    ) -> StoreResult<T> {
+        let outcome = invocation.invoke_async(&mut self.conn()).await?;
+        self.replicated(key).await?;
+        Ok(outcome)
+    }
+
+    /// Waits for `redis.wait_replicas` replicas of the node holding `key` to have what was
+    /// written to it (nothing to wait for when that is 0).
+    async fn replicated(&self, key: &str) -> StoreResult<()> {
+        if self.wait_replicas > 0 {
+            self.conn()
+                .wait_for_replicas(key, self.wait_replicas, self.wait_timeout)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The members of a sorted-set index in score order, each with its key and the hash at that

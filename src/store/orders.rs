@@ -1,9 +1,9 @@
 //! Order records, the click records attribution reads, and what orders add to counters.
 
-use redis::AsyncCommands;
+use redis::{AsyncCommands, Cmd};
 
 use super::keys::Owner;
-use super::{Store, StoreError, StoreResult};
+use super::{SlotPipeline, Store, StoreError, StoreResult};
 use crate::domain::{ClickId, Currency, InfluencerId, Order, OrderKey, SeenClick};
 
 /// An order's record and the revision it was read at.
@@ -35,13 +35,12 @@ impl Store {
     /// means another delivery wrote first and the caller must read again.
     pub async fn save_order(&self, key: &OrderKey, read: u64, order: &Order) -> StoreResult<bool> {
         let state = serde_json::to_string(order).expect("an order serialises");
+        let record = self.keys().order(key);
         let saved: i64 = self
-            .scripts
-            .save_order
-            .key(self.keys().order(key))
-            .arg(read)
-            .arg(state)
-            .invoke_async(&mut self.conn())
+            .write_script(
+                self.scripts.save_order.key(&record).arg(read).arg(state),
+                &record,
+            )
             .await?;
         Ok(saved == 1)
     }
@@ -69,7 +68,7 @@ impl Store {
         for (field, amount) in amounts.iter().filter(|(_, amount)| *amount != 0) {
             invocation.arg(field).arg(*amount);
         }
-        let _: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        let _: i64 = self.write_script(&invocation, &keys.counts(owner)).await?;
         Ok(())
     }
 
@@ -99,15 +98,18 @@ impl Store {
             .iter()
             .map(|m| self.keys().order(&OrderKey::from_stored(m)))
             .collect();
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for key in &keys {
-            pipe.hget(key, "state");
+            pipe.add(key, Cmd::hget(key, "state"));
         }
-        let states: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-        keys.iter()
-            .zip(states)
-            .filter_map(|(key, state)| state.map(|s| decode(key, &s)))
-            .collect()
+        let states = self.query_slots(&pipe).await?;
+        let mut orders = Vec::with_capacity(keys.len());
+        for (key, state) in keys.iter().zip(&states) {
+            if let Some(state) = redis::from_redis_value_ref::<Option<String>>(state)? {
+                orders.push(decode(key, &state)?);
+            }
+        }
+        Ok(orders)
     }
 
     /// The click a click id names, while it is kept (its attribution window).

@@ -2,7 +2,7 @@
 //! clicks or orders themselves.
 
 use super::keys::{Owner, field};
-use super::{Store, StoreResult};
+use super::{SlotPipeline, Store, StoreResult};
 use crate::domain::{Bucket, Currency, Totals};
 
 /// One owner's counters over some buckets (the whole range, or one day).
@@ -25,8 +25,8 @@ const MONEY_FIELDS: [Field; 5] = [
 ];
 
 impl Store {
-    /// The totals of each query, money in `currency`, in the order given, in one pipeline:
-    /// one `HMGET` and one `PFCOUNT` per query.
+    /// The totals of each query, money in `currency`, in the order given, in one pipeline
+    /// (per slot on a cluster): one `HMGET` and one `PFCOUNT` per query.
     pub async fn report_figures(
         &self,
         queries: &[FigureQuery<'_>],
@@ -36,7 +36,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let keys = self.keys();
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for query in queries {
             let buckets = &query.buckets;
             let fields: Vec<String> = buckets
@@ -62,14 +62,17 @@ impl Store {
                 }
                 None => fields,
             };
-            pipe.cmd("HMGET").arg(keys.counts(query.owner)).arg(fields);
-            let sketches: Vec<String> = buckets
-                .iter()
-                .map(|b| keys.uniques(query.owner, *b))
-                .collect();
-            pipe.cmd("PFCOUNT").arg(sketches);
+            let counts = keys.counts(query.owner);
+            let mut read_counts = redis::cmd("HMGET");
+            read_counts.arg(&counts).arg(fields);
+            pipe.add(&counts, read_counts);
+            let mut count_uniques = redis::cmd("PFCOUNT");
+            for bucket in buckets {
+                count_uniques.arg(keys.uniques(query.owner, *bucket));
+            }
+            pipe.add(&counts, count_uniques);
         }
-        let replies: Vec<redis::Value> = pipe.query_async(&mut self.conn()).await?;
+        let replies = self.query_slots(&pipe).await?;
         let mut out = Vec::with_capacity(queries.len());
         for (query, reply) in queries.iter().zip(replies.chunks_exact(2)) {
             let values: Vec<Option<i64>> = redis::from_redis_value_ref(&reply[0])?;

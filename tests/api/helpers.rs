@@ -1,8 +1,7 @@
-//! Test harness: a private redis-server per test, the application started on port 0, and
-//! helpers that speak the admin API.
+//! Test harness: a private Redis per test (see [`TestRedis`]), the application started on
+//! port 0, and helpers that speak the admin API.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -11,9 +10,10 @@ use reftrack::config::Settings;
 use reftrack::startup::Application;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub use crate::test_redis::TestRedis;
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
 
@@ -46,123 +46,6 @@ pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// A `redis-server` of the test's own, listening on a Unix socket in a temporary directory,
-/// killed when dropped.
-pub struct TestRedis {
-    child: Child,
-    dir: TempDir,
-    append_only: bool,
-}
-
-impl TestRedis {
-    pub fn start() -> Self {
-        Self::start_with(false)
-    }
-
-    /// A Redis that keeps its data in an append-only file, synced on every write, so it can
-    /// be restarted without losing anything.
-    pub fn start_durable() -> Self {
-        Self::start_with(true)
-    }
-
-    fn start_with(append_only: bool) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let child = Self::spawn(dir.path(), append_only);
-        let redis = Self {
-            child,
-            dir,
-            append_only,
-        };
-        redis.wait_ready();
-        redis
-    }
-
-    fn spawn(dir: &std::path::Path, append_only: bool) -> Child {
-        let mut command = Command::new("redis-server");
-        command.args(["--port", "0", "--save", ""]);
-        if append_only {
-            command.args(["--appendonly", "yes", "--appendfsync", "always"]);
-        } else {
-            command.args(["--appendonly", "no"]);
-        }
-        command
-            .arg("--unixsocket")
-            .arg(dir.join("redis.sock"))
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server must be installed to run the tests (apt-get install redis-server)",
-            )
-    }
-
-    fn wait_ready(&self) {
-        wait_until("redis-server answers PING", Duration::from_secs(10), || {
-            self.ping()
-        });
-    }
-
-    /// Stops the server the way an operator would (SIGTERM) and starts it again on the same
-    /// socket and data directory.
-    pub fn restart(&mut self) {
-        self.signal("-TERM");
-        let _ = self.child.wait();
-        self.child = Self::spawn(self.dir.path(), self.append_only);
-        self.wait_ready();
-    }
-
-    pub fn socket(&self) -> PathBuf {
-        self.dir.path().join("redis.sock")
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis+unix://{}", self.socket().display())
-    }
-
-    pub fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection())
-            .expect("connecting to the test redis-server")
-    }
-
-    fn ping(&self) -> bool {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection())
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()
-    }
-
-    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a
-    /// hung Redis.
-    pub fn pause(&self) {
-        self.signal("-STOP");
-    }
-
-    pub fn resume(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("running kill");
-        assert!(status.success(), "kill {signal} failed");
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for TestRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// Polls `condition` until it holds, failing the test after `limit`.
 pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
@@ -174,10 +57,12 @@ pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bo
 
 /// Settings for a test: the test's Redis, port 0, a known token, fast flushes.
 pub fn test_settings(redis: &TestRedis) -> Settings {
+    let [url, cluster] = redis.env();
     let vars = [
+        url,
+        cluster,
         ("REFTRACK_HTTP__BIND", "127.0.0.1:0".to_owned()),
         ("REFTRACK_HTTP__WORKERS", "2".to_owned()),
-        ("REFTRACK_REDIS__URL", redis.url()),
         ("REFTRACK_ADMIN__TOKEN", TOKEN.to_owned()),
         ("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "20".to_owned()),
         ("REFTRACK_LOG__LEVEL", "warn".to_owned()),
@@ -187,7 +72,7 @@ pub fn test_settings(redis: &TestRedis) -> Settings {
         ("REFTRACK_FRAUD__BURST_MAX_CLICKS", "1000000000".to_owned()),
         (
             "REFTRACK_CLICKS__SPOOL_DIR",
-            redis.dir.path().join("spool").display().to_string(),
+            redis.dir().join("spool").display().to_string(),
         ),
         (
             "REFTRACK_WEBHOOKS__SHOPIFY_SECRET",

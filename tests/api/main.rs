@@ -1,5 +1,6 @@
-//! Integration tests: the real server over real HTTP, against a real `redis-server` that each
-//! test starts on its own Unix socket.
+//! Integration tests: the real server over real HTTP, against a real Redis that each test
+//! starts for itself: one `redis-server`, or with `REFTRACK_TEST_REDIS=cluster` a three-master
+//! Redis Cluster (see `test_redis`).
 
 mod admin_auth;
 mod attribution;
@@ -15,5 +16,7 @@ mod openapi;
 mod operations;
 mod redirect;
 mod roi;
+mod scale_out;
 mod serve;
+mod test_redis;
 mod webhooks;

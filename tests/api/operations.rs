@@ -36,6 +36,34 @@ async fn known_links_keep_redirecting_while_redis_is_down() {
 }
 
 #[tokio::test]
+async fn a_link_changed_just_before_redis_goes_down_keeps_redirecting() {
+    // Arrange: the link is cached, then changed (its entry must be reloaded before use)
+    let mut app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/old").await;
+    app.click(&code, BROWSER).await;
+    let response = app
+        .patch_json(
+            &format!("/api/v1/links/{code}"),
+            &serde_json::json!({"destination": "https://shop.example/new"}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+
+    // Act: Redis is gone before the change could be read back
+    app.redis.kill();
+    let during_outage = app.click(&code, BROWSER).await;
+
+    // Assert: the follower still reaches the shop, by the last known destination
+    assert_eq!(during_outage.status().as_u16(), 302);
+    let location = during_outage.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("https://shop.example/old?"),
+        "{location}"
+    );
+}
+
+#[tokio::test]
 async fn metrics_expose_the_redirect_path_without_per_link_labels() {
     // Arrange
     let app = spawn_app().await;

@@ -102,11 +102,8 @@ async fn sigterm_writes_every_buffered_click_before_exit() {
     let redis = TestRedis::start();
     let mut command = reftrack();
     command
-        .env("REFTRACK_REDIS__URL", redis.url())
-        .env(
-            "REFTRACK_CLICKS__SPOOL_DIR",
-            redis.socket().with_file_name("spool"),
-        )
+        .envs(redis.env())
+        .env("REFTRACK_CLICKS__SPOOL_DIR", redis.dir().join("spool"))
         .env("REFTRACK_ADMIN__TOKEN", TOKEN)
         .env("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "600000");
     let (mut child, base, _) = start(command);
@@ -147,11 +144,8 @@ async fn kill_9_in_durable_mode_loses_no_click_that_was_answered() {
     let redis = TestRedis::start();
     let mut command = reftrack();
     command
-        .env("REFTRACK_REDIS__URL", redis.url())
-        .env(
-            "REFTRACK_CLICKS__SPOOL_DIR",
-            redis.socket().with_file_name("spool"),
-        )
+        .envs(redis.env())
+        .env("REFTRACK_CLICKS__SPOOL_DIR", redis.dir().join("spool"))
         .env("REFTRACK_ADMIN__TOKEN", TOKEN)
         .env("REFTRACK_CLICKS__DURABLE_REDIRECTS", "true");
     let (mut child, base, _) = start(command);

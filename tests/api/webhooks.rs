@@ -9,11 +9,7 @@ use crate::helpers::{
 };
 
 fn order_keys(app: &TestApp) -> Vec<String> {
-    let mut conn = app.redis.connection();
-    redis::cmd("KEYS")
-        .arg("rt:{rt:o:*")
-        .query(&mut conn)
-        .unwrap()
+    app.redis.keys("rt:{rt:o:*")
 }
 
 async fn status_of(response: reqwest::Response) -> (u16, Value) {

@@ -1,0 +1,211 @@
+//! The connection to Redis: one server, or a Redis Cluster.
+//!
+//! Both are multiplexed, reconnect by themselves and are cheap to clone, and both speak
+//! through [`redis::aio::ConnectionLike`], so every read and write in the store is written
+//! once. What differs is routing: a cluster client sends a command to the node owning its
+//! key's slot, and a pipeline must stay within one slot. [`SlotPipeline`] is how the store
+//! sends work that touches many slots.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::future::try_join_all;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct RedisTarget<'a> {
+    /// One URL, or with `cluster`, one or more seed node URLs.
+    pub urls: Vec<&'a str>,
+    pub cluster: bool,
+    /// Deadline of every call (including a cluster client's retries and redirections).
+    pub timeout: Duration,
+    /// Replicas that must hold a click batch or an order before it counts as written.
+    pub wait_replicas: u32,
+}
+
+#[derive(Clone)]
+pub(crate) enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Connection {
+    pub async fn open(target: &RedisTarget<'_>) -> RedisResult<Self> {
+        let timeout = target.timeout;
+        if target.cluster {
+            let client = ClusterClient::builder(target.urls.iter().copied())
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .build()?;
+            Ok(Self::Cluster(client.get_async_connection().await?))
+        } else {
+            let url = target.urls.first().copied().unwrap_or_default();
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                .set_max_delay(Duration::from_secs(2));
+            let client = redis::Client::open(url)?;
+            Ok(Self::Single(
+                client.get_connection_manager_with_config(config).await?,
+            ))
+        }
+    }
+
+    /// Waits until `replicas` replicas of the node holding `key` have every write this
+    /// connection sent it (`WAIT`), failing if they do not within `timeout`.
+    pub async fn wait_for_replicas(
+        &mut self,
+        key: &str,
+        replicas: u32,
+        timeout: Duration,
+    ) -> RedisResult<()> {
+        let wait = wait_command(replicas, timeout);
+        let acknowledged = match self {
+            Self::Single(conn) => wait.query_async(conn).await?,
+            Self::Cluster(conn) => {
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+                    Route::with_key(key, SlotAddr::Master),
+                ));
+                conn.route_command(wait, route).await?
+            }
+        };
+        check_acknowledged(&acknowledged, replicas)
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// Commands whose keys may lie in many slots, sent as few round trips as the connection
+/// allows: one pipeline on a single server; on a cluster, one pipeline per slot, all sent at
+/// once (the client multiplexes them over its one connection per node). Replies come back in
+/// the order the commands were added.
+#[derive(Default)]
+pub(crate) struct SlotPipeline {
+    commands: Vec<(Slot, Cmd)>,
+}
+
+impl SlotPipeline {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a command on `key` (every key of one command must share `key`'s slot).
+    pub fn add(&mut self, key: &str, cmd: Cmd) -> &mut Self {
+        self.commands.push((Slot::for_key(key), cmd));
+        self
+    }
+
+    /// Sends everything and, when `wait_replicas` is above zero, waits until that many
+    /// replicas of each node written to hold the writes (`WAIT`), failing if they do not within
+    /// `timeout`. The replies are in the order the commands were added.
+    pub async fn query(
+        &self,
+        conn: &mut Connection,
+        wait_replicas: u32,
+        timeout: Duration,
+    ) -> RedisResult<Vec<Value>> {
+        match conn {
+            Connection::Single(single) => {
+                let mut pipe = redis::pipe();
+                for (_, cmd) in &self.commands {
+                    pipe.add_command(cmd.clone());
+                }
+                send(pipe, single, wait_replicas, timeout).await
+            }
+            Connection::Cluster(cluster) => {
+                let mut groups: HashMap<Slot, (Pipeline, Vec<usize>)> = HashMap::new();
+                for (position, (slot, cmd)) in self.commands.iter().enumerate() {
+                    let (pipe, positions) = groups.entry(*slot).or_default();
+                    pipe.add_command(cmd.clone());
+                    positions.push(position);
+                }
+                let sent = groups.into_values().map(|(pipe, positions)| {
+                    let mut conn = cluster.clone();
+                    async move {
+                        let replies = send(pipe, &mut conn, wait_replicas, timeout).await?;
+                        Ok::<_, redis::RedisError>((positions, replies))
+                    }
+                });
+                let mut out = vec![Value::Nil; self.commands.len()];
+                for (positions, replies) in try_join_all(sent).await? {
+                    for (position, reply) in positions.into_iter().zip(replies) {
+                        out[position] = reply;
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Sends one pipeline (of one slot, on a cluster), followed by a `WAIT` for `wait_replicas`
+/// replicas when that is above zero; returns the pipeline's replies.
+async fn send(
+    mut pipe: Pipeline,
+    conn: &mut impl ConnectionLike,
+    wait_replicas: u32,
+    timeout: Duration,
+) -> RedisResult<Vec<Value>> {
+    if pipe.is_empty() {
+        return Ok(Vec::new());
+    }
+    if wait_replicas == 0 {
+        return pipe.query_async(conn).await;
+    }
+    pipe.add_command(wait_command(wait_replicas, timeout));
+    let mut replies: Vec<Value> = pipe.query_async(conn).await?;
+    check_acknowledged(&replies.pop().unwrap_or(Value::Nil), wait_replicas)?;
+    Ok(replies)
+}
+
+fn wait_command(replicas: u32, timeout: Duration) -> Cmd {
+    let mut wait = redis::cmd("WAIT");
+    wait.arg(replicas)
+        .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+    wait
+}
+
+/// A `WAIT` reply: how many replicas acknowledged; fewer than wanted fails the write, so it
+/// is retried (or spooled) rather than trusted to a node that may fail over without it.
+fn check_acknowledged(reply: &Value, wanted: u32) -> RedisResult<()> {
+    let acknowledged: u32 = redis::from_redis_value_ref(reply)?;
+    if acknowledged < wanted {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "too few replicas acknowledged the write in time",
+            format!("{acknowledged} of {wanted}"),
+        )));
+    }
+    Ok(())
+}
