@@ -477,6 +477,41 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_url_names_its_seed_nodes() {
+        let s = load(&[
+            ("REFTRACK_REDIS__CLUSTER", "true"),
+            (
+                "REFTRACK_REDIS__URL",
+                "redis://10.0.0.1:6379, redis://10.0.0.2:6379,",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.redis.target().urls,
+            ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]
+        );
+    }
+
+    #[test]
+    fn cluster_settings_that_cannot_work_name_the_url() {
+        let cases: [&[(&str, &str)]; 3] = [
+            &[("REFTRACK_REDIS__CLUSTER", "true")],
+            &[
+                ("REFTRACK_REDIS__CLUSTER", "true"),
+                ("REFTRACK_REDIS__URL", "redis+unix:///tmp/redis.sock"),
+            ],
+            &[(
+                "REFTRACK_REDIS__URL",
+                "redis://10.0.0.1:6379,redis://10.0.0.2:6379",
+            )],
+        ];
+        for vars in cases {
+            let err = load(vars).unwrap_err().to_string();
+            assert!(err.contains("redis.url"), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         let cases = [
             ("REFTRACK_HTTP__BIND", "not-an-address", "http.bind"),

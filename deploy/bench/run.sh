@@ -6,6 +6,9 @@
 #    ratio to its redirect figure. Every delivery answered 200 must be stored.
 # 3. Reports: the ROI report over a whole year for REPORT_INFLUENCERS (10,000) influencers,
 #    each with a year of counters; the median time of REPORT_RUNS requests.
+# 4. Redis Cluster: a second reftrack on the same core with the cluster client, over a local
+#    three-master cluster on the load core, measured in the same alternating rounds as a ratio
+#    to reftrack over the single Redis. Every answered redirect must be counted there too.
 #
 # The server under test (nginx, then reftrack with one worker) is pinned to SERVER_CPU;
 # wrk -t1 -c64 and redis-server share LOAD_CPU. Every answered redirect must be counted:
@@ -63,12 +66,14 @@ wait_http() {
   echo "nothing answered at $1" >&2; exit 1
 }
 
-# CPU time (user + system, in clock ticks) a process has used so far, all threads included.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+port_free() { python3 -c 'import socket,sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
 
-# Runs wrk against $1 while accounting the CPU of the server ($2) and of Redis ($3).
-# Prints "requests_per_second p99_ms total_requests server_cores redis_cores", where *_cores
-# is the share of one core the process used during the run.
+# CPU time (user + system, in clock ticks) processes have used so far, all threads included.
+cpu_ticks() { local pid sum=0; for pid in $1; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$sum"; }
+
+# Runs wrk against $1 while accounting the CPU of the server ($2) and of Redis ($3, one pid or
+# several separated by spaces). Prints "requests_per_second p99_ms total_requests
+# server_cores redis_cores", where *_cores is the share of one core used during the run.
 load() {
   local out start_ns end_ns server0 redis0 server1 redis1
   start_ns=$(date +%s%N); server0=$(cpu_ticks "$2"); redis0=$(cpu_ticks "$3")
@@ -115,34 +120,80 @@ pids+=($!)
 wait_http "http://127.0.0.1:$nginx_port/x"
 nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")")
 
-# reftrack, one worker on the same core.
-port=$(free_port)
-REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
-  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
-  REFTRACK_CLICKS__DURABLE_REDIRECTS="$DURABLE" REFTRACK_LOG__LEVEL=warn \
-  REFTRACK_WEBHOOKS__SHOPIFY_SECRET="$SHOPIFY_SECRET" \
-  REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
-  taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
-reftrack_pid=$!
-pids+=("$reftrack_pid")
-base="http://127.0.0.1:$port"
-wait_http "$base/healthz"
-influencer=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-  -d '{"handle":"bench"}' "$base/api/v1/influencers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-  -d "{\"influencer_id\":\"$influencer\",\"destination\":\"https://shop.example/p?utm_source=ig\",\"code\":\"bench\"}" \
-  "$base/api/v1/links"
+# A Redis Cluster of three masters, also on the load core, each node on a port whose cluster
+# bus port (10000 above) is free too.
+cluster_pids=""
+cluster_nodes=()
+for _ in 1 2 3; do
+  while :; do p=$((12000 + RANDOM % 10000)); port_free "$p" && port_free $((p + 10000)) && break; done
+  mkdir -p "$work/node$p"
+  taskset -c "$LOAD_CPU" redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
+    --cluster-config-file "$work/node$p/nodes.conf" --dir "$work/node$p" --save "" \
+    --appendonly no --logfile "$work/node$p/redis.log" &
+  pids+=($!)
+  cluster_pids+=" $!"
+  cluster_nodes+=("127.0.0.1:$p")
+  for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.05; done
+done
+redis-cli --cluster create "${cluster_nodes[@]}" --cluster-yes >/dev/null
+for node in "${cluster_nodes[@]}"; do
+  for _ in $(seq 200); do redis-cli -p "${node#*:}" cluster info | grep -q cluster_state:ok && break; sleep 0.05; done
+done
+cluster_url=$(printf 'redis://%s,' "${cluster_nodes[@]}"); cluster_url=${cluster_url%,}
 
-# Warm both up, then alternate.
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$nginx_port/bench" >/dev/null
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "$base/bench" >/dev/null
+# reftrack, one worker on the server core, named $1, over Redis at $2 ($3: a cluster or not).
+# Sets started_pid and started_base (not in a subshell, so this shell can wait for it).
+start_reftrack() {
+  local name=$1 url=$2 cluster=$3 port
+  port=$(free_port)
+  REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
+    REFTRACK_REDIS__URL="$url" REFTRACK_REDIS__CLUSTER="$cluster" REFTRACK_ADMIN__TOKEN="$TOKEN" \
+    REFTRACK_CLICKS__DURABLE_REDIRECTS="$DURABLE" REFTRACK_CLICKS__SPOOL_DIR="$work/spool-$name" \
+    REFTRACK_LOG__LEVEL=warn REFTRACK_WEBHOOKS__SHOPIFY_SECRET="$SHOPIFY_SECRET" \
+    REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
+    taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack-$name.log" 2>&1 &
+  started_pid=$!
+  started_base="http://127.0.0.1:$port"
+  pids+=("$started_pid")
+}
+
+# Creates the benchmark's influencer and its link `bench` on the reftrack at $1; prints the id.
+create_link() {
+  local influencer
+  wait_http "$1/healthz"
+  influencer=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d '{"handle":"bench"}' "$1/api/v1/influencers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d "{\"influencer_id\":\"$influencer\",\"destination\":\"https://shop.example/p?utm_source=ig\",\"code\":\"bench\"}" \
+    "$1/api/v1/links"
+  echo "$influencer"
+}
+
+start_reftrack single "redis+unix://$work/redis.sock" false
+reftrack_pid=$started_pid base=$started_base
+influencer=$(create_link "$base")
+start_reftrack cluster "$cluster_url" true
+cluster_reftrack_pid=$started_pid cluster_base=$started_base
+cluster_influencer=$(create_link "$cluster_base")
+
+# Warm all up, then alternate.
+for url in "http://127.0.0.1:$nginx_port/bench" "$base/bench" "$cluster_base/bench"; do
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "$url" >/dev/null
+done
 results=()
+cluster_results=()
 for round in $(seq "$ROUNDS"); do
   read -r n_rps n_p99 _ n_cpu _ < <(load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
   read -r r_rps r_p99 _ r_cpu r_redis < <(load "$base/bench" "$reftrack_pid" "$redis_pid")
-  echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms core ${n_cpu} | reftrack $r_rps req/s p99 ${r_p99} ms core ${r_cpu}, redis ${r_redis}" >&2
+  read -r c_rps c_p99 _ c_cpu c_redis < <(load "$cluster_base/bench" "$cluster_reftrack_pid" "$cluster_pids")
+  echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms core ${n_cpu} | reftrack $r_rps req/s p99 ${r_p99} ms core ${r_cpu}, redis ${r_redis} | reftrack on cluster $c_rps req/s p99 ${c_p99} ms core ${c_cpu}, redis ${c_redis}" >&2
   results+=("$n_rps $n_p99 $r_rps $r_p99 $n_cpu $r_cpu $r_redis")
+  cluster_results+=("$r_rps $r_p99 $r_cpu $c_rps $c_p99 $c_cpu $c_redis")
 done
+cluster_answered=$(curl -sf "$cluster_base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
+kill -TERM "$cluster_reftrack_pid"
+wait "$cluster_reftrack_pid"
+cluster_counted=$(redis-cli -c -p "${cluster_nodes[0]#*:}" --raw hget "rt:{rt:i:$cluster_influencer}:counts" "h:d:$(date -u +%Y%m%d)")
 # Latency at light load, where p99 is the server's own and not queueing behind saturation.
 read -r _ light_nginx_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
 read -r _ light_reftrack_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench" "$reftrack_pid" "$redis_pid")
@@ -208,13 +259,17 @@ kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
 counted=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$influencer}:counts" "h:d:$(date -u +%Y%m%d)")
 
+cluster_summary=$(printf '%s;' "${cluster_results[@]}")
 python3 - "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" \
-  "$report_rows ${report_times[*]}" "${results[@]}" <<'PY'
+  "$report_rows ${report_times[*]}" "$cluster_answered $cluster_counted" "${cluster_summary%;}" \
+  "${results[@]}" <<'PY'
 import statistics, sys
 answered, counted, durable = int(float(sys.argv[1])), int(sys.argv[2] or 0), sys.argv[3]
 w_rps, w_p99, w_ok, w_errors, w_cpu, stored = map(float, sys.argv[4].split())
 report_rows, *report_times = map(float, sys.argv[5].split())
-rounds = [tuple(map(float, r.split())) for r in sys.argv[6:]]
+cluster_answered, cluster_counted = (int(float(x)) for x in sys.argv[6].split())
+cluster_rounds = [tuple(map(float, r.split())) for r in sys.argv[7].split(";")]
+rounds = [tuple(map(float, r.split())) for r in sys.argv[8:]]
 med = lambda xs: statistics.median(xs)
 n_rps, n_p99 = med(r[0] for r in rounds), med(r[1] for r in rounds)
 r_rps, r_p99 = med(r[2] for r in rounds), med(r[3] for r in rounds)
@@ -233,9 +288,16 @@ print(f"{'signed Shopify deliveries':<28}{w_rps:>10.0f}{w_p99:>10.3f}")
 print(f"webhook deliveries per server CPU-second: {w_rps / w_cpu:.0f} (reftrack core busy {w_cpu:.0%})")
 print(f"webhook/redirect ratio: {w_rps / r_rps:.2f}x by throughput, {(w_rps / w_cpu) / r_per_cpu:.2f}x per server CPU-second")
 print(f"ROI report over a year, {int(report_rows) - 1} influencers: median {statistics.median(report_times) * 1000:.0f} ms of {len(report_times)} requests")
+c_rps, c_p99 = med(r[3] for r in cluster_rounds), med(r[4] for r in cluster_rounds)
+print(f"{'reftrack on a 3-master cluster':<28}{c_rps:>10.0f}{c_p99:>10.3f}")
+print(f"cluster/single ratio: {med(r[3] / r[0] for r in cluster_rounds):.2f}x by throughput, "
+      f"{med((r[3] / r[5]) / (r[0] / r[2]) for r in cluster_rounds):.2f}x per server CPU-second, "
+      f"p99 {med(r[4] / r[1] for r in cluster_rounds):.2f}x")
+print(f"Redis CPU per counted click on the cluster (3 nodes): {med(r[6] / r[3] * 1e6 for r in cluster_rounds):.2f} us")
 print(f"redirects answered: {answered}, clicks counted in Redis: {counted}")
+print(f"on the cluster: redirects answered: {cluster_answered}, clicks counted: {cluster_counted}")
 print(f"webhook deliveries answered 200: {int(w_ok)}, orders stored: {int(stored)}, errors: {int(w_errors)}")
-if answered != counted:
+if answered != counted or cluster_answered != cluster_counted:
     sys.exit("FAIL: not every answered click was counted")
 if int(w_ok) != int(stored) or w_errors:
     sys.exit("FAIL: not every acknowledged delivery was stored once")
