@@ -11,6 +11,7 @@ mod dashboard;
 mod faults;
 mod helpers;
 mod influencers;
+mod limits;
 mod links;
 mod openapi;
 mod operations;
