@@ -2,6 +2,7 @@
 //! from bots, finding the client's address, hashing the visitor, and the batching writer.
 
 mod classify;
+mod click_ids;
 mod client_addr;
 mod fraud;
 mod spool;
@@ -9,6 +10,7 @@ mod visitor;
 mod writer;
 
 pub use classify::classify_user_agent;
+pub use click_ids::ClickIds;
 pub use client_addr::client_addr;
 pub use fraud::{FraudGuard, Verdict};
 pub use visitor::VisitorHasher;

@@ -176,7 +176,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::domain::ClickId;
+    use crate::domain::{ClickId, IdSpace};
     use crate::store::{ClickClass, RecordedClick};
 
     fn batch(seq: u64, clicks: usize) -> ClickBatch {
@@ -186,7 +186,7 @@ mod tests {
             seq,
             clicks: (0..clicks)
                 .map(|_| RecordedClick {
-                    click_id: ClickId::generate(day),
+                    click_id: ClickId::new(IdSpace::random(), 1),
                     code: Arc::from("summer"),
                     influencer_id: Arc::from("inf_abc"),
                     at_ms: 1,

@@ -24,9 +24,10 @@ use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::ClickIds;
 use super::spool::Spool;
 use crate::config::ClickSettings;
-use crate::domain::random_string;
+use crate::domain::{ClickId, random_string};
 use crate::metrics::{Metrics, RedisOperation};
 use crate::store::{ClickBatch, RecordedClick, Store};
 
@@ -50,6 +51,7 @@ struct Pending {
 }
 
 struct Shared {
+    ids: ClickIds,
     queue: Mutex<VecDeque<Pending>>,
     wake: Notify,
     capacity: usize,
@@ -112,6 +114,7 @@ impl ClickWriter {
             );
         }
         let shared = Arc::new(Shared {
+            ids: ClickIds::default(),
             queue: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
             capacity: settings.buffer_capacity,
@@ -133,6 +136,12 @@ impl ClickWriter {
         flusher.report_spool();
         let handle = tokio::spawn(flusher.run(stopped));
         Ok((Self { shared }, FlushTask { handle, stop }))
+    }
+
+    /// A new click id. Record the click under it soon: ids are numbered, and their records
+    /// are written in blocks.
+    pub fn next_id(&self) -> ClickId {
+        self.shared.ids.next()
     }
 
     /// Queues a click. With `wait_for_commit`, the result says when it is in Redis.

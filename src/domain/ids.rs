@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use chrono::{Days, NaiveDate};
 use rand::Rng;
 
 /// Letters and digits only: ids end up in URLs, CSV files and terminal tables, where `-` and `_`
@@ -87,64 +86,89 @@ impl fmt::Display for InfluencerId {
 
 /// The id stamped on a destination as `rtclid`: 21 characters of nanoid's URL-safe alphabet.
 ///
-/// The first three characters encode the click's UTC day (days since 1970 in base 64, enough
-/// until the year 2687), so the store finds a click's record with one read of that day's
-/// bucket; the other eighteen are random (108 bits), so ids cannot be guessed to claim
-/// someone else's click.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClickId(String);
+/// An id says where its click's record is, so recording a click costs Redis a few bytes
+/// copied into a block, not a hash entry per click (that entry was nine tenths of Redis's
+/// work per click): 7 characters name the [`IdSpace`] of the process that answered the click
+/// (42 random bits), 6 are the click's number in that space (36 bits), and the last 8 are
+/// random (48 bits). The random tail is kept in the record too, so an id that was never
+/// issued, or one whose space happens to collide with another process's, finds nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClickId([u8; ClickId::LEN]);
+
+/// Where a process's click ids come from: a random name, and numbers counted from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdSpace([u8; IdSpace::LEN]);
+
+impl IdSpace {
+    const LEN: usize = 7;
+    /// Numbers one space holds (six characters of six bits); then a process takes a new one.
+    pub const CAPACITY: u64 = 1 << 36;
+
+    pub fn random() -> Self {
+        let mut name = [0_u8; Self::LEN];
+        fill_safe(&mut name);
+        Self(name)
+    }
+}
 
 impl ClickId {
     pub const LEN: usize = 21;
-    const DAY_LEN: usize = 3;
+    const SEQ_AT: usize = IdSpace::LEN;
+    const TAG_AT: usize = Self::SEQ_AT + 6;
 
-    pub fn generate(day: NaiveDate) -> Self {
-        let days =
-            u32::try_from(day.signed_duration_since(NaiveDate::default()).num_days()).unwrap_or(0);
-        let alphabet = &nanoid::alphabet::SAFE;
-        let mut id = String::with_capacity(Self::LEN);
-        for shift in [12, 6, 0] {
-            id.push(alphabet[((days >> shift) & 63) as usize]);
+    /// The id of click number `seq` (below [`IdSpace::CAPACITY`]) of `space`.
+    pub fn new(space: IdSpace, seq: u64) -> Self {
+        debug_assert!(seq < IdSpace::CAPACITY);
+        let mut id = [0_u8; Self::LEN];
+        id[..Self::SEQ_AT].copy_from_slice(&space.0);
+        for (i, byte) in id[Self::SEQ_AT..Self::TAG_AT].iter_mut().enumerate() {
+            let shift = 6 * (5 - i);
+            *byte = SAFE_BYTES[usize::try_from((seq >> shift) & 63).unwrap_or(0)];
         }
-        id.push_str(&random_string(alphabet, Self::LEN - Self::DAY_LEN));
+        fill_safe(&mut id[Self::TAG_AT..]);
         Self(id)
     }
 
-    /// The UTC day the click happened on.
-    pub fn day(&self) -> NaiveDate {
-        let days = self
-            .0
-            .bytes()
-            .take(Self::DAY_LEN)
-            .fold(0_u64, |acc, b| (acc << 6) | u64::from(safe_index(b)));
-        NaiveDate::default()
-            .checked_add_days(Days::new(days))
-            .unwrap_or_default()
+    /// The name of the id space the click was counted in.
+    pub fn space(&self) -> &str {
+        &self.as_str()[..Self::SEQ_AT]
     }
 
-    /// A number in `0..n` taken from the random part, to spread one day's clicks over `n`
-    /// buckets.
-    pub fn shard(&self, n: u8) -> u8 {
-        self.0.bytes().last().map_or(0, safe_index) % n
+    /// The click's number in its space.
+    pub fn seq(&self) -> u64 {
+        self.0[Self::SEQ_AT..Self::TAG_AT]
+            .iter()
+            .fold(0, |acc, b| (acc << 6) | u64::from(safe_index(*b)))
+    }
+
+    /// The random tail, kept in the click's record.
+    pub fn tag(&self) -> &[u8] {
+        &self.0[Self::TAG_AT..]
     }
 
     /// Parses a click id read back from a shop (a landing-site URL, order metadata).
     pub fn parse(raw: &str) -> Option<Self> {
-        let valid = raw.len() == Self::LEN
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        valid.then(|| Self(raw.to_owned()))
+        let bytes: [u8; Self::LEN] = raw.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            .then_some(Self(bytes))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.0).expect("a click id is ASCII")
+    }
+}
+
+impl fmt::Debug for ClickId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClickId").field(&self.as_str()).finish()
     }
 }
 
 impl serde::Serialize for ClickId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -158,7 +182,18 @@ impl<'de> serde::Deserialize<'de> for ClickId {
 
 impl fmt::Display for ClickId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+/// nanoid's URL-safe alphabet (`_-0-9a-zA-Z`), as bytes.
+const SAFE_BYTES: &[u8; 64] = b"_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// Random characters of the URL-safe alphabet; 64 divides 256, so each is uniform.
+fn fill_safe(out: &mut [u8]) {
+    rand::rng().fill(out);
+    for byte in out {
+        *byte = SAFE_BYTES[usize::from(*byte & 63)];
     }
 }
 
@@ -209,16 +244,26 @@ mod tests {
     }
 
     #[test]
-    fn click_ids_carry_their_day() {
-        for day in ["1970-01-01", "2026-11-21", "2400-02-29"] {
-            let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
-            assert_eq!(ClickId::generate(day).day(), day);
+    fn click_ids_carry_their_space_and_number() {
+        let space = IdSpace::random();
+        for seq in [0, 1, 4095, IdSpace::CAPACITY - 1] {
+            let id = ClickId::new(space, seq);
+            assert_eq!(id.seq(), seq);
+            assert_eq!(id.space().as_bytes(), space.0);
         }
+        let (a, b) = (ClickId::new(space, 7), ClickId::new(space, 7));
+        assert_ne!(a.tag(), b.tag(), "the random tail tells two issues apart");
     }
 
     #[test]
-    fn click_ids_are_url_safe_nanoids_that_parse_back() {
-        let id = ClickId::generate(NaiveDate::default());
+    fn the_alphabet_bytes_match_nanoids_safe_alphabet() {
+        let safe: String = nanoid::alphabet::SAFE.iter().collect();
+        assert_eq!(safe.as_bytes(), SAFE_BYTES);
+    }
+
+    #[test]
+    fn click_ids_are_url_safe_and_parse_back() {
+        let id = ClickId::new(IdSpace::random(), 12_345);
         assert_eq!(id.as_str().len(), ClickId::LEN);
         assert_eq!(ClickId::parse(id.as_str()), Some(id));
         assert_eq!(ClickId::parse("short"), None);

@@ -21,7 +21,7 @@ pub use coupon::{CouponCode, CouponCodeError};
 pub use date_range::{Bucket, DateRange, DateRangeError};
 pub use destination::{Destination, DestinationError};
 pub use handle::{Handle, HandleError};
-pub use ids::{ClickId, InfluencerId, random_string};
+pub use ids::{ClickId, IdSpace, InfluencerId, random_string};
 pub use link_code::{LinkCode, LinkCodeError};
 pub use money::{Currency, MoneyError};
 pub use order::{

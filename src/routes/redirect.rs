@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
 use crate::clicks::{Recorded, Verdict, classify_user_agent, client_addr};
-use crate::domain::{ClickId, LinkCode};
+use crate::domain::LinkCode;
 use crate::link_cache::{ActiveLink, Lookup};
 use crate::metrics::RedirectOutcome;
 use crate::state::AppState;
@@ -77,7 +77,7 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         return location(state, link.destination.to_string());
     }
     let now = Utc::now();
-    let click_id = ClickId::generate(now.date_naive());
+    let click_id = state.clicks.next_id();
     let target = link.destination.with_click_id(click_id.as_str());
     let user_agent = req
         .headers()

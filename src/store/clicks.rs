@@ -1,9 +1,9 @@
 //! Writing batches of clicks: one pipeline per batch (one per slot on a cluster).
 //!
 //! Work per click is kept small on both sides: clicks are tallied in memory first, so each
-//! influencer and link gets one counters update per batch, each day's click records go in one
-//! multi-field `HSET`, and each unique-visitor sketch gets one `PFADD` of the batch's distinct
-//! visitors.
+//! influencer and link gets one counters update per batch, the batch's click records go in as
+//! one `SETRANGE` per run of consecutive click numbers (see [`super::click_records`]), and each
+//! unique-visitor sketch gets one `PFADD` of the batch's distinct visitors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +11,8 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate};
 use redis::{AsyncCommands, Cmd};
 
-use super::keys::{CLICK_SHARDS, Owner, field};
+use super::click_records::{self, BLOCK_CLICKS};
+use super::keys::{Owner, field};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
 use crate::domain::{Bucket, ClickId};
 
@@ -110,15 +111,59 @@ impl Tally {
     }
 }
 
-/// Click records of one batch, by the `(UTC day, shard)` of the hash they go in.
-type RecordsByBucket<'a> = HashMap<(NaiveDate, u8), Vec<(&'a str, String)>>;
-
-/// Unix time at which a day's click bucket can go: when the attribution window of its last
-/// click has passed.
-fn bucket_expiry(day: NaiveDate, window_days: u64) -> i64 {
-    day.checked_add_days(Days::new(window_days + 1))
+/// Unix time at which a block of click records can go: when the attribution window of its
+/// last click (at `at_ms`) has passed, rounded up to a day.
+fn block_expiry(at_ms: i64, window_days: u64) -> i64 {
+    chrono::DateTime::from_timestamp_millis(at_ms)
+        .map(|t| t.date_naive())
+        .and_then(|day| day.checked_add_days(Days::new(window_days + 1)))
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map_or(i64::MAX, |t| t.and_utc().timestamp())
+}
+
+/// What a batch writes to one block of click records.
+struct BlockWrite {
+    key: String,
+    /// Runs of consecutive clicks: the byte offset of the first, and their records.
+    runs: Vec<(isize, Vec<u8>)>,
+    /// When the block can go (unix seconds).
+    expire_at: i64,
+}
+
+/// The writes of a batch's click records, one per block it touches.
+fn record_writes(batch: &ClickBatch, window_days: u64, keys: &super::Keys) -> Vec<BlockWrite> {
+    let mut by_block: HashMap<(&str, u64), Vec<&RecordedClick>> = HashMap::new();
+    for click in &batch.clicks {
+        let block = click.click_id.seq() / BLOCK_CLICKS;
+        by_block
+            .entry((click.click_id.space(), block))
+            .or_default()
+            .push(click);
+    }
+    by_block
+        .into_iter()
+        .map(|((space, block), mut clicks)| {
+            clicks.sort_unstable_by_key(|c| c.click_id.seq());
+            let mut runs: Vec<(isize, Vec<u8>)> = Vec::new();
+            let mut next_seq = None;
+            for click in &clicks {
+                let seq = click.click_id.seq();
+                if next_seq != Some(seq) {
+                    let offset = click_records::slot_of(&click.click_id).1;
+                    runs.push((isize::try_from(offset).unwrap_or(isize::MAX), Vec::new()));
+                }
+                next_seq = Some(seq + 1);
+                let (_, records) = runs.last_mut().expect("a run was started");
+                click_records::encode(&click.click_id, &click.code, click.at_ms, records);
+            }
+            let last_ms = clicks.iter().map(|c| c.at_ms).max().unwrap_or_default();
+            BlockWrite {
+                key: keys.click_block(space, block),
+                runs,
+                expire_at: block_expiry(last_ms, window_days),
+            }
+        })
+        .collect()
 }
 
 impl Store {
@@ -128,29 +173,23 @@ impl Store {
         let keys = self.keys();
         // Per link first (a link names its influencer), then per influencer from the links.
         let mut by_link: HashMap<&str, (&str, Tally)> = HashMap::new();
-        let mut records = RecordsByBucket::new();
         for click in &batch.clicks {
             by_link
                 .entry(&click.code)
                 .or_insert_with(|| (&click.influencer_id, Tally::default()))
                 .1
                 .add(click);
-            let id = &click.click_id;
-            let record = format!("{}|{}|{}", click.code, click.influencer_id, click.at_ms);
-            records
-                .entry((id.day(), id.shard(CLICK_SHARDS)))
-                .or_default()
-                .push((id.as_str(), record));
         }
         let mut by_influencer: HashMap<&str, Tally> = HashMap::new();
         for (influencer, tally) in by_link.values() {
             by_influencer.entry(influencer).or_default().merge(tally);
         }
         let mut pipe = SlotPipeline::new();
-        for (&(day, shard), fields) in &records {
-            let key = keys.click_bucket_of(day, shard);
-            pipe.add(&key, Cmd::hset_multiple(&key, fields));
-            pipe.add(&key, Cmd::expire_at(&key, bucket_expiry(day, window_days)));
+        for block in record_writes(batch, window_days, keys) {
+            for (offset, records) in block.runs {
+                pipe.add(&block.key, Cmd::setrange(&block.key, offset, records));
+            }
+            pipe.add(&block.key, Cmd::expire_at(&block.key, block.expire_at));
         }
         let owners = by_influencer
             .iter()
@@ -205,5 +244,70 @@ impl Store {
         let fresh = crate::domain::random_string(&nanoid::alphabet::SAFE, 32);
         let _: bool = conn.set_nx(&key, &fresh).await?;
         Ok(conn.get(&key).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::IdSpace;
+    use crate::store::Keys;
+    use click_records::RECORD_LEN;
+
+    fn batch_of(space: IdSpace, seqs: &[u64]) -> ClickBatch {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        ClickBatch {
+            writer: Arc::from("w"),
+            seq: 1,
+            clicks: seqs
+                .iter()
+                .map(|&seq| RecordedClick {
+                    click_id: ClickId::new(space, seq),
+                    code: Arc::from("summer"),
+                    influencer_id: Arc::from("inf_abc"),
+                    at_ms: 1_795_400_000_000,
+                    day,
+                    class: ClickClass::Human,
+                    visitor: 1,
+                })
+                .collect(),
+        }
+    }
+
+    fn offset(slot: u64) -> isize {
+        isize::try_from(usize::try_from(slot).unwrap() * RECORD_LEN).unwrap()
+    }
+
+    #[test]
+    fn a_batch_writes_one_range_per_run_of_consecutive_clicks_in_each_block() {
+        let space = IdSpace::random();
+        let batch = batch_of(space, &[7, 5, 6, BLOCK_CLICKS, 9, BLOCK_CLICKS - 1]);
+
+        let mut writes = record_writes(&batch, 30, &Keys::new("rt"));
+        writes.sort_by(|a, b| a.key.cmp(&b.key));
+
+        let runs = |w: &BlockWrite| {
+            let mut runs: Vec<(isize, usize)> = w
+                .runs
+                .iter()
+                .map(|(at, r)| (*at, r.len() / RECORD_LEN))
+                .collect();
+            runs.sort_unstable();
+            runs
+        };
+        assert_eq!(writes.len(), 2);
+        assert!(writes[0].key.ends_with(":0}") && writes[1].key.ends_with(":1}"));
+        assert_eq!(
+            runs(&writes[0]),
+            [
+                (offset(5), 3),
+                (offset(9), 1),
+                (offset(BLOCK_CLICKS - 1), 1)
+            ]
+        );
+        assert_eq!(runs(&writes[1]), [(0, 1)]);
+        // Kept until the window has passed: 31 days after the click's day began.
+        let day_start = 1_795_392_000;
+        assert_eq!(writes[0].expire_at, day_start + 31 * 86_400);
     }
 }

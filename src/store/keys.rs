@@ -18,7 +18,7 @@
 //! | `P:{P:i:<id>}:uniq:<bucket>` | HyperLogLog | an influencer's unique visitors per bucket |
 //! | `P:{P:i:<id>}:applied` | hash | click-writer instance → last batch applied to these counters |
 //! | `P:{P:l:<code>}:counts`, `:uniq:<bucket>`, `:applied` | | the same per link |
-//! | `P:{P:clk:<YYYYMMDD>:<shard>}` | hash | click id → `code\|influencer\|unix ms`, for one UTC day; expires when the day's attribution window has passed |
+//! | `P:{P:clk:<space>:<block>}` | string | click records of one id space, 16,384 fixed-size slots (see `click_records.rs`); the click id names its block and slot; expires when the attribution window of its last click has passed |
 //! | `P:{P:cat}:coupons` | hash | coupon code (lower case) → influencer id (a code belongs to one influencer) |
 //! | `P:{P:cat}:inf:<id>:coupons` | set | an influencer's coupon codes |
 //! | `P:{P:cat}:campaigns` | hash | campaign id → campaign (JSON) |
@@ -34,8 +34,8 @@
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
 //! The catalog (influencers and links) is small and rarely written, so it sits in one slot
 //! where scripts can keep handles and codes unique; the hot counters are spread over slots by
-//! influencer and by link; a day's click records are spread over [`CLICK_SHARDS`] hashes (so a
-//! busy day is not one hot slot), and a click id names its day, so one read finds it.
+//! influencer and by link; click records fill blocks of 16,384 clicks, each its own slot (so a
+//! busy day is not one hot slot), and a click id names its block, so one read finds it.
 //! Each order is its own slot: concurrent deliveries of one order serialise on its revision,
 //! and what the order adds to an influencer's counters is applied by a script in the
 //! influencer's slot that replaces the order's previous contribution, so replays count once.
@@ -45,12 +45,7 @@
 //! order list) goes through `SlotPipeline` (in `connection.rs`): one pipeline per slot, sent
 //! together.
 
-use chrono::NaiveDate;
-
-use crate::domain::{Bucket, CampaignId, ClickId, InfluencerId, LinkCode, OrderKey};
-
-/// Hashes one day's click records are spread over.
-pub const CLICK_SHARDS: u8 = 16;
+use crate::domain::{Bucket, CampaignId, InfluencerId, LinkCode, OrderKey};
 
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -159,18 +154,9 @@ impl Keys {
         format!("{}:applied", self.owner_tag(owner))
     }
 
-    /// The hash holding a click's record.
-    pub fn click_bucket(&self, id: &ClickId) -> String {
-        self.click_bucket_of(id.day(), id.shard(CLICK_SHARDS))
-    }
-
-    /// The hash holding click records of one UTC day and shard.
-    pub fn click_bucket_of(&self, day: NaiveDate, shard: u8) -> String {
-        format!(
-            "{p}:{{{p}:clk:{}:{shard}}}",
-            day.format("%Y%m%d"),
-            p = self.prefix
-        )
+    /// The block holding the records of clicks `block * BLOCK_CLICKS ..` of an id space.
+    pub fn click_block(&self, space: &str, block: u64) -> String {
+        format!("{p}:{{{p}:clk:{space}:{block}}}", p = self.prefix)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod campaigns;
 mod changes;
+pub mod click_records;
 mod clicks;
 mod connection;
 mod costs;

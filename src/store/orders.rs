@@ -2,9 +2,10 @@
 
 use redis::{AsyncCommands, Cmd};
 
+use super::click_records;
 use super::keys::Owner;
 use super::{SlotPipeline, Store, StoreError, StoreResult};
-use crate::domain::{ClickId, Currency, InfluencerId, Order, OrderKey, SeenClick};
+use crate::domain::{ClickId, Currency, LinkCode, Order, OrderKey, SeenClick};
 
 /// An order's record and the revision it was read at.
 #[derive(Debug, Clone)]
@@ -112,25 +113,29 @@ impl Store {
         Ok(orders)
     }
 
-    /// The click a click id names, while it is kept (its attribution window).
+    /// The click a click id names, while its record is kept (its attribution window), with
+    /// the influencer of the link that was clicked.
     pub async fn click(&self, id: &ClickId) -> StoreResult<Option<SeenClick>> {
-        let key = self.keys().click_bucket(id);
-        let record: Option<String> = self.conn().hget(&key, id.as_str()).await?;
-        let Some(record) = record else {
+        let (block, offset) = click_records::slot_of(id);
+        let key = self.keys().click_block(id.space(), block);
+        let slot: Vec<u8> = self
+            .conn()
+            .getrange(&key, isize::try_from(offset).unwrap_or(isize::MAX), {
+                isize::try_from(offset + click_records::RECORD_LEN - 1).unwrap_or(isize::MAX)
+            })
+            .await?;
+        let Some(record) = click_records::decode(id, &slot) else {
             return Ok(None);
         };
-        let mut parts = record.split('|');
-        let (code, influencer, at_ms) = (parts.next(), parts.next(), parts.next());
-        let influencer_id = influencer
-            .and_then(InfluencerId::parse)
-            .ok_or_else(|| StoreError::corrupt(&key, "click record without an influencer"))?;
-        let at_ms = at_ms
-            .and_then(|ms| ms.parse().ok())
-            .ok_or_else(|| StoreError::corrupt(&key, "click record without a time"))?;
+        let link = LinkCode::parse(&record.code)
+            .map_err(|_| StoreError::corrupt(&key, "click record with a malformed link code"))?;
+        let Some(link) = self.link(&link).await? else {
+            return Err(StoreError::corrupt(&key, "click record of an unknown link"));
+        };
         Ok(Some(SeenClick {
-            influencer_id,
-            code: code.unwrap_or_default().to_owned(),
-            at_ms,
+            influencer_id: link.influencer_id,
+            code: record.code,
+            at_ms: record.at_ms,
         }))
     }
 

@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn a_well_formed_click_id_wins_over_other_candidates() {
-        let real = ClickId::generate(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        let real = ClickId::new(crate::domain::IdSpace::random(), 1);
         assert_eq!(
             click_id(["inf_7Kq2ZbLm", real.as_str()]).as_deref(),
             Some(real.as_str())

@@ -2,8 +2,6 @@
 //! cancellations, test orders, exactly-once under concurrency, and the figures in reports.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use reftrack::domain::ClickId;
-use reftrack::store::Keys;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, fixture_json, spawn_app, spawn_app_with};
@@ -26,15 +24,9 @@ async fn clicked(app: &TestApp, handle: &str, commission: Value) -> (String, Str
 
 /// When a click was recorded, read back from its record once the flusher has written it.
 async fn click_time_ms(app: &TestApp, click_id: &str) -> i64 {
-    let key = Keys::new("rt").click_bucket(&ClickId::parse(click_id).unwrap());
     for _ in 0..500 {
-        let record: Option<String> = redis::cmd("HGET")
-            .arg(&key)
-            .arg(click_id)
-            .query(&mut app.redis.connection())
-            .unwrap();
-        if let Some(record) = record {
-            return record.rsplit('|').next().unwrap().parse().unwrap();
+        if let Some((record, _)) = app.click_record(click_id) {
+            return record.at_ms;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use reftrack::config::Settings;
+use reftrack::domain::ClickId;
 use reftrack::startup::Application;
+use reftrack::store::Keys;
+use reftrack::store::click_records::{self, ClickRecord};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::oneshot;
@@ -278,6 +281,24 @@ impl TestApp {
             .find(|(k, _)| k == "rtclid")
             .map(|(_, v)| v.into_owned())
             .expect("the destination carries rtclid")
+    }
+
+    /// A click's record as reftrack keeps it in Redis (once the flusher has written it), and
+    /// how many seconds Redis keeps its block.
+    pub fn click_record(&self, click_id: &str) -> Option<(ClickRecord, i64)> {
+        let id = ClickId::parse(click_id).expect("a click id");
+        let (block, offset) = click_records::slot_of(&id);
+        let key = Keys::new("rt").click_block(id.space(), block);
+        let mut redis = self.redis.connection();
+        let slot: Vec<u8> = redis::cmd("GETRANGE")
+            .arg(&key)
+            .arg(offset)
+            .arg(offset + click_records::RECORD_LEN - 1)
+            .query(&mut redis)
+            .expect("GETRANGE of a click block");
+        let record = click_records::decode(&id, &slot)?;
+        let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
+        Some((record, ttl))
     }
 
     /// Posts a webhook body with the given headers.

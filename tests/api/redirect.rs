@@ -1,7 +1,5 @@
 use std::collections::HashSet;
 
-use reftrack::domain::ClickId;
-use reftrack::store::Keys;
 use serde_json::json;
 
 use crate::helpers::{BROWSER, spawn_app, spawn_app_with};
@@ -50,28 +48,22 @@ async fn every_click_gets_its_own_click_id_recorded_for_the_attribution_window()
 
     // Assert
     assert_eq!(ids.len(), 5);
-    let mut redis = app.redis.connection();
-    let keys = Keys::new("rt");
-    let today = chrono::Utc::now().date_naive();
+    let now_ms = chrono::Utc::now().timestamp_millis();
     for id in &ids {
-        let id = ClickId::parse(id).expect("a click id");
-        assert_eq!(id.day(), today);
-        let bucket = keys.click_bucket(&id);
-        let record: String = redis::cmd("HGET")
-            .arg(&bucket)
-            .arg(id.as_str())
-            .query(&mut redis)
-            .unwrap();
-        let fields: Vec<&str> = record.split('|').collect();
-        assert_eq!(
-            fields[..2],
-            [code.as_str(), influencer.as_str()],
-            "{record}"
+        let (record, ttl) = app.click_record(id).expect("the click is recorded");
+        assert_eq!(record.code, code);
+        assert!(
+            (now_ms - 10_000..=now_ms).contains(&record.at_ms),
+            "{record:?}"
         );
-        // Kept until the window of the day's last click has passed: 31 days from midnight.
-        let ttl: i64 = redis::cmd("TTL").arg(&bucket).query(&mut redis).unwrap();
+        // Kept until the window of the block's last click has passed: 31 days from midnight.
         assert!((30 * 86_400..=31 * 86_400).contains(&ttl), "ttl {ttl}");
     }
+    let forged = format!("{}{}", &ids.iter().next().unwrap()[..13], "AAAAAAAA");
+    assert!(
+        app.click_record(&forged).is_none(),
+        "a forged id finds no click"
+    );
 }
 
 #[tokio::test]
