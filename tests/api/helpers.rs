@@ -262,8 +262,13 @@ impl TestApp {
 
     /// Follows a referral link as a browser with the given user agent would.
     pub async fn click(&self, code: &str, user_agent: &str) -> reqwest::Response {
+        self.click_via(&self.address, code, user_agent).await
+    }
+
+    /// Follows a referral link through the server at `base` (this app or a replica).
+    pub async fn click_via(&self, base: &str, code: &str, user_agent: &str) -> reqwest::Response {
         self.client
-            .get(self.url(&format!("/{code}")))
+            .get(format!("{base}/{code}"))
             .header("user-agent", user_agent)
             .send()
             .await

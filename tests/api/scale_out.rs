@@ -30,19 +30,12 @@ async fn clicks_through_two_replicas_are_all_counted_exactly() {
         } else {
             replica.address.as_str()
         };
-        app.client
-            .get(format!("{base}/{code}"))
-            .header("user-agent", BROWSER)
-            .send()
+        app.click_via(base, &code, BROWSER)
     }))
     .await;
 
     // Assert
-    assert!(
-        responses
-            .iter()
-            .all(|r| r.as_ref().unwrap().status().as_u16() == 302)
-    );
+    assert!(responses.iter().all(|r| r.status().as_u16() == 302));
     let row = app.wait_for_clicks(&influencer, 300).await;
     assert_eq!(row["clicks"], 300, "{row}");
 }
@@ -55,13 +48,7 @@ async fn a_link_changed_through_one_replica_redirects_to_the_new_destination_thr
     let influencer = app.influencer("alice").await;
     let code = app.link(&influencer, "https://shop.example/old").await;
     let location_at_replica = || async {
-        let response = app
-            .client
-            .get(format!("{}/{code}", replica.address))
-            .header("user-agent", BROWSER)
-            .send()
-            .await
-            .unwrap();
+        let response = app.click_via(&replica.address, &code, BROWSER).await;
         response
             .headers()
             .get("location")
