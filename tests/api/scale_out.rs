@@ -120,7 +120,7 @@ async fn a_cluster_master_killed_under_load_loses_no_click() {
     // it; after a failover the promoted replica still has a replica of its own
     let mut app = spawn_app_on(TestRedis::start_cluster_with_replicas(2), |s| {
         s.redis.wait_replicas = 1;
-        s.redis.timeout_ms = 300;
+        s.redis.timeout_ms = 1000;
     })
     .await;
     let influencer = app.influencer("alice").await;
