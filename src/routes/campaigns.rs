@@ -75,13 +75,18 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let currency = Currency::parse(&body.currency)
         .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?;
+    // Click records are kept for the server's window, so a campaign cannot look further back.
+    let longest = state.attribution.window.after_ms / 86_400_000;
     if body
         .attribution_window_days
-        .is_some_and(|d| !(1..=365).contains(&d))
+        .is_some_and(|d| d == 0 || i64::from(d) > longest)
     {
         return Err(ApiError::bad_request(
             "invalid_field",
-            "'attribution_window_days' must be 1 to 365",
+            format!(
+                "'attribution_window_days' must be 1 to {longest}: clicks are kept for \
+                 clicks.attribution_window_days ({longest}), so a campaign's window cannot be longer"
+            ),
         ));
     }
     if body.allowed_domains.len() > MAX_DOMAINS {

@@ -44,6 +44,8 @@ async fn campaigns_are_created_listed_and_fetched_and_bad_ones_refused() {
         json!({"name": "", "currency": "EUR"}),
         json!({"name": "X", "currency": "EURO"}),
         json!({"name": "X", "currency": "EUR", "attribution_window_days": 0}),
+        // Longer than clicks are kept (clicks.attribution_window_days, 30 by default).
+        json!({"name": "X", "currency": "EUR", "attribution_window_days": 31}),
         json!({"name": "X", "currency": "EUR", "allowed_domains": ["https://shop.example"]}),
         json!({"name": "X", "currency": "EUR", "budget": 5}),
     ];
