@@ -28,6 +28,21 @@ pub struct RedisTarget<'a> {
     pub wait_replicas: u32,
 }
 
+/// How many replicas must hold a write before it counts, and how long to wait for them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Replication {
+    pub replicas: u32,
+    pub timeout: Duration,
+}
+
+impl Replication {
+    /// The primary's acknowledgement is enough (and what reads use).
+    pub const NONE: Self = Self {
+        replicas: 0,
+        timeout: Duration::ZERO,
+    };
+}
+
 #[derive(Clone)]
 pub(crate) enum Connection {
     Single(ConnectionManager),
@@ -56,15 +71,10 @@ impl Connection {
         }
     }
 
-    /// Waits until `replicas` replicas of the node holding `key` have every write this
-    /// connection sent it (`WAIT`), failing if they do not within `timeout`.
-    pub async fn wait_for_replicas(
-        &mut self,
-        key: &str,
-        replicas: u32,
-        timeout: Duration,
-    ) -> RedisResult<()> {
-        let wait = wait_command(replicas, timeout);
+    /// Waits until the wanted replicas of the node holding `key` have every write this
+    /// connection sent it (`WAIT`), failing if they do not in time.
+    pub async fn wait_for_replicas(&mut self, key: &str, wanted: Replication) -> RedisResult<()> {
+        let wait = wait_command(wanted);
         let acknowledged = match self {
             Self::Single(conn) => wait.query_async(conn).await?,
             Self::Cluster(conn) => {
@@ -74,7 +84,7 @@ impl Connection {
                 conn.route_command(wait, route).await?
             }
         };
-        check_acknowledged(&acknowledged, replicas)
+        check_acknowledged(&acknowledged, wanted.replicas)
     }
 }
 
@@ -126,14 +136,13 @@ impl SlotPipeline {
         self
     }
 
-    /// Sends everything and, when `wait_replicas` is above zero, waits until that many
-    /// replicas of each node written to hold the writes (`WAIT`), failing if they do not within
-    /// `timeout`. The replies are in the order the commands were added.
+    /// Sends everything and waits until the wanted replicas of each node written to hold the
+    /// writes (`WAIT`), failing if they do not in time. The replies are in the order the
+    /// commands were added.
     pub async fn query(
         &self,
         conn: &mut Connection,
-        wait_replicas: u32,
-        timeout: Duration,
+        wanted: Replication,
     ) -> RedisResult<Vec<Value>> {
         match conn {
             Connection::Single(single) => {
@@ -141,7 +150,7 @@ impl SlotPipeline {
                 for (_, cmd) in &self.commands {
                     pipe.add_command(cmd.clone());
                 }
-                send(pipe, single, wait_replicas, timeout).await
+                send(pipe, single, wanted).await
             }
             Connection::Cluster(cluster) => {
                 let mut groups: HashMap<Slot, (Pipeline, Vec<usize>)> = HashMap::new();
@@ -153,7 +162,7 @@ impl SlotPipeline {
                 let sent = groups.into_values().map(|(pipe, positions)| {
                     let mut conn = cluster.clone();
                     async move {
-                        let replies = send(pipe, &mut conn, wait_replicas, timeout).await?;
+                        let replies = send(pipe, &mut conn, wanted).await?;
                         Ok::<_, redis::RedisError>((positions, replies))
                     }
                 });
@@ -169,30 +178,29 @@ impl SlotPipeline {
     }
 }
 
-/// Sends one pipeline (of one slot, on a cluster), followed by a `WAIT` for `wait_replicas`
-/// replicas when that is above zero; returns the pipeline's replies.
+/// Sends one pipeline (of one slot, on a cluster), followed by a `WAIT` when replicas are
+/// wanted; returns the pipeline's replies.
 async fn send(
     mut pipe: Pipeline,
     conn: &mut impl ConnectionLike,
-    wait_replicas: u32,
-    timeout: Duration,
+    wanted: Replication,
 ) -> RedisResult<Vec<Value>> {
     if pipe.is_empty() {
         return Ok(Vec::new());
     }
-    if wait_replicas == 0 {
+    if wanted.replicas == 0 {
         return pipe.query_async(conn).await;
     }
-    pipe.add_command(wait_command(wait_replicas, timeout));
+    pipe.add_command(wait_command(wanted));
     let mut replies: Vec<Value> = pipe.query_async(conn).await?;
-    check_acknowledged(&replies.pop().unwrap_or(Value::Nil), wait_replicas)?;
+    check_acknowledged(&replies.pop().unwrap_or(Value::Nil), wanted.replicas)?;
     Ok(replies)
 }
 
-fn wait_command(replicas: u32, timeout: Duration) -> Cmd {
+fn wait_command(wanted: Replication) -> Cmd {
     let mut wait = redis::cmd("WAIT");
-    wait.arg(replicas)
-        .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+    wait.arg(wanted.replicas)
+        .arg(u64::try_from(wanted.timeout.as_millis()).unwrap_or(u64::MAX));
     wait
 }
 

@@ -16,9 +16,8 @@ mod scripts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use connection::{Connection, SlotPipeline};
+use connection::{Connection, Replication, SlotPipeline};
 
 pub use changes::{Change, ChangeFeed};
 pub use clicks::{ClickBatch, ClickClass, RecordedClick};
@@ -67,10 +66,10 @@ pub struct Store {
     conn: Connection,
     keys: Arc<Keys>,
     scripts: Arc<Scripts>,
-    wait_replicas: u32,
-    /// How long a `WAIT` for replicas may take: half the Redis deadline, so a write no replica
-    /// took in time fails with that reason before the call's deadline cuts it off.
-    wait_timeout: Duration,
+    /// What a write waits for (`redis.wait_replicas`). A `WAIT` may take half the Redis
+    /// deadline, so a write no replica took in time fails with that reason before the call's
+    /// deadline cuts it off.
+    replication: Replication,
 }
 
 impl std::fmt::Debug for Store {
@@ -89,8 +88,10 @@ impl Store {
             conn: Connection::open(target).await?,
             keys: Arc::new(Keys::new(key_prefix)),
             scripts: Arc::new(Scripts::new()),
-            wait_replicas: target.wait_replicas,
-            wait_timeout: target.timeout / 2,
+            replication: Replication {
+                replicas: target.wait_replicas,
+                timeout: target.timeout / 2,
+            },
         })
     }
 
@@ -105,14 +106,13 @@ impl Store {
 
     /// Sends commands that may touch many slots; see [`SlotPipeline`].
     async fn query_slots(&self, pipe: &SlotPipeline) -> StoreResult<Vec<redis::Value>> {
-        Ok(pipe.query(&mut self.conn(), 0, self.wait_timeout).await?)
+        Ok(pipe.query(&mut self.conn(), Replication::NONE).await?)
     }
 
     /// Writes commands that may touch many slots, and waits for `redis.wait_replicas`
     /// replicas of every node written to.
     async fn write_slots(&self, pipe: &SlotPipeline) -> StoreResult<()> {
-        pipe.query(&mut self.conn(), self.wait_replicas, self.wait_timeout)
-            .await?;
+        pipe.query(&mut self.conn(), self.replication).await?;
         Ok(())
     }
 
@@ -131,10 +131,8 @@ impl Store {
     /// Waits for `redis.wait_replicas` replicas of the node holding `key` to have what was
     /// written to it (nothing to wait for when that is 0).
     async fn replicated(&self, key: &str) -> StoreResult<()> {
-        if self.wait_replicas > 0 {
-            self.conn()
-                .wait_for_replicas(key, self.wait_replicas, self.wait_timeout)
-                .await?;
+        if self.replication.replicas > 0 {
+            self.conn().wait_for_replicas(key, self.replication).await?;
         }
         Ok(())
     }
