@@ -220,8 +220,9 @@ impl TestApp {
         let response = self
             .post_json("/api/v1/influencers", &json!({"handle": handle}))
             .await;
-        assert_eq!(response.status().as_u16(), 201);
+        let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_owned()
     }
 

@@ -243,24 +243,7 @@ impl TestRedis {
     /// Kills (SIGKILL) the master serving `key`'s slot, as a crashed machine would stop; its
     /// replica takes over after the cluster's node timeout. Returns the killed node's address.
     pub fn kill_master_of(&mut self, key: &str) -> String {
-        let slot: u16 = self.nodes[0]
-            .query(redis::cmd("CLUSTER").arg("KEYSLOT").arg(key))
-            .expect("CLUSTER KEYSLOT");
-        let ranges: Vec<Value> = self.nodes[0]
-            .query(redis::cmd("CLUSTER").arg("SLOTS"))
-            .expect("CLUSTER SLOTS");
-        let port = ranges
-            .iter()
-            .find_map(|range| {
-                // [start, end, [master ip, master port, ...], [replica ...], ...]
-                let range: Vec<Value> = redis::from_redis_value_ref(range).ok()?;
-                let start: u16 = redis::from_redis_value_ref(range.first()?).ok()?;
-                let end: u16 = redis::from_redis_value_ref(range.get(1)?).ok()?;
-                let master: Vec<Value> = redis::from_redis_value_ref(range.get(2)?).ok()?;
-                let port: u16 = redis::from_redis_value_ref(master.get(1)?).ok()?;
-                (start..=end).contains(&slot).then_some(port)
-            })
-            .expect("a master serves every slot");
+        let port = self.master_of(key).expect("a master serves every slot");
         let node = self
             .nodes
             .iter_mut()
@@ -268,6 +251,26 @@ impl TestRedis {
             .expect("the master is one of the test's nodes");
         node.kill();
         node.address()
+    }
+
+    /// The port of the master serving `key`'s slot, as the first node that answers sees it.
+    pub fn master_of(&self, key: &str) -> Option<u16> {
+        let (slot, ranges) = self.nodes.iter().find_map(|node| {
+            let slot: u16 = node
+                .query(redis::cmd("CLUSTER").arg("KEYSLOT").arg(key))
+                .ok()?;
+            let ranges: Vec<Value> = node.query(redis::cmd("CLUSTER").arg("SLOTS")).ok()?;
+            Some((slot, ranges))
+        })?;
+        ranges.iter().find_map(|range| {
+            // [start, end, [master ip, master port, ...], [replica ...], ...]
+            let range: Vec<Value> = redis::from_redis_value_ref(range).ok()?;
+            let start: u16 = redis::from_redis_value_ref(range.first()?).ok()?;
+            let end: u16 = redis::from_redis_value_ref(range.get(1)?).ok()?;
+            let master: Vec<Value> = redis::from_redis_value_ref(range.get(2)?).ok()?;
+            let port: u16 = redis::from_redis_value_ref(master.get(1)?).ok()?;
+            (start..=end).contains(&slot).then_some(port)
+        })
     }
 }
 
