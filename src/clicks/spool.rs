@@ -177,24 +177,27 @@ mod tests {
 
     use super::*;
     use crate::domain::{ClickId, IdSpace};
-    use crate::store::{ClickClass, RecordedClick};
+    use crate::store::{Click, ClickClass, ClickSums};
 
-    fn batch(seq: u64, clicks: usize) -> ClickBatch {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    fn batch(seq: u64, clicks: u64) -> ClickBatch {
+        let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));
+        let click = Click {
+            code: &code,
+            influencer_id: &influencer,
+            at_ms: 1,
+            day: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+            class: ClickClass::Human,
+            visitor: 7,
+        };
+        let space = IdSpace::random();
+        let mut sums = ClickSums::default();
+        for n in 0..clicks {
+            sums.add(&ClickId::new(space, n), &click);
+        }
         ClickBatch {
             writer: Arc::from("w1"),
             seq,
-            clicks: (0..clicks)
-                .map(|_| RecordedClick {
-                    click_id: ClickId::new(IdSpace::random(), 1),
-                    code: Arc::from("summer"),
-                    influencer_id: Arc::from("inf_abc"),
-                    at_ms: 1,
-                    day,
-                    class: ClickClass::Human,
-                    visitor: 7,
-                })
-                .collect(),
+            clicks: sums,
         }
     }
 
@@ -203,17 +206,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
         for seq in 1..=3 {
-            spool.append(&batch(seq, 2)).unwrap();
+            spool.append(&batch(seq, seq)).unwrap();
         }
         let reopened = Spool::open(dir.path(), 1 << 20).unwrap();
-        let seqs: Vec<u64> = reopened
+        let batches: Vec<(u64, usize)> = reopened
             .oldest()
             .unwrap()
             .unwrap()
             .iter()
-            .map(|b| b.seq)
+            .map(|b| (b.seq, b.clicks.len()))
             .collect();
-        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(batches, [(1, 1), (2, 2), (3, 3)]);
         assert!(!reopened.is_empty());
     }
 

@@ -17,7 +17,7 @@ use crate::domain::LinkCode;
 use crate::link_cache::{ActiveLink, Lookup};
 use crate::metrics::RedirectOutcome;
 use crate::state::AppState;
-use crate::store::{ClickClass, RecordedClick};
+use crate::store::{Click, ClickClass};
 
 const NOT_FOUND_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Link not found</title>\
@@ -77,8 +77,6 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         return location(state, link.destination.to_string());
     }
     let now = Utc::now();
-    let click_id = state.clicks.next_id();
-    let target = link.destination.with_click_id(click_id.as_str());
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -104,10 +102,9 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
     {
         class = ClickClass::Suspicious;
     }
-    let click = RecordedClick {
-        click_id,
-        code: link.code.clone(),
-        influencer_id: link.influencer_id.clone(),
+    let click = Click {
+        code: &link.code,
+        influencer_id: &link.influencer_id,
         at_ms: now.timestamp_millis(),
         day: now.with_timezone(&state.time_zone).date_naive(),
         class,
@@ -118,14 +115,15 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         ClickClass::Bot => state.metrics.bot_clicks.inc(),
         ClickClass::Suspicious => state.metrics.suspicious_clicks.inc(),
     }
-    if let Recorded::Committing(committed) = state.clicks.record(click, state.redirect.durable)
+    let (click_id, recorded) = state.clicks.record(&click, state.redirect.durable);
+    if let Recorded::Committing(committed) = recorded
         && tokio::time::timeout(state.redirect.durable_timeout, committed)
             .await
             .is_err()
     {
         state.metrics.durable_commit_timeouts.inc();
     }
-    location(state, target)
+    location(state, link.destination.with_click_id(click_id.as_str()))
 }
 
 fn location(state: &AppState, target: String) -> HttpResponse {

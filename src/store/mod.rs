@@ -3,6 +3,7 @@
 mod campaigns;
 mod changes;
 pub mod click_records;
+mod click_sums;
 mod clicks;
 mod connection;
 mod costs;
@@ -20,7 +21,8 @@ use std::sync::Arc;
 use connection::{Connection, Replication, SlotPipeline};
 
 pub use changes::{Change, ChangeFeed};
-pub use clicks::{ClickBatch, ClickClass, RecordedClick};
+pub use click_sums::{Click, ClickClass, ClickSums};
+pub use clicks::ClickBatch;
 pub use connection::RedisTarget;
 pub use coupons::AddCoupon;
 pub use influencers::{InfluencerRecord, SaveInfluencer};
