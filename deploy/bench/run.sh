@@ -18,7 +18,8 @@
 #
 # The two servers run side by side (only the one under load uses its core) and are measured
 # in alternating rounds; the script prints each round and the median ratios, which damps the
-# noise of a shared machine.
+# noise of a shared machine. Each round also measures nginx and reftrack at light load
+# (LIGHT_CONNECTIONS, 8), where p99 is the server's own latency rather than queueing.
 #
 # Usage: deploy/bench/run.sh     (ROUNDS=5 DURATION=10s CONNECTIONS=64 DURABLE=true to vary)
 set -euo pipefail
@@ -186,18 +187,17 @@ for round in $(seq "$ROUNDS"); do
   read -r n_rps n_p99 _ n_cpu _ < <(load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
   read -r r_rps r_p99 _ r_cpu r_redis < <(load "$base/bench" "$reftrack_pid" "$redis_pid")
   read -r c_rps c_p99 _ c_cpu c_redis < <(load "$cluster_base/bench" "$cluster_reftrack_pid" "$cluster_pids")
-  echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms core ${n_cpu} | reftrack $r_rps req/s p99 ${r_p99} ms core ${r_cpu}, redis ${r_redis} | reftrack on cluster $c_rps req/s p99 ${c_p99} ms core ${c_cpu}, redis ${c_redis}" >&2
-  results+=("$n_rps $n_p99 $r_rps $r_p99 $n_cpu $r_cpu $r_redis")
+  # Latency at light load, where p99 is the server's own and not queueing behind saturation.
+  read -r _ l_n_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
+  read -r _ l_r_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench" "$reftrack_pid" "$redis_pid")
+  echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms core ${n_cpu} | reftrack $r_rps req/s p99 ${r_p99} ms core ${r_cpu}, redis ${r_redis} | reftrack on cluster $c_rps req/s p99 ${c_p99} ms core ${c_cpu}, redis ${c_redis} | -c$LIGHT_CONNECTIONS p99 nginx ${l_n_p99} ms, reftrack ${l_r_p99} ms" >&2
+  results+=("$n_rps $n_p99 $r_rps $r_p99 $n_cpu $r_cpu $r_redis $l_n_p99 $l_r_p99")
   cluster_results+=("$r_rps $r_p99 $r_cpu $c_rps $c_p99 $c_cpu $c_redis")
 done
 cluster_answered=$(curl -sf "$cluster_base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
 kill -TERM "$cluster_reftrack_pid"
 wait "$cluster_reftrack_pid"
 cluster_counted=$(redis-cli -c -p "${cluster_nodes[0]#*:}" --raw hget "rt:{rt:i:$cluster_influencer}:counts" "h:d:$(date -u +%Y%m%d)")
-# Latency at light load, where p99 is the server's own and not queueing behind saturation.
-read -r _ light_nginx_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
-read -r _ light_reftrack_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench" "$reftrack_pid" "$redis_pid")
-echo "light load (-c$LIGHT_CONNECTIONS): p99 nginx $light_nginx_p99 ms, reftrack $light_reftrack_p99 ms" >&2
 answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
 
 # Webhook ingestion: signed Shopify deliveries, each a new order, with the same CPU accounting.
@@ -260,10 +260,11 @@ wait "$reftrack_pid"
 counted=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$influencer}:counts" "h:d:$(date -u +%Y%m%d)")
 
 cluster_summary=$(printf '%s;' "${cluster_results[@]}")
-python3 - "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" \
+python3 - "$LIGHT_CONNECTIONS" "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" \
   "$report_rows ${report_times[*]}" "$cluster_answered $cluster_counted" "${cluster_summary%;}" \
   "${results[@]}" <<'PY'
 import statistics, sys
+light = sys.argv.pop(1)
 answered, counted, durable = int(float(sys.argv[1])), int(sys.argv[2] or 0), sys.argv[3]
 w_rps, w_p99, w_ok, w_errors, w_cpu, stored = map(float, sys.argv[4].split())
 report_rows, *report_times = map(float, sys.argv[5].split())
@@ -278,6 +279,8 @@ print(f"{'nginx return 302':<28}{n_rps:>10.0f}{n_p99:>10.3f}")
 print(f"{'reftrack (durable=' + durable + ')':<28}{r_rps:>10.0f}{r_p99:>10.3f}")
 print(f"throughput ratio reftrack/nginx: {med(r[2] / r[0] for r in rounds):.2f}x")
 print(f"p99 ratio reftrack/nginx: {med(r[3] / r[1] for r in rounds):.2f}x")
+print(f"p99 at light load (-c{light}): nginx {med(r[7] for r in rounds):.3f} ms, reftrack {med(r[8] for r in rounds):.3f} ms, "
+      f"ratio {med(r[8] / r[7] for r in rounds):.2f}x")
 # Requests per second of server CPU: what each server does with the core it has, whether or
 # not the load generator (which shares its core with Redis) kept it busy.
 print(f"server core busy: nginx {med(r[4] for r in rounds):.0%}, reftrack {med(r[5] for r in rounds):.0%}")

@@ -397,3 +397,73 @@ impl Flusher {
 fn gauge(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::store::ClickClass;
+
+    fn writer(capacity: usize, max_batch: usize) -> ClickWriter {
+        ClickWriter {
+            shared: Arc::new(Shared {
+                ids: ClickIds::default(),
+                buffer: Mutex::new(Buffer::default()),
+                wake: Notify::new(),
+                capacity,
+                max_batch,
+                metrics: Metrics::new(),
+            }),
+        }
+    }
+
+    fn record(writer: &ClickWriter) -> (ClickId, Recorded) {
+        let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));
+        let click = Click {
+            code: &code,
+            influencer_id: &influencer,
+            at_ms: 1_795_400_000_000,
+            day: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            class: ClickClass::Human,
+            visitor: 7,
+        };
+        writer.record(&click, false)
+    }
+
+    #[test]
+    fn a_batch_is_sealed_when_full_and_batches_are_taken_oldest_first() {
+        let writer = writer(100, 3);
+
+        let ids: Vec<u64> = (0..5).map(|_| record(&writer).0.seq()).collect();
+
+        assert_eq!(
+            ids,
+            [0, 1, 2, 3, 4],
+            "ids are given in the order clicks are buffered"
+        );
+        let mut buffer = writer.shared.buffer();
+        assert_eq!(buffer.clicks, 5);
+        let first = buffer.take_oldest();
+        assert_eq!(first.clicks.len(), 3);
+        let second = buffer.take_oldest();
+        assert_eq!(second.clicks.len(), 2);
+        assert!(buffer.take_oldest().clicks.is_empty());
+        assert_eq!(buffer.clicks, 0);
+    }
+
+    #[test]
+    fn a_click_beyond_the_capacity_is_dropped_and_counted() {
+        let writer = writer(2, 10);
+
+        let outcomes: Vec<Recorded> = (0..3).map(|_| record(&writer).1).collect();
+
+        assert!(matches!(
+            outcomes[..2],
+            [Recorded::Buffered, Recorded::Buffered]
+        ));
+        assert!(matches!(outcomes[2], Recorded::Dropped));
+        assert_eq!(writer.shared.buffer().clicks, 2);
+        assert_eq!(writer.shared.metrics.clicks_dropped.get(), 1);
+    }
+}
