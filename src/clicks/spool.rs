@@ -173,22 +173,13 @@ fn read_segment(path: &Path) -> io::Result<Vec<ClickBatch>> {
 mod tests {
     use std::sync::Arc;
 
-    use chrono::NaiveDate;
-
     use super::*;
     use crate::domain::{ClickId, IdSpace};
     use crate::store::{Click, ClickClass, ClickSums};
 
     fn batch(seq: u64, clicks: u64) -> ClickBatch {
         let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));
-        let click = Click {
-            code: &code,
-            influencer_id: &influencer,
-            at_ms: 1,
-            day: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
-            class: ClickClass::Human,
-            visitor: 7,
-        };
+        let click = Click::for_test(&code, &influencer, ClickClass::Human);
         let space = IdSpace::random();
         let mut sums = ClickSums::default();
         for n in 0..clicks {

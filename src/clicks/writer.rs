@@ -400,8 +400,6 @@ fn gauge(n: usize) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
-
     use super::*;
     use crate::store::ClickClass;
 
@@ -420,15 +418,10 @@ mod tests {
 
     fn record(writer: &ClickWriter) -> (ClickId, Recorded) {
         let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));
-        let click = Click {
-            code: &code,
-            influencer_id: &influencer,
-            at_ms: 1_795_400_000_000,
-            day: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-            class: ClickClass::Human,
-            visitor: 7,
-        };
-        writer.record(&click, false)
+        writer.record(
+            &Click::for_test(&code, &influencer, ClickClass::Human),
+            false,
+        )
     }
 
     #[test]

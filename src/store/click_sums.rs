@@ -122,6 +122,25 @@ impl ClickSums {
     }
 }
 
+#[cfg(test)]
+impl<'a> Click<'a> {
+    /// A click of `class` on link `code` of `influencer`, on 2026-11-23 (UTC), for tests.
+    pub(crate) fn for_test(
+        code: &'a Arc<str>,
+        influencer: &'a Arc<str>,
+        class: ClickClass,
+    ) -> Self {
+        Click {
+            code,
+            influencer_id: influencer,
+            at_ms: 1_795_400_000_000,
+            day: NaiveDate::from_ymd_opt(2026, 11, 23).expect("a valid date"),
+            class,
+            visitor: 7,
+        }
+    }
+}
+
 impl RecordRun {
     fn continues_with(&self, space: &str, seq: u64) -> bool {
         let next = self.first + (self.records.len() / click_records::RECORD_LEN) as u64;
@@ -230,17 +249,6 @@ mod tests {
     use crate::domain::IdSpace;
     use click_records::RECORD_LEN;
 
-    fn click<'a>(code: &'a Arc<str>, influencer: &'a Arc<str>, class: ClickClass) -> Click<'a> {
-        Click {
-            code,
-            influencer_id: influencer,
-            at_ms: 1_795_400_000_000,
-            day: day(),
-            class,
-            visitor: 7,
-        }
-    }
-
     #[test]
     fn consecutive_clicks_share_a_run_until_a_block_ends_or_the_numbers_jump() {
         let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));
@@ -249,7 +257,7 @@ mod tests {
 
         for seq in [BLOCK_CLICKS - 2, BLOCK_CLICKS - 1, BLOCK_CLICKS, 40, 41] {
             let id = ClickId::new(space, seq);
-            sums.add(&id, &click(&code, &influencer, ClickClass::Human));
+            sums.add(&id, &Click::for_test(&code, &influencer, ClickClass::Human));
         }
 
         let runs: Vec<(u64, usize, usize)> = sums
@@ -279,8 +287,14 @@ mod tests {
         let (first, second) = (ClickId::new(space, 8), ClickId::new(space, 9));
         let mut sums = ClickSums::default();
 
-        sums.add(&first, &click(&code, &influencer, ClickClass::Human));
-        sums.add(&second, &click(&code, &influencer, ClickClass::Bot));
+        sums.add(
+            &first,
+            &Click::for_test(&code, &influencer, ClickClass::Human),
+        );
+        sums.add(
+            &second,
+            &Click::for_test(&code, &influencer, ClickClass::Bot),
+        );
 
         let records = &sums.runs[0].records;
         let read = click_records::decode(&second, &records[RECORD_LEN..]).unwrap();
@@ -304,7 +318,7 @@ mod tests {
         .enumerate()
         {
             let id = ClickId::new(space, seq as u64);
-            sums.add(&id, &click(&code, &influencer, class));
+            sums.add(&id, &Click::for_test(&code, &influencer, class));
         }
 
         let link = &sums.links["summer"];
@@ -328,7 +342,7 @@ mod tests {
         let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));
         let id = ClickId::new(IdSpace::random(), 3);
         let mut sums = ClickSums::default();
-        sums.add(&id, &click(&code, &influencer, ClickClass::Human));
+        sums.add(&id, &Click::for_test(&code, &influencer, ClickClass::Human));
 
         let json = serde_json::to_string(&sums).unwrap();
         let back: ClickSums = serde_json::from_str(&json).unwrap();

@@ -154,8 +154,6 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
-
     use super::*;
     use crate::domain::{ClickId, IdSpace};
     use crate::store::click_records::{BLOCK_CLICKS, RECORD_LEN};
@@ -164,15 +162,8 @@ mod tests {
     fn sums_of(space: IdSpace, seqs: &[u64]) -> ClickSums {
         let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));
         let mut sums = ClickSums::default();
+        let click = Click::for_test(&code, &influencer, ClickClass::Human);
         for &seq in seqs {
-            let click = Click {
-                code: &code,
-                influencer_id: &influencer,
-                at_ms: 1_795_400_000_000,
-                day: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-                class: ClickClass::Human,
-                visitor: 1,
-            };
             sums.add(&ClickId::new(space, seq), &click);
         }
         sums
