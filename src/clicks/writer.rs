@@ -7,9 +7,9 @@
 //! once when a durable-mode redirect is waiting, so redirects arriving together share one
 //! write.
 //!
-//! Summing on arrival keeps the flusher's own work per batch to a few microseconds. That
-//! matters because the flusher shares a core with the HTTP workers: work it does per click
-//! arrives in one burst per flush, and every request in flight waits out the burst.
+//! Summing on arrival keeps the flusher's work per batch small. That matters because the
+//! flusher shares a core with the HTTP workers: work it does per click arrives in one burst
+//! per flush, and every request in flight waits out the burst.
 //!
 //! A batch that cannot be written goes to the [`Spool`] on local disk, and so does every batch
 //! after it until the spool has been replayed into Redis, in order. Batches carry

@@ -3,10 +3,9 @@
 //! A redirect adds its click here (under the click buffer's lock) instead of queueing it for
 //! the flusher to sort out later: the click's record is encoded straight into the run of
 //! records it continues, and its counts and visitor go into its link's tally. The flusher
-//! then only sends what is already there, so writing a batch costs the redirect core a few
-//! microseconds however many clicks it holds. (When the flusher did that per-click work
-//! itself, every flush stalled the HTTP worker sharing its core for about half a millisecond,
-//! which was nearly all of the redirect's latency tail.)
+//! then only sends what is already there. (When the flusher did that per-click work itself,
+//! every flush of ~900 clicks stalled the HTTP worker sharing its core for ~0.4 ms; now a
+//! flush takes ~0.1 ms, most of it the Redis client copying the records into its pipeline.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
