@@ -67,6 +67,36 @@ async fn every_click_gets_its_own_click_id_recorded_for_the_attribution_window()
 }
 
 #[tokio::test]
+async fn clicks_answered_at_once_by_several_workers_each_find_their_own_record() {
+    // Arrange
+    let app = spawn_app_with(|s| s.http.workers = 4).await;
+    let influencer = app.influencer("alice").await;
+    let codes = [
+        app.link(&influencer, "https://shop.example/a").await,
+        app.link(&influencer, "https://shop.example/b").await,
+    ];
+    let n = 300;
+
+    // Act
+    let responses =
+        futures::future::join_all((0..n).map(|i| app.click(&codes[i % 2], BROWSER))).await;
+    app.wait_for_clicks(&influencer, n as u64).await;
+
+    // Assert
+    let mut ids = HashSet::new();
+    for (i, response) in responses.iter().enumerate() {
+        let location = response.headers()["location"].to_str().unwrap();
+        let id = location.rsplit_once("rtclid=").unwrap().1;
+        let (record, _) = app
+            .click_record(id)
+            .expect("every answered click is recorded");
+        assert_eq!(record.code, codes[i % 2], "click {id}");
+        ids.insert(id.to_owned());
+    }
+    assert_eq!(ids.len(), n, "every click has its own id");
+}
+
+#[tokio::test]
 async fn redirect_status_can_be_configured_to_307() {
     let app = spawn_app_with(|s| s.http.redirect_status = 307).await;
     let influencer = app.influencer("alice").await;
