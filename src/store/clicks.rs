@@ -1,9 +1,10 @@
 //! Writing batches of clicks: one pipeline per batch (one per slot on a cluster).
 //!
 //! Work per click is kept small on both sides: clicks are summed as they arrive (see
-//! [`super::click_sums`]), so each influencer and link gets one counters update per batch, the batch's click records go in as
-//! one `SETRANGE` per run of consecutive click numbers (see [`super::click_records`]), and each
-//! unique-visitor sketch gets one `PFADD` of the batch's distinct visitors.
+//! [`super::click_sums`]), so each influencer and link gets one counters update per batch,
+//! the batch's click records go in as one `SETRANGE` per run of consecutive click numbers
+//! (see [`super::click_records`]), and each unique-visitor sketch gets one `PFADD` of the
+//! batch's distinct visitors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
