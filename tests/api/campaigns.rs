@@ -91,12 +91,7 @@ async fn a_campaigns_links_only_go_to_its_allowed_domains() {
         .as_str()
         .unwrap()
         .to_owned();
-    let moved_out = app
-        .patch_json(
-            &format!("/api/v1/links/{code}"),
-            &json!({"destination": "https://evil.test/"}),
-        )
-        .await;
+    let moved_out = app.change_destination(&code, "https://evil.test/").await;
 
     // Assert
     assert_eq!(outside.status().as_u16(), 400);

@@ -198,6 +198,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Changes link `code`'s destination through the admin API.
+    pub async fn change_destination(&self, code: &str, destination: &str) -> reqwest::Response {
+        self.patch_json(
+            &format!("/api/v1/links/{code}"),
+            &serde_json::json!({ "destination": destination }),
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str) -> reqwest::Response {
         self.admin(reqwest::Method::DELETE, path)
             .send()

@@ -199,12 +199,7 @@ async fn changing_a_destination_validates_it_and_unknown_links_are_404() {
     let influencer = app.influencer("alice").await;
     let code = app.link(&influencer, "https://shop.example/").await;
 
-    let bad = app
-        .patch_json(
-            &format!("/api/v1/links/{code}"),
-            &json!({"destination": "javascript:alert(1)"}),
-        )
-        .await;
+    let bad = app.change_destination(&code, "javascript:alert(1)").await;
     let unknown = app
         .patch_json(
             "/api/v1/links/nosuchcode",

@@ -43,10 +43,7 @@ async fn a_link_changed_just_before_redis_goes_down_keeps_redirecting() {
     let code = app.link(&influencer, "https://shop.example/old").await;
     app.click(&code, BROWSER).await;
     let response = app
-        .patch_json(
-            &format!("/api/v1/links/{code}"),
-            &serde_json::json!({"destination": "https://shop.example/new"}),
-        )
+        .change_destination(&code, "https://shop.example/new")
         .await;
     assert_eq!(response.status().as_u16(), 200);
 

@@ -164,10 +164,7 @@ async fn a_changed_destination_takes_effect_at_once() {
     app.click(&code, BROWSER).await;
 
     let response = app
-        .patch_json(
-            &format!("/api/v1/links/{code}"),
-            &json!({"destination": "https://new.example/sale"}),
-        )
+        .change_destination(&code, "https://new.example/sale")
         .await;
 
     assert_eq!(response.status().as_u16(), 200);

@@ -64,10 +64,7 @@ async fn a_link_changed_through_one_replica_redirects_to_the_new_destination_thr
     // Act
     let changed = Instant::now();
     let response = app
-        .patch_json(
-            &format!("/api/v1/links/{code}"),
-            &json!({"destination": "https://shop.example/new"}),
-        )
+        .change_destination(&code, "https://shop.example/new")
         .await;
     assert_eq!(response.status().as_u16(), 200);
     while !location_at_replica()
