@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::{
-    AttributedBy, AttributionPriority, Bucket, ClickId, CouponCode, Evidence, LinkCode, Order,
-    OrderFacts, OrderKey, Window,
+    AttributedBy, AttributionPolicy, Bucket, ClickId, CouponCode, Evidence, LinkCode, Order,
+    OrderFacts, OrderKey,
 };
 use crate::metrics::AttributionLabel;
 use crate::state::AppState;
@@ -27,13 +27,6 @@ use crate::webhooks::Delivery;
 /// Compare-and-set attempts before a delivery is refused with a retry-later status. Only a
 /// storm of simultaneous deliveries of one order could exhaust them.
 const MAX_ATTEMPTS: usize = 16;
-
-/// How orders are attributed.
-#[derive(Debug, Clone, Copy)]
-pub struct AttributionPolicy {
-    pub window: Window,
-    pub priority: AttributionPriority,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingested {

@@ -14,10 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::clicks::{ClickWriter, FlushTask, FraudGuard, VisitorHasher};
 use crate::config::Settings;
-use crate::domain::Window;
+use crate::domain::{AttributionPolicy, Window};
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
-use crate::orders::AttributionPolicy;
 use crate::routes;
 use crate::state::{AdminToken, AppState, RedirectPolicy, WebhookSecrets};
 use crate::store::Store;

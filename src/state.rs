@@ -10,10 +10,9 @@ use subtle::ConstantTimeEq;
 
 use crate::clicks::{ClickWriter, FraudGuard, VisitorHasher};
 use crate::config::WebhookSettings;
-use crate::domain::Currency;
+use crate::domain::{AttributionPolicy, Currency};
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
-use crate::orders::AttributionPolicy;
 use crate::store::Store;
 use crate::webhooks::WebhookSecret;
 

@@ -1,6 +1,7 @@
 //! Domain types that parse outside input once, at the edge, so the rest of the code only ever
 //! handles values that are already known to be valid.
 
+mod attribution;
 mod campaign;
 mod commission;
 mod cost;
@@ -14,6 +15,10 @@ mod money;
 mod order;
 mod roi;
 
+pub use attribution::{
+    AttributedBy, Attribution, AttributionPolicy, AttributionPriority, AttributionReason, Evidence,
+    SeenClick, Window,
+};
 pub use campaign::{Campaign, CampaignError, CampaignId};
 pub use commission::{Commission, CommissionError, CommissionInput, DecimalText};
 pub use cost::{Cost, CostId, CostKind};
@@ -25,7 +30,6 @@ pub use ids::{ClickId, IdSpace, InfluencerId, random_string};
 pub use link_code::{LinkCode, LinkCodeError};
 pub use money::{Currency, MoneyError};
 pub use order::{
-    AttributedBy, Attribution, AttributionPriority, AttributionReason, Evidence, Order, OrderEvent,
-    OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform, RefundAmount, SeenClick, Window,
+    Order, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform, RefundAmount,
 };
 pub use roi::Totals;

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::InfluencerId;
+use super::attribution::Attribution;
 use super::money::{Currency, div_round};
 
 /// Delivery ids remembered per order, to answer re-deliveries without work.
@@ -119,164 +119,6 @@ pub enum OrderStatus {
     Awaiting,
     Placed,
     Cancelled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AttributedBy {
-    Click,
-    Coupon,
-    None,
-}
-
-/// Why an order was attributed as it was, kept for audit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AttributionReason {
-    ClickInWindow,
-    Coupon,
-    /// The click exists but the order came outside its window (or before it): unqualified.
-    ClickOutsideWindow,
-    /// The order names a click id reftrack does not know (or no longer keeps).
-    ClickNotFound,
-    NoClickOrCoupon,
-}
-
-/// Which influencer an order belongs to, decided once, when its amounts are first known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attribution {
-    pub by: AttributedBy,
-    pub reason: AttributionReason,
-    /// The influencer credited, or for an unqualified order the one whose click it was.
-    pub influencer_id: Option<InfluencerId>,
-    /// False for an order that missed its click's window: visible for audit, never in revenue.
-    pub qualified: bool,
-    pub click_id: Option<String>,
-    /// The clicked link, when the click attributed the order: its figures count there too.
-    #[serde(default)]
-    pub link_code: Option<String>,
-    /// The clicked link's campaign, when the click attributed the order.
-    #[serde(default)]
-    pub campaign_id: Option<super::campaign::CampaignId>,
-    pub coupon: Option<String>,
-    /// The other influencer when click and coupon disagreed (the configured priority decided).
-    pub overruled: Option<InfluencerId>,
-    /// The commission rule in force at attribution, in its stored form.
-    pub commission_rule: Option<String>,
-    /// Commission on the full revenue, in minor units, fixed at attribution.
-    pub commission: i64,
-}
-
-/// Which signal wins when a click and a coupon point at different influencers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AttributionPriority {
-    #[default]
-    Click,
-    Coupon,
-}
-
-/// When an order may follow a click and still be the click's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// How long after the click.
-    pub after_ms: i64,
-    /// How long before the click, by the shop's clock: shops report order times to the whole
-    /// second and their clocks are not reftrack's, so an order placed just after a click can
-    /// carry an earlier time.
-    pub skew_ms: i64,
-}
-
-impl Window {
-    pub fn contains(&self, click_ms: i64, order_ms: i64) -> bool {
-        click_ms.saturating_sub(self.skew_ms) <= order_ms
-            && order_ms <= click_ms.saturating_add(self.after_ms)
-    }
-}
-
-/// A click as kept for attribution.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeenClick {
-    pub influencer_id: InfluencerId,
-    /// The link that was clicked.
-    pub code: String,
-    pub at_ms: i64,
-}
-
-/// What reftrack found for an order's click id and coupons.
-#[derive(Debug, Clone, Default)]
-pub struct Evidence {
-    pub click_id: Option<String>,
-    pub click: Option<SeenClick>,
-    /// The first of the order's coupons that belongs to an influencer.
-    pub coupon: Option<(String, InfluencerId)>,
-}
-
-impl Evidence {
-    /// Decides who gets the order placed at `order_ms`. The commission is filled in later,
-    /// from the chosen influencer's rule.
-    pub fn attribute(
-        self,
-        order_ms: i64,
-        window: &Window,
-        priority: AttributionPriority,
-    ) -> Attribution {
-        let in_window = self
-            .click
-            .as_ref()
-            .filter(|c| window.contains(c.at_ms, order_ms))
-            .map(|c| c.influencer_id.clone());
-        let coupon_owner = self.coupon.as_ref().map(|(_, id)| id.clone());
-        let base = Attribution {
-            by: AttributedBy::None,
-            reason: AttributionReason::NoClickOrCoupon,
-            influencer_id: None,
-            qualified: true,
-            click_id: self.click_id.clone(),
-            link_code: None,
-            campaign_id: None,
-            coupon: self.coupon.as_ref().map(|(code, _)| code.clone()),
-            overruled: None,
-            commission_rule: None,
-            commission: 0,
-        };
-        let by_click = |overruled| Attribution {
-            by: AttributedBy::Click,
-            reason: AttributionReason::ClickInWindow,
-            influencer_id: in_window.clone(),
-            link_code: self.click.as_ref().map(|c| c.code.clone()),
-            overruled,
-            ..base.clone()
-        };
-        let by_coupon = |overruled| Attribution {
-            by: AttributedBy::Coupon,
-            reason: AttributionReason::Coupon,
-            influencer_id: coupon_owner.clone(),
-            overruled,
-            ..base.clone()
-        };
-        match (&in_window, &coupon_owner) {
-            (Some(click), Some(coupon)) if click != coupon => match priority {
-                AttributionPriority::Click => by_click(Some(coupon.clone())),
-                AttributionPriority::Coupon => by_coupon(Some(click.clone())),
-            },
-            (Some(_), _) => by_click(None),
-            (None, Some(_)) => by_coupon(None),
-            (None, None) => match (&self.click, &self.click_id) {
-                (Some(click), _) => Attribution {
-                    reason: AttributionReason::ClickOutsideWindow,
-                    influencer_id: Some(click.influencer_id.clone()),
-                    qualified: false,
-                    ..base
-                },
-                (None, Some(_)) => Attribution {
-                    reason: AttributionReason::ClickNotFound,
-                    ..base
-                },
-                (None, None) => base,
-            },
-        }
-    }
 }
 
 /// An order's record: everything its deliveries said, folded together.
@@ -438,6 +280,7 @@ fn larger(kept: RefundAmount, new: RefundAmount) -> RefundAmount {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{AttributionPriority, Evidence, Window};
 
     const DAY_MS: i64 = 86_400_000;
     const SKEW: i64 = 300_000;
@@ -461,10 +304,6 @@ mod tests {
             coupons: vec![],
             test: false,
         }
-    }
-
-    fn inf(id: &str) -> InfluencerId {
-        InfluencerId::parse(id).unwrap()
     }
 
     fn attributed(order: &mut Order, commission: i64) {
@@ -595,99 +434,5 @@ mod tests {
         }
         assert!(order.has_seen("d99"));
         assert!(!order.has_seen("d0"));
-    }
-
-    fn click(id: &str, at_ms: i64) -> SeenClick {
-        SeenClick {
-            influencer_id: inf(id),
-            code: "summer".into(),
-            at_ms,
-        }
-    }
-
-    #[test]
-    fn a_click_attributes_inside_the_window_edges_included() {
-        for order_ms in [DAY_MS - SKEW, DAY_MS, DAY_MS + WINDOW.after_ms] {
-            let evidence = Evidence {
-                click_id: Some("c".into()),
-                click: Some(click("inf_alice", DAY_MS)),
-                coupon: None,
-            };
-            let a = evidence.attribute(order_ms, &WINDOW, AttributionPriority::Click);
-            assert_eq!(a.by, AttributedBy::Click);
-            assert_eq!(a.influencer_id, Some(inf("inf_alice")));
-            assert_eq!(a.link_code.as_deref(), Some("summer"));
-            assert!(a.qualified);
-        }
-    }
-
-    #[test]
-    fn a_click_outside_the_window_leaves_the_order_unqualified_unless_a_coupon_claims_it() {
-        for order_ms in [DAY_MS - SKEW - 1, DAY_MS + WINDOW.after_ms + 1] {
-            let evidence = Evidence {
-                click_id: Some("c".into()),
-                click: Some(click("inf_alice", DAY_MS)),
-                coupon: None,
-            };
-            let a = evidence
-                .clone()
-                .attribute(order_ms, &WINDOW, AttributionPriority::Click);
-            assert_eq!(a.reason, AttributionReason::ClickOutsideWindow);
-            assert!(!a.qualified);
-            assert_eq!(a.influencer_id, Some(inf("inf_alice")));
-
-            let with_coupon = Evidence {
-                coupon: Some(("bob10".into(), inf("inf_bob"))),
-                ..evidence
-            };
-            let a = with_coupon.attribute(order_ms, &WINDOW, AttributionPriority::Click);
-            assert_eq!(a.by, AttributedBy::Coupon);
-            assert_eq!(a.influencer_id, Some(inf("inf_bob")));
-            assert!(a.qualified);
-        }
-    }
-
-    #[test]
-    fn the_configured_priority_settles_a_click_and_coupon_disagreement() {
-        let evidence = Evidence {
-            click_id: Some("c".into()),
-            click: Some(click("inf_alice", DAY_MS)),
-            coupon: Some(("bob10".into(), inf("inf_bob"))),
-        };
-        let a = evidence
-            .clone()
-            .attribute(DAY_MS, &WINDOW, AttributionPriority::Click);
-        assert_eq!(
-            (a.by, a.influencer_id, a.overruled),
-            (
-                AttributedBy::Click,
-                Some(inf("inf_alice")),
-                Some(inf("inf_bob"))
-            )
-        );
-        let a = evidence.attribute(DAY_MS, &WINDOW, AttributionPriority::Coupon);
-        assert_eq!(
-            (a.by, a.influencer_id, a.overruled),
-            (
-                AttributedBy::Coupon,
-                Some(inf("inf_bob")),
-                Some(inf("inf_alice"))
-            )
-        );
-    }
-
-    #[test]
-    fn an_order_without_evidence_is_unattributed_with_its_reason() {
-        let a = Evidence::default().attribute(DAY_MS, &WINDOW, AttributionPriority::Click);
-        assert_eq!(
-            (a.by, a.reason, a.qualified),
-            (AttributedBy::None, AttributionReason::NoClickOrCoupon, true)
-        );
-        let a = Evidence {
-            click_id: Some("unknown".into()),
-            ..Evidence::default()
-        }
-        .attribute(DAY_MS, &WINDOW, AttributionPriority::Click);
-        assert_eq!(a.reason, AttributionReason::ClickNotFound);
     }
 }
