@@ -57,19 +57,25 @@ pub enum WebhookOutcome {
     Ping,
     InvalidSignature,
     Malformed,
+    /// Signed, but the body is not what its unsigned topic header says: refused.
+    TopicMismatch,
+    /// A refund or cancellation in another currency than its order's: refused.
+    CurrencyMismatch,
     /// Not stored (Redis unreachable, or the platform's secret is not configured): the shop
     /// is told to retry.
     Unavailable,
 }
 
 impl WebhookOutcome {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 9] = [
         Self::Applied,
         Self::Duplicate,
         Self::Ignored,
         Self::Ping,
         Self::InvalidSignature,
         Self::Malformed,
+        Self::TopicMismatch,
+        Self::CurrencyMismatch,
         Self::Unavailable,
     ];
 
@@ -81,6 +87,8 @@ impl WebhookOutcome {
             Self::Ping => "ping",
             Self::InvalidSignature => "invalid_signature",
             Self::Malformed => "malformed",
+            Self::TopicMismatch => "topic_mismatch",
+            Self::CurrencyMismatch => "currency_mismatch",
             Self::Unavailable => "unavailable",
         }
     }
@@ -144,6 +152,7 @@ pub struct Metrics {
     webhook_deliveries: IntCounterVec,
     webhook_duration: HistogramVec,
     orders_attributed: IntCounterVec,
+    refunds_other_currency: IntCounterVec,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -349,6 +358,17 @@ impl Metrics {
                 )
                 .expect("valid metric"),
             ),
+            refunds_other_currency: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "reftrack_refunds_other_currency_total",
+                        "Refunds stated in another currency than their order's: kept for audit, never counted.",
+                    ),
+                    &["platform"],
+                )
+                .expect("valid metric"),
+            ),
             registry: r,
         };
         for operation in RedisOperation::ALL {
@@ -357,6 +377,9 @@ impl Metrics {
         for platform in Platform::ALL {
             metrics
                 .webhook_duration
+                .with_label_values(&[platform.label()]);
+            metrics
+                .refunds_other_currency
                 .with_label_values(&[platform.label()]);
             for outcome in WebhookOutcome::ALL {
                 metrics
@@ -397,6 +420,12 @@ impl Metrics {
         self.orders_attributed
             .with_label_values(&[by.label()])
             .inc();
+    }
+
+    pub fn refunds_in_other_currency(&self, platform: Platform, refunds: usize) {
+        self.refunds_other_currency
+            .with_label_values(&[platform.label()])
+            .inc_by(u64::try_from(refunds).unwrap_or(u64::MAX));
     }
 
     /// The metrics in Prometheus' text exposition format.

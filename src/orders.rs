@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::{
-    AttributedBy, AttributionPolicy, Bucket, ClickId, CouponCode, Evidence, LinkCode, Order,
-    OrderFacts, OrderKey,
+    AttributedBy, AttributionPolicy, Bucket, ClickId, CouponCode, Currency, Evidence, LinkCode,
+    Order, OrderFacts, OrderKey, Platform,
 };
 use crate::metrics::AttributionLabel;
 use crate::state::AppState;
@@ -41,6 +41,11 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("the order was changed by {MAX_ATTEMPTS} concurrent deliveries in a row")]
     Contended,
+    #[error(
+        "currency: the order is in {order} but this delivery states {given}; a refund or \
+         cancellation must be in its order's currency (nothing is converted)"
+    )]
+    CurrencyMismatch { order: Currency, given: Currency },
 }
 
 pub async fn ingest(state: &AppState, delivery: &Delivery) -> Result<Ingested, IngestError> {
@@ -61,6 +66,18 @@ pub async fn ingest(state: &AppState, delivery: &Delivery) -> Result<Ingested, I
             publish(state, key, rev, &order).await?;
             return Ok(Ingested::Duplicate);
         }
+        // reftrack's own format is refused outright, since its sender can correct it; a shop's
+        // refund in another currency is kept apart (see `Order::foreign_refunds`) and counted
+        // in a metric, since refusing it would only make the shop retry it forever.
+        if let Some((order_currency, given)) = order.currency_conflict(&delivery.events)
+            && delivery.platform == Platform::Generic
+        {
+            return Err(IngestError::CurrencyMismatch {
+                order: order_currency,
+                given,
+            });
+        }
+        let foreign_before = order.foreign_refunds();
         order.apply(
             &delivery.delivery_id,
             &delivery.events,
@@ -77,6 +94,16 @@ pub async fn ingest(state: &AppState, delivery: &Delivery) -> Result<Ingested, I
         if store.save_order(key, rev, &order).await? {
             if newly_attributed {
                 state.metrics.order_attributed(label(&order));
+            }
+            let foreign = order.foreign_refunds().saturating_sub(foreign_before);
+            if foreign > 0 {
+                tracing::warn!(
+                    order = key.as_str(),
+                    "refund in another currency than its order's, not counted"
+                );
+                state
+                    .metrics
+                    .refunds_in_other_currency(delivery.platform, foreign);
             }
             publish(state, key, rev + 1, &order).await?;
             return Ok(Ingested::Applied);

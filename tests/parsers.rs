@@ -4,8 +4,13 @@
 use actix_web::http::header::HeaderValue;
 use proptest::prelude::*;
 use reftrack::config::Settings;
-use reftrack::domain::{ClickId, CouponCode, Currency, Destination, IdSpace, LinkCode};
-use reftrack::webhooks::{WebhookSecret, generic, shopify, stripe, woocommerce};
+use reftrack::domain::{
+    ClickId, CouponCode, Currency, Destination, IdSpace, LinkCode, MAX_AMOUNT_MINOR, OrderEvent,
+    RefundAmount,
+};
+use reftrack::webhooks::{
+    Parsed, PayloadError, WebhookSecret, generic, shopify, stripe, woocommerce,
+};
 use serde_json::{Value, json};
 
 /// Arbitrary JSON, a few levels deep, with the field names the shop formats use, so the
@@ -54,6 +59,28 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Everything a parser accepts keeps the bounds of money: no negative or oversized amount
+/// ever reaches an order's record.
+fn bounded(parsed: Result<Parsed, PayloadError>) -> Result<(), TestCaseError> {
+    let Ok(Parsed::Order(delivery)) = parsed else {
+        return Ok(());
+    };
+    let amount = |minor: i64| (0..=MAX_AMOUNT_MINOR).contains(&minor);
+    for event in &delivery.events {
+        match event {
+            OrderEvent::Placed(facts) | OrderEvent::Awaiting(facts) => {
+                prop_assert!(amount(facts.revenue) && amount(facts.gross), "{facts:?}");
+            }
+            OrderEvent::Refunded {
+                amount: RefundAmount::Revenue(minor) | RefundAmount::OfGross(minor),
+                ..
+            } => prop_assert!(amount(*minor), "{event:?}"),
+            OrderEvent::RefundedInFull | OrderEvent::Cancelled { .. } => {}
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn destinations_never_panic_and_accepted_ones_are_safe_location_headers(raw in ".{0,300}") {
@@ -74,9 +101,9 @@ proptest! {
         let _ = ClickId::parse(&raw);
         let _ = CouponCode::parse(&raw);
         if let Ok(currency) = Currency::parse(&raw) {
-            let _ = currency.minor_units(&raw);
+            let _ = currency.signed_amount(&raw);
         }
-        let _ = Currency::parse("USD").unwrap().minor_units(&raw);
+        let _ = Currency::parse("USD").unwrap().signed_amount(&raw);
     }
 
     #[test]
@@ -84,10 +111,10 @@ proptest! {
         Just("orders/create"), Just("orders/paid"), Just("orders/cancelled"), Just("refunds/create"),
         Just("order.created"), Just("order.updated"), Just("x")]) {
         let body = serde_json::to_vec(&value).unwrap();
-        let _ = shopify::parse(topic, "delivery", &body, 0);
-        let _ = woocommerce::parse(topic, "delivery", &body, 0);
-        let _ = stripe::parse(&body);
-        let _ = generic::parse(&body, 0);
+        bounded(shopify::parse(topic, "delivery", &body, 0))?;
+        bounded(woocommerce::parse(topic, "delivery", &body, 0))?;
+        bounded(stripe::parse(&body))?;
+        bounded(generic::parse(&body, 0))?;
         let _ = woocommerce::is_ping(&body);
     }
 

@@ -1,12 +1,11 @@
 //! How an influencer is paid per attributed order.
 
 use std::fmt;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::money::{Currency, div_round};
+use super::money::{Currency, MoneyError, div_round, plain_decimal};
 
 /// A commission rule, in integers: basis points of revenue, or hundredths of the order's
 /// currency unit per order.
@@ -28,16 +27,50 @@ pub enum CommissionInput {
 
 /// A decimal given as a string (`"12.5"`) or an integer (`10`); never a float, which could not
 /// hold money exactly.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum DecimalText {
     Text(String),
     Integer(i64),
 }
 
+impl<'de> Deserialize<'de> for DecimalText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = DecimalText;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal as a string (\"12.50\") or an integer")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<DecimalText, E> {
+                Ok(DecimalText::Text(text.to_owned()))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<DecimalText, E> {
+                Ok(DecimalText::Integer(n))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<DecimalText, E> {
+                i64::try_from(n)
+                    .map(DecimalText::Integer)
+                    .map_err(|_| E::custom(format!("{n} is beyond any amount accepted")))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<DecimalText, E> {
+                Err(E::custom(format!(
+                    "{n} is a JSON float; write decimals as a string (\"{n}\") so they stay exact"
+                )))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CommissionError {
-    #[error("'{0}' is not a decimal number")]
+    #[error("'{0}' is not a plain decimal number (such as 12.5)")]
     NotADecimal(String),
     #[error("a commission has at most two decimal places")]
     TooPrecise,
@@ -58,17 +91,24 @@ impl DecimalText {
         }
     }
 
-    fn hundredths(&self) -> Result<i64, CommissionError> {
+    /// Hundredths of the value, or `None` when it has no `i64` of hundredths (far beyond any
+    /// bound a caller checks next).
+    fn hundredths(&self) -> Result<Option<i64>, CommissionError> {
         let value = match self {
-            Self::Text(text) => Decimal::from_str(text.trim())
-                .map_err(|_| CommissionError::NotADecimal(text.clone()))?,
+            Self::Text(text) => match plain_decimal(text) {
+                Ok(value) => value,
+                Err(MoneyError::OutOfRange(_)) => return Ok(None),
+                Err(_) => return Err(CommissionError::NotADecimal(text.clone())),
+            },
             Self::Integer(n) => Decimal::from(*n),
         };
-        let scaled = value * Decimal::ONE_HUNDRED;
+        let Some(scaled) = value.checked_mul(Decimal::ONE_HUNDRED) else {
+            return Ok(None);
+        };
         if scaled.fract() != Decimal::ZERO {
             return Err(CommissionError::TooPrecise);
         }
-        i64::try_from(scaled).map_err(|_| CommissionError::NotADecimal(format!("{value}")))
+        Ok(i64::try_from(scaled).ok())
     }
 }
 
@@ -77,22 +117,17 @@ impl TryFrom<&CommissionInput> for Commission {
 
     fn try_from(input: &CommissionInput) -> Result<Self, Self::Error> {
         match input {
-            CommissionInput::Percent { percent } => {
-                let bp = percent.hundredths()?;
-                u32::try_from(bp)
-                    .ok()
-                    .filter(|bp| *bp <= 10_000)
-                    .map(Self::PercentBasisPoints)
-                    .ok_or(CommissionError::PercentRange)
-            }
-            CommissionInput::Flat { flat } => {
-                let hundredths = flat.hundredths()?;
-                if (0..=100_000_000).contains(&hundredths) {
-                    Ok(Self::FlatHundredths(hundredths))
-                } else {
-                    Err(CommissionError::FlatRange)
-                }
-            }
+            CommissionInput::Percent { percent } => percent
+                .hundredths()?
+                .and_then(|bp| u32::try_from(bp).ok())
+                .filter(|bp| *bp <= 10_000)
+                .map(Self::PercentBasisPoints)
+                .ok_or(CommissionError::PercentRange),
+            CommissionInput::Flat { flat } => flat
+                .hundredths()?
+                .filter(|h| (0..=100_000_000).contains(h))
+                .map(Self::FlatHundredths)
+                .ok_or(CommissionError::FlatRange),
         }
     }
 }
@@ -108,9 +143,21 @@ impl Commission {
 
     pub fn from_stored(stored: &str) -> Result<Self, CommissionError> {
         let bad = || CommissionError::Stored(stored.to_owned());
+        // A stored rule is checked against the same bounds as one typed in, so a damaged
+        // record can never pay more than a valid rule could.
         match stored.split_once(':') {
-            Some(("pct", bp)) => bp.parse().map(Self::PercentBasisPoints).map_err(|_| bad()),
-            Some(("flat", h)) => h.parse().map(Self::FlatHundredths).map_err(|_| bad()),
+            Some(("pct", bp)) => bp
+                .parse()
+                .ok()
+                .filter(|bp| *bp <= 10_000)
+                .map(Self::PercentBasisPoints)
+                .ok_or_else(bad),
+            Some(("flat", h)) => h
+                .parse()
+                .ok()
+                .filter(|h| (0..=100_000_000).contains(h))
+                .map(Self::FlatHundredths)
+                .ok_or_else(bad),
             _ => Err(bad()),
         }
     }

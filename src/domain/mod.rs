@@ -28,8 +28,9 @@ pub use destination::{Destination, DestinationError};
 pub use handle::{Handle, HandleError};
 pub use ids::{ClickId, IdSpace, InfluencerId, random_string};
 pub use link_code::{LinkCode, LinkCodeError};
-pub use money::{Currency, MoneyError};
+pub use money::{Currency, MAX_AMOUNT_MINOR, MoneyError, plain_decimal};
 pub use order::{
-    Order, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform, RefundAmount,
+    Order, OrderError, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform,
+    RefundAmount,
 };
 pub use roi::Totals;

@@ -13,10 +13,16 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::attribution::Attribution;
-use super::money::{Currency, div_round};
+use super::commission::Commission;
+use super::money::{Currency, MAX_AMOUNT_MINOR, div_round};
 
 /// Delivery ids remembered per order, to answer re-deliveries without work.
 const DELIVERIES_KEPT: usize = 64;
+
+/// The span of order times accepted: 2000-01-01 to 2100-01-01 (UTC, in ms). A time outside
+/// it is a shop's bug or a forgery, and would file the order under a day no report asks for.
+const EARLIEST_ORDER_MS: i64 = 946_684_800_000;
+const LATEST_ORDER_MS: i64 = 4_102_444_800_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,13 +51,25 @@ impl Platform {
     }
 }
 
-/// An order's identity across deliveries: its platform and the shop's id for it.
+/// An order's identity across deliveries: its platform and the shop's id for it
+/// (`shopify:1001`). A shop's test orders have keys of their own (`test:shopify:1001`): shops
+/// reuse ids between test and live orders (Shopify's test notification always carries one id),
+/// and a live order must never be folded into a test order's record, nor a test into a live one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OrderKey(String);
 
 impl OrderKey {
     pub fn new(platform: Platform, shop_id: &str) -> Self {
         Self(format!("{}:{shop_id}", platform.label()))
+    }
+
+    /// The key of a live order, or of a test order when `test` is set.
+    pub fn of(platform: Platform, shop_id: &str, test: bool) -> Self {
+        if test {
+            Self(format!("test:{}:{shop_id}", platform.label()))
+        } else {
+            Self::new(platform, shop_id)
+        }
     }
 
     /// A key read back from the store.
@@ -82,6 +100,55 @@ pub struct OrderFacts {
     pub test: bool,
 }
 
+/// Why a parser's reading of an order cannot be kept.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OrderError {
+    #[error("{field} is {value} minor units; it must be 0 to {MAX_AMOUNT_MINOR}")]
+    Amount { field: &'static str, value: i64 },
+    #[error("the order time ({0} ms since 1970) is not between 2000-01-01 and 2100-01-01")]
+    Time(i64),
+}
+
+impl OrderFacts {
+    /// Checks what a parser read against the bounds every order keeps, whatever its format:
+    /// amounts from 0 to [`MAX_AMOUNT_MINOR`], a time between 2000 and 2100.
+    pub fn checked(self) -> Result<Self, OrderError> {
+        for (field, value) in [("revenue", self.revenue), ("total", self.gross)] {
+            if !(0..=MAX_AMOUNT_MINOR).contains(&value) {
+                return Err(OrderError::Amount { field, value });
+            }
+        }
+        if !(EARLIEST_ORDER_MS..=LATEST_ORDER_MS).contains(&self.occurred_ms) {
+            return Err(OrderError::Time(self.occurred_ms));
+        }
+        Ok(self)
+    }
+}
+
+impl RefundAmount {
+    /// A refund of `minor` units of revenue (`of_gross` false) or of the payment, checked
+    /// against the bounds of any amount.
+    pub fn checked(minor: i64, of_gross: bool) -> Result<Self, OrderError> {
+        if !(0..=MAX_AMOUNT_MINOR).contains(&minor) {
+            return Err(OrderError::Amount {
+                field: "refund",
+                value: minor,
+            });
+        }
+        Ok(if of_gross {
+            Self::OfGross(minor)
+        } else {
+            Self::Revenue(minor)
+        })
+    }
+
+    fn minor(self) -> i64 {
+        match self {
+            Self::Revenue(minor) | Self::OfGross(minor) => minor,
+        }
+    }
+}
+
 /// How much a refund gives back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -99,15 +166,18 @@ pub enum OrderEvent {
     Placed(OrderFacts),
     /// The order exists but is not paid yet; it counts when a placement follows.
     Awaiting(OrderFacts),
-    /// Money given back, under the shop's id for the refund.
+    /// Money given back, under the shop's id for the refund, in the currency the delivery
+    /// states (when it states one).
     Refunded {
         refund_id: String,
         amount: RefundAmount,
+        currency: Option<Currency>,
     },
     /// The whole order was refunded.
     RefundedInFull,
-    /// The order was cancelled or its payment failed: it counts for nothing.
-    Cancelled,
+    /// The order was cancelled or its payment failed: it counts for nothing. The currency is
+    /// the one the delivery states, when it states one.
+    Cancelled { currency: Option<Currency> },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -131,6 +201,11 @@ pub struct Order {
     pub attribution: Option<Attribution>,
     /// Refunds by the shop's refund id.
     pub refunds: BTreeMap<String, RefundAmount>,
+    /// The currency each refund was stated in, where the delivery stated one. A refund in
+    /// another currency than the order's is kept here for audit but never counted: its amount
+    /// means nothing in the order's currency.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refund_currencies: BTreeMap<String, Currency>,
     pub refunded_in_full: bool,
     /// Ids of the latest deliveries applied, newest last.
     pub deliveries: VecDeque<String>,
@@ -156,6 +231,7 @@ impl Order {
             facts: None,
             attribution: None,
             refunds: BTreeMap::new(),
+            refund_currencies: BTreeMap::new(),
             refunded_in_full: false,
             deliveries: VecDeque::new(),
             updated_ms: 0,
@@ -166,7 +242,9 @@ impl Order {
         self.deliveries.iter().any(|d| d == delivery_id)
     }
 
-    /// Folds one delivery's events into the record.
+    /// Folds one delivery's events into the record. An attributed order's commission follows
+    /// its amounts at the rule fixed at attribution, so an order attributed while pending at one
+    /// amount and placed at another earns on the amount that counts.
     pub fn apply(&mut self, delivery_id: &str, events: &[OrderEvent], now_ms: i64) {
         for event in events {
             self.apply_event(event);
@@ -176,12 +254,18 @@ impl Order {
             self.deliveries.pop_front();
         }
         self.updated_ms = now_ms;
+        self.refresh_commission();
     }
 
     fn apply_event(&mut self, event: &OrderEvent) {
         match event {
             OrderEvent::Placed(facts) => {
-                if self.status != OrderStatus::Placed && self.status != OrderStatus::Cancelled {
+                // The first placement fixes the amounts; before it, a pending order's amounts
+                // may still change. A cancellation that came first keeps the order cancelled,
+                // but its amounts are still recorded, so it is listed and audited.
+                if self.facts.is_none()
+                    || matches!(self.status, OrderStatus::Unknown | OrderStatus::Awaiting)
+                {
                     self.facts = Some(facts.clone());
                 }
                 if self.status != OrderStatus::Cancelled {
@@ -196,12 +280,33 @@ impl Order {
                     self.status = OrderStatus::Awaiting;
                 }
             }
-            OrderEvent::Refunded { refund_id, amount } => {
+            OrderEvent::Refunded {
+                refund_id,
+                amount,
+                currency,
+            } => {
                 let kept = self.refunds.entry(refund_id.clone()).or_insert(*amount);
                 *kept = larger(*kept, *amount);
+                if let Some(currency) = currency {
+                    self.refund_currencies.insert(refund_id.clone(), *currency);
+                }
             }
             OrderEvent::RefundedInFull => self.refunded_in_full = true,
-            OrderEvent::Cancelled => self.status = OrderStatus::Cancelled,
+            OrderEvent::Cancelled { .. } => self.status = OrderStatus::Cancelled,
+        }
+    }
+
+    /// Recomputes an attributed order's commission from its rule and current revenue.
+    fn refresh_commission(&mut self) {
+        let (Some(facts), Some(attribution)) = (&self.facts, &mut self.attribution) else {
+            return;
+        };
+        if let Some(rule) = attribution
+            .commission_rule
+            .as_deref()
+            .and_then(|r| Commission::from_stored(r).ok())
+        {
+            attribution.commission = rule.earned(facts.revenue, facts.currency);
         }
     }
 
@@ -210,27 +315,60 @@ impl Order {
         self.facts.as_ref().filter(|_| self.attribution.is_none())
     }
 
-    /// Revenue refunded so far, in minor units, never more than the revenue.
+    /// The order's currency and the other currency a refund or cancellation among `events`
+    /// states, if one states a different currency than the order's.
+    pub fn currency_conflict(&self, events: &[OrderEvent]) -> Option<(Currency, Currency)> {
+        let ours = self.facts.as_ref()?.currency;
+        events.iter().find_map(|event| match event {
+            OrderEvent::Refunded {
+                currency: Some(theirs),
+                ..
+            }
+            | OrderEvent::Cancelled {
+                currency: Some(theirs),
+            } if *theirs != ours => Some((ours, *theirs)),
+            _ => None,
+        })
+    }
+
+    /// Refunds kept but not counted, because they were stated in another currency.
+    pub fn foreign_refunds(&self) -> usize {
+        self.refunds
+            .keys()
+            .filter(|id| !self.counts_refund(id))
+            .count()
+    }
+
+    fn counts_refund(&self, refund_id: &str) -> bool {
+        match (self.refund_currencies.get(refund_id), &self.facts) {
+            (Some(theirs), Some(facts)) => *theirs == facts.currency,
+            _ => true,
+        }
+    }
+
+    /// Revenue refunded so far, in minor units, from 0 to the revenue.
     pub fn refunded(&self) -> i64 {
         let Some(facts) = &self.facts else {
             return 0;
         };
+        let revenue = facts.revenue.clamp(0, MAX_AMOUNT_MINOR);
         if self.refunded_in_full {
-            return facts.revenue;
+            return revenue;
         }
         let total: i128 = self
             .refunds
-            .values()
-            .map(|amount| match *amount {
+            .iter()
+            .filter(|(id, _)| self.counts_refund(id))
+            .map(|(_, amount)| match *amount {
                 RefundAmount::Revenue(minor) => i128::from(minor),
                 RefundAmount::OfGross(_) if facts.gross <= 0 => 0,
                 RefundAmount::OfGross(minor) => div_round(
-                    i128::from(minor) * i128::from(facts.revenue),
+                    i128::from(minor) * i128::from(revenue),
                     i128::from(facts.gross),
                 ),
             })
             .sum();
-        i64::try_from(total.clamp(0, i128::from(facts.revenue))).unwrap_or(facts.revenue)
+        i64::try_from(total.clamp(0, i128::from(revenue))).unwrap_or(revenue)
     }
 
     /// Whether the order counts in revenue: placed, not a test, and not unqualified.
@@ -238,6 +376,20 @@ impl Order {
         self.status == OrderStatus::Placed
             && self.facts.as_ref().is_some_and(|f| !f.test)
             && self.attribution.as_ref().is_some_and(|a| a.qualified)
+    }
+
+    /// Whether a record read back from the store keeps the bounds every order is taken in
+    /// with. One that does not was damaged outside reftrack and is not counted.
+    pub fn is_sound(&self) -> bool {
+        let amount = |minor: i64| (0..=MAX_AMOUNT_MINOR).contains(&minor);
+        self.facts
+            .as_ref()
+            .is_none_or(|f| amount(f.revenue) && amount(f.gross))
+            && self.refunds.values().all(|r| amount(r.minor()))
+            && self
+                .attribution
+                .as_ref()
+                .is_none_or(|a| amount(a.commission))
     }
 
     /// What the order adds to its owner's figures now.
@@ -248,21 +400,23 @@ impl Order {
         if !self.counts() {
             return OrderFigures::default();
         }
+        let revenue = facts.revenue.clamp(0, MAX_AMOUNT_MINOR);
+        let commission = attribution.commission.clamp(0, MAX_AMOUNT_MINOR);
         let refunds = self.refunded();
-        let reversed = if facts.revenue > 0 {
+        let reversed = if revenue > 0 {
             div_round(
-                i128::from(attribution.commission) * i128::from(refunds),
-                i128::from(facts.revenue),
+                i128::from(commission) * i128::from(refunds),
+                i128::from(revenue),
             )
         } else {
             0
         };
-        let reversed = i64::try_from(reversed).unwrap_or(attribution.commission);
+        let reversed = i64::try_from(reversed.clamp(0, i128::from(commission))).unwrap_or(0);
         OrderFigures {
             orders: 1,
-            revenue: facts.revenue,
+            revenue,
             refunds,
-            commission: attribution.commission - reversed,
+            commission: commission - reversed,
         }
     }
 }
@@ -325,8 +479,11 @@ mod tests {
         OrderEvent::Refunded {
             refund_id: id.into(),
             amount,
+            currency: None,
         }
     }
+
+    const CANCELLED: OrderEvent = OrderEvent::Cancelled { currency: None };
 
     #[test]
     fn a_placed_order_counts_its_revenue_and_commission() {
@@ -395,7 +552,7 @@ mod tests {
     fn a_cancellation_reverses_everything_and_a_late_placement_does_not_revive_it() {
         let mut order = order_with(&[OrderEvent::Placed(facts(10_000, 10_000))]);
         attributed(&mut order, 1_000);
-        order.apply("cancel", &[OrderEvent::Cancelled], 0);
+        order.apply("cancel", &[CANCELLED], 0);
         order.apply("retry", &[OrderEvent::Placed(facts(10_000, 10_000))], 0);
         assert_eq!(order.status, OrderStatus::Cancelled);
         assert_eq!(order.figures(), OrderFigures::default());
@@ -434,5 +591,123 @@ mod tests {
         }
         assert!(order.has_seen("d99"));
         assert!(!order.has_seen("d0"));
+    }
+
+    fn with_rule(order: &mut Order, rule: &str) {
+        order.attribution = Some(Attribution {
+            commission_rule: Some(rule.into()),
+            ..Evidence::default().attribute(0, &WINDOW, AttributionPriority::Click)
+        });
+        order.apply("rule", &[], 0);
+    }
+
+    #[test]
+    fn commission_follows_the_amount_that_counts_at_the_rule_fixed_at_attribution() {
+        let mut order = order_with(&[OrderEvent::Awaiting(facts(50_000, 50_000))]);
+        with_rule(&mut order, "pct:1000");
+        assert_eq!(order.attribution.as_ref().unwrap().commission, 5_000);
+        order.apply("placed", &[OrderEvent::Placed(facts(4_000, 4_000))], 0);
+        assert_eq!(
+            order.figures(),
+            OrderFigures {
+                orders: 1,
+                revenue: 4_000,
+                refunds: 0,
+                commission: 400
+            }
+        );
+        order.apply("late", &[OrderEvent::Placed(facts(90_000, 90_000))], 0);
+        assert_eq!(
+            order.figures().revenue,
+            4_000,
+            "the first placement fixes it"
+        );
+    }
+
+    #[test]
+    fn a_cancellation_before_its_creation_keeps_the_amounts_for_the_audit_and_counts_nothing() {
+        let mut order = order_with(&[CANCELLED, OrderEvent::Placed(facts(10_000, 10_000))]);
+        attributed(&mut order, 1_000);
+        assert_eq!(order.status, OrderStatus::Cancelled);
+        assert_eq!(order.facts.as_ref().map(|f| f.revenue), Some(10_000));
+        assert_eq!(order.figures(), OrderFigures::default());
+    }
+
+    #[test]
+    fn a_refund_in_another_currency_is_kept_apart_and_never_counted() {
+        let jpy = Currency::parse("JPY").unwrap();
+        let mut order = order_with(&[
+            OrderEvent::Refunded {
+                refund_id: "early".into(),
+                amount: RefundAmount::Revenue(3_000),
+                currency: Some(usd()),
+            },
+            OrderEvent::Placed(OrderFacts {
+                currency: jpy,
+                ..facts(10_000, 10_000)
+            }),
+        ]);
+        attributed(&mut order, 1_000);
+        let later_usd = [OrderEvent::Refunded {
+            refund_id: "late".into(),
+            amount: RefundAmount::Revenue(3_000),
+            currency: Some(usd()),
+        }];
+        assert_eq!(order.currency_conflict(&later_usd), Some((jpy, usd())));
+        order.apply("late", &later_usd, 0);
+        assert_eq!(order.refunded(), 0);
+        assert_eq!(order.foreign_refunds(), 2);
+        let in_yen = [OrderEvent::Refunded {
+            refund_id: "yen".into(),
+            amount: RefundAmount::Revenue(2_000),
+            currency: Some(jpy),
+        }];
+        assert_eq!(order.currency_conflict(&in_yen), None);
+        order.apply("yen", &in_yen, 0);
+        assert_eq!(order.figures().refunds, 2_000);
+    }
+
+    #[test]
+    fn a_damaged_record_is_not_sound_and_its_figures_never_panic() {
+        let mut order = order_with(&[
+            OrderEvent::Placed(facts(-5_000, -1)),
+            refund("r", RefundAmount::OfGross(10)),
+        ]);
+        attributed(&mut order, i64::MAX);
+        assert!(!order.is_sound());
+        let figures = order.figures();
+        assert_eq!((figures.revenue, figures.refunds), (0, 0));
+        assert!(order_with(&[OrderEvent::Placed(facts(1, 1))]).is_sound());
+    }
+
+    #[test]
+    fn parsed_facts_outside_the_bounds_are_refused() {
+        let facts = |revenue, gross| OrderFacts {
+            occurred_ms: EARLIEST_ORDER_MS,
+            ..facts(revenue, gross)
+        };
+        assert!(facts(0, 0).checked().is_ok());
+        assert!(facts(-1, 0).checked().is_err());
+        assert!(facts(0, MAX_AMOUNT_MINOR + 1).checked().is_err());
+        let mut far = facts(1, 1);
+        far.occurred_ms = i64::MAX;
+        assert!(matches!(far.checked(), Err(OrderError::Time(_))));
+        assert!(RefundAmount::checked(-1, true).is_err());
+        assert_eq!(
+            RefundAmount::checked(7, false),
+            Ok(RefundAmount::Revenue(7))
+        );
+    }
+
+    #[test]
+    fn test_orders_have_keys_of_their_own() {
+        assert_eq!(
+            OrderKey::of(Platform::Shopify, "1", true).as_str(),
+            "test:shopify:1"
+        );
+        assert_eq!(
+            OrderKey::of(Platform::Shopify, "1", false).as_str(),
+            "shopify:1"
+        );
     }
 }

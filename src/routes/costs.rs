@@ -90,14 +90,8 @@ pub async fn add(
     let currency = Currency::parse(&body.currency)
         .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?;
     let amount = currency
-        .minor_units(&body.amount.text())
-        .map_err(|e| ApiError::bad_request("invalid_amount", e.to_string()))?;
-    if amount < 0 {
-        return Err(ApiError::bad_request(
-            "invalid_amount",
-            "a cost is not negative",
-        ));
-    }
+        .amount(&body.amount.text())
+        .map_err(|e| ApiError::bad_request("invalid_amount", format!("amount: {e}")))?;
     let date = DateRange::parse_day(&body.date)
         .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()))?;
     let cost = Cost {

@@ -22,7 +22,8 @@ use crate::metrics::WebhookOutcome;
 use crate::orders::{IngestError, Ingested, ingest};
 use crate::state::AppState;
 use crate::webhooks::{
-    Parsed, PayloadError, SignatureError, WebhookSecret, generic, shopify, stripe, woocommerce,
+    Parsed, PayloadError, PayloadErrorKind, SignatureError, WebhookSecret, generic, shopify,
+    stripe, woocommerce,
 };
 
 /// Largest body accepted. Real order payloads are a few KiB; Shopify's largest are well
@@ -60,7 +61,12 @@ impl Refusal {
     fn outcome(&self) -> WebhookOutcome {
         match self {
             Self::Signature(_) => WebhookOutcome::InvalidSignature,
-            Self::Malformed(_) | Self::TooLarge => WebhookOutcome::Malformed,
+            Self::Malformed(e) => match e.kind {
+                PayloadErrorKind::Malformed => WebhookOutcome::Malformed,
+                PayloadErrorKind::TopicMismatch => WebhookOutcome::TopicMismatch,
+            },
+            Self::TooLarge => WebhookOutcome::Malformed,
+            Self::Ingest(IngestError::CurrencyMismatch { .. }) => WebhookOutcome::CurrencyMismatch,
             Self::NotConfigured(_) | Self::Ingest(_) => WebhookOutcome::Unavailable,
         }
     }
@@ -76,11 +82,20 @@ impl Refusal {
             Self::Signature(_) => {
                 ApiError::client(StatusCode::UNAUTHORIZED, "invalid_signature", message)
             }
-            Self::Malformed(_) => ApiError::bad_request("malformed_payload", message),
+            Self::Malformed(e) => ApiError::bad_request(
+                match e.kind {
+                    PayloadErrorKind::Malformed => "malformed_payload",
+                    PayloadErrorKind::TopicMismatch => "topic_mismatch",
+                },
+                message,
+            ),
             Self::TooLarge => {
                 ApiError::client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
             }
             Self::Ingest(IngestError::Store(e)) => ApiError::Store(e),
+            Self::Ingest(IngestError::CurrencyMismatch { .. }) => {
+                ApiError::bad_request("currency_mismatch", message)
+            }
             Self::Ingest(IngestError::Contended) => {
                 ApiError::client(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
             }

@@ -13,7 +13,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{Delivery, Parsed, PayloadError, click_id, json, rfc3339_ms};
+use super::{Delivery, Parsed, PayloadError, click_id, coupons, currency, json, rfc3339_ms};
 use crate::domain::{
     Currency, DecimalText, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount,
 };
@@ -61,21 +61,19 @@ pub fn parse(body: &[u8], received_ms: i64) -> Result<Parsed, PayloadError> {
         Some(event_id) => id("event_id", event_id)?,
         None => format!("sha256:{}", hex::encode(Sha256::digest(body))),
     };
+    let stated_currency = b
+        .currency
+        .as_deref()
+        .map(|code| currency("currency", code))
+        .transpose()?;
     let amount = |b: &Body| -> Result<(Currency, i64), PayloadError> {
-        let (Some(amount), Some(currency)) = (&b.amount, &b.currency) else {
+        let (Some(amount), Some(currency)) = (&b.amount, stated_currency) else {
             return Err(PayloadError::new(format!(
                 "{} needs amount and currency",
                 b.event
             )));
         };
-        let currency = Currency::parse(currency).map_err(|e| PayloadError::new(e.to_string()))?;
-        let minor = currency
-            .minor_units(&amount.text())
-            .map_err(|e| PayloadError::new(e.to_string()))?;
-        if minor < 0 {
-            return Err(PayloadError::new("amount must not be negative"));
-        }
-        Ok((currency, minor))
+        Ok((currency, super::amount(currency, "amount", &amount.text())?))
     };
     let events = match b.event.as_str() {
         "order.created" => {
@@ -84,30 +82,36 @@ pub fn parse(body: &[u8], received_ms: i64) -> Result<Parsed, PayloadError> {
                 Some(at) => rfc3339_ms(at)?,
                 None => received_ms,
             };
-            vec![OrderEvent::Placed(OrderFacts {
-                order_id: order_id.clone(),
-                currency,
-                revenue,
-                gross: revenue,
-                occurred_ms,
-                click_id: click_id(b.click_id.as_deref()),
-                coupons: b.coupon.iter().cloned().collect(),
-                test: b.test,
-            })]
+            vec![OrderEvent::Placed(
+                OrderFacts {
+                    order_id: order_id.clone(),
+                    currency,
+                    revenue,
+                    gross: revenue,
+                    occurred_ms,
+                    click_id: click_id(b.click_id.as_deref()),
+                    coupons: coupons(b.coupon.iter().cloned())?,
+                    test: b.test,
+                }
+                .checked()?,
+            )]
         }
         "order.refunded" => {
-            let (_, refunded) = amount(&b)?;
+            let (currency, refunded) = amount(&b)?;
             vec![OrderEvent::Refunded {
                 refund_id: delivery_id.clone(),
-                amount: RefundAmount::Revenue(refunded),
+                amount: RefundAmount::checked(refunded, false)?,
+                currency: Some(currency),
             }]
         }
-        _ => vec![OrderEvent::Cancelled],
+        _ => vec![OrderEvent::Cancelled {
+            currency: stated_currency,
+        }],
     };
     Ok(Parsed::Order(Delivery {
         platform: Platform::Generic,
         delivery_id,
-        order_key: OrderKey::new(Platform::Generic, &order_id),
+        order_key: OrderKey::of(Platform::Generic, &order_id, b.test),
         events,
     }))
 }
@@ -116,8 +120,11 @@ pub fn parse(body: &[u8], received_ms: i64) -> Result<Parsed, PayloadError> {
 mod tests {
     use super::*;
 
+    /// 2026-11-20T10:00:00Z.
+    const RECEIVED_MS: i64 = 1_795_600_800_000;
+
     fn events(body: &str) -> Result<Vec<OrderEvent>, PayloadError> {
-        match parse(body.as_bytes(), 7)? {
+        match parse(body.as_bytes(), RECEIVED_MS)? {
             Parsed::Order(d) => Ok(d.events),
             Parsed::Ignored => Ok(vec![]),
         }
@@ -134,7 +141,7 @@ mod tests {
         };
         assert_eq!((facts.revenue, facts.currency.code()), (4_990, "EUR"));
         assert_eq!(
-            facts.occurred_ms, 7,
+            facts.occurred_ms, RECEIVED_MS,
             "receipt time when occurred_at is absent"
         );
         assert_eq!(facts.coupons, vec!["ALICE10".to_owned()]);
@@ -170,6 +177,10 @@ mod tests {
             r#"{"event":"order.created","order_id":"has space","amount":"1","currency":"USD"}"#,
             r#"{"event":"order.created","order_id":"A-1","amount":"1","currency":"USD","occurred_at":"yesterday"}"#,
             r#"{"event":"order.created"}"#,
+            r#"{"event":"order.created","order_id":"A-1","amount":"1e3","currency":"USD"}"#,
+            r#"{"event":"order.created","order_id":"A-1","amount":"46116860184273879.04","currency":"USD"}"#,
+            r#"{"event":"order.refunded","order_id":"A-1","amount":"-3","currency":"USD"}"#,
+            r#"{"event":"order.cancelled","order_id":"A-1","currency":"ZZZ"}"#,
         ] {
             assert!(events(body).is_err(), "{body}");
         }

@@ -19,9 +19,42 @@ pub mod woocommerce;
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 
-use crate::domain::{ClickId, OrderEvent, OrderKey, Platform};
+use crate::domain::{
+    ClickId, Currency, MAX_AMOUNT_MINOR, OrderError, OrderEvent, OrderKey, Platform,
+};
 
 pub use signature::{SignatureError, WebhookSecret};
+
+/// Most coupon codes read from one order: real orders carry one or two, and each is looked up
+/// at attribution, so a body with thousands must not cost thousands of Redis calls.
+const MAX_COUPONS: usize = 16;
+
+/// Longest coupon code kept (Shopify allows 255 characters).
+const MAX_COUPON_LEN: usize = 255;
+
+/// The coupon codes of an order, refused beyond [`MAX_COUPONS`] codes or
+/// [`MAX_COUPON_LEN`] characters.
+pub(crate) fn coupons(
+    codes: impl IntoIterator<Item = String>,
+) -> Result<Vec<String>, PayloadError> {
+    let codes: Vec<String> = codes.into_iter().take(MAX_COUPONS + 1).collect();
+    if codes.len() > MAX_COUPONS {
+        return Err(PayloadError::new(format!(
+            "an order names at most {MAX_COUPONS} coupon codes"
+        )));
+    }
+    if codes.iter().any(|c| c.chars().count() > MAX_COUPON_LEN) {
+        return Err(PayloadError::new(format!(
+            "coupon codes are at most {MAX_COUPON_LEN} characters"
+        )));
+    }
+    Ok(codes)
+}
+
+/// An order id as shown to people, cut to a length a list can show.
+pub(crate) fn display_id(raw: &str) -> String {
+    raw.chars().take(128).collect()
+}
 
 /// A verified delivery about one order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +74,72 @@ pub enum Parsed {
     Ignored,
 }
 
-/// A body that is signed correctly but cannot be read.
+/// A body that is signed correctly but cannot be taken: unreadable, out of bounds, or not
+/// what its (unsigned) topic header says it is.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct PayloadError(pub String);
+#[error("{message}")]
+pub struct PayloadError {
+    pub kind: PayloadErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadErrorKind {
+    /// The body cannot be read, or a value in it is out of bounds.
+    Malformed,
+    /// The body does not fit the topic header, which the signature does not cover.
+    TopicMismatch,
+}
 
 impl PayloadError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
+        Self {
+            kind: PayloadErrorKind::Malformed,
+            message: message.into(),
+        }
     }
+
+    pub fn topic_mismatch(message: impl Into<String>) -> Self {
+        Self {
+            kind: PayloadErrorKind::TopicMismatch,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<OrderError> for PayloadError {
+    fn from(e: OrderError) -> Self {
+        Self::new(e.to_string())
+    }
+}
+
+/// The currency a body names in `field`.
+pub(crate) fn currency(field: &str, code: &str) -> Result<Currency, PayloadError> {
+    Currency::parse(code).map_err(|e| PayloadError::new(format!("{field}: {e}")))
+}
+
+/// Minor units of the amount a body writes as decimal text in `field`: a plain decimal, not
+/// negative, at most [`crate::domain::MAX_AMOUNT_MINOR`].
+pub(crate) fn amount(currency: Currency, field: &str, text: &str) -> Result<i64, PayloadError> {
+    currency
+        .amount(text)
+        .map_err(|e| PayloadError::new(format!("{field}: {e}")))
+}
+
+/// The sum of amounts already checked, refused when it leaves the bounds of one amount.
+pub(crate) fn sum(
+    field: &str,
+    amounts: impl IntoIterator<Item = i64>,
+) -> Result<i64, PayloadError> {
+    amounts
+        .into_iter()
+        .try_fold(0_i64, i64::checked_add)
+        .filter(|total| (0..=MAX_AMOUNT_MINOR).contains(total))
+        .ok_or_else(|| {
+            PayloadError::new(format!(
+                "{field}: the amounts add up to more than {MAX_AMOUNT_MINOR} minor units"
+            ))
+        })
 }
 
 pub(crate) fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PayloadError> {

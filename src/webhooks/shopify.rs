@@ -1,10 +1,19 @@
-//! Shopify: `X-Shopify-Topic` names the event, the body is the bare resource (an order, or a
-//! refund), and `X-Shopify-Event-Id` (or `X-Shopify-Webhook-Id`) names the delivery.
+//! Shopify: the body is the bare resource (an order, or a refund), signed with
+//! `X-Shopify-Hmac-Sha256`; `X-Shopify-Topic` names the event and `X-Shopify-Event-Id` (or
+//! `X-Shopify-Webhook-Id`) the delivery.
+//!
+//! The signature covers the body only, not the headers, so anyone holding one signed body can
+//! re-send it under another topic. What happened to an order is therefore read from the signed
+//! body alone (`cancelled_at`, `financial_status`, its `refunds`); the topic only says which
+//! kind of body to expect, and a body that does not fit its topic is refused.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Delivery, Parsed, PayloadError, click_id, click_id_in_url, json, rfc3339_ms};
+use super::{
+    Delivery, Parsed, PayloadError, amount, click_id, click_id_in_url, coupons, currency,
+    display_id, json, rfc3339_ms, sum,
+};
 use crate::domain::{Currency, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
 #[derive(Deserialize)]
@@ -27,6 +36,8 @@ struct Order {
     test: bool,
     cancelled_at: Option<String>,
     financial_status: Option<String>,
+    #[serde(default)]
+    refunds: Vec<Refund>,
 }
 
 #[derive(Deserialize)]
@@ -47,7 +58,8 @@ struct DiscountCode {
 )]
 struct Refund {
     id: u64,
-    order_id: u64,
+    /// Present on a refund delivered on its own; an order's refunds may leave it out.
+    order_id: Option<u64>,
     #[serde(default)]
     refund_line_items: Vec<RefundLineItem>,
     #[serde(default)]
@@ -77,6 +89,17 @@ struct Transaction {
     currency: Option<String>,
 }
 
+/// Topics whose body is an order.
+const ORDER_TOPICS: [&str; 7] = [
+    "orders/create",
+    "orders/paid",
+    "orders/updated",
+    "orders/edited",
+    "orders/fulfilled",
+    "orders/partially_fulfilled",
+    "orders/cancelled",
+];
+
 /// Reads a delivery. `delivery_id` is the event id header, else the webhook id header.
 pub fn parse(
     topic: &str,
@@ -84,67 +107,78 @@ pub fn parse(
     body: &[u8],
     received_ms: i64,
 ) -> Result<Parsed, PayloadError> {
-    let events = match topic {
-        "orders/create" | "orders/paid" => {
-            let order: Order = json(body)?;
-            let facts = facts(&order, received_ms)?;
-            let mut events = vec![OrderEvent::Placed(facts)];
-            if order.cancelled_at.is_some() || order.financial_status.as_deref() == Some("voided") {
-                events.push(OrderEvent::Cancelled);
-            }
-            if order.financial_status.as_deref() == Some("refunded") {
-                events.push(OrderEvent::RefundedInFull);
-            }
-            (order.id, events)
+    let (key, events) = if ORDER_TOPICS.contains(&topic) {
+        let order: Order = json(body)?;
+        let events = order_events(&order, received_ms)?;
+        let cancelled = events
+            .iter()
+            .any(|e| matches!(e, OrderEvent::Cancelled { .. }));
+        if topic == "orders/cancelled" && !cancelled {
+            return Err(PayloadError::topic_mismatch(
+                "the topic is orders/cancelled but the order has no cancelled_at and is not \
+                 voided: the body is not a cancellation",
+            ));
         }
-        "orders/cancelled" => {
-            let order: Order = json(body)?;
-            let facts = facts(&order, received_ms)?;
-            (
-                order.id,
-                vec![OrderEvent::Awaiting(facts), OrderEvent::Cancelled],
-            )
+        (
+            OrderKey::of(Platform::Shopify, &order.id.to_string(), order.test),
+            events,
+        )
+    } else if topic == "refunds/create" {
+        let refund: Refund = json(body)?;
+        let Some(order_id) = refund.order_id else {
+            return Err(PayloadError::topic_mismatch(
+                "the topic is refunds/create but the body has no order_id: it is not a refund",
+            ));
+        };
+        match refund_event(&refund)? {
+            Some(event) => (
+                OrderKey::new(Platform::Shopify, &order_id.to_string()),
+                vec![event],
+            ),
+            None => return Ok(Parsed::Ignored),
         }
-        "refunds/create" => {
-            let refund: Refund = json(body)?;
-            match refund_amount(&refund)? {
-                Some(amount) => (
-                    refund.order_id,
-                    vec![OrderEvent::Refunded {
-                        refund_id: format!("refund:{}", refund.id),
-                        amount,
-                    }],
-                ),
-                None => return Ok(Parsed::Ignored),
-            }
-        }
-        _ => return Ok(Parsed::Ignored),
+    } else {
+        return Ok(Parsed::Ignored);
     };
-    let (order_id, events) = events;
     Ok(Parsed::Order(Delivery {
         platform: Platform::Shopify,
         delivery_id: delivery_id.to_owned(),
-        order_key: OrderKey::new(Platform::Shopify, &order_id.to_string()),
+        order_key: key,
         events,
     }))
 }
 
-fn money(currency: Currency, amount: &str) -> Result<i64, PayloadError> {
-    currency
-        .minor_units(amount)
-        .map_err(|e| PayloadError::new(e.to_string()))
+/// What an order body says happened, from its own fields.
+fn order_events(order: &Order, received_ms: i64) -> Result<Vec<OrderEvent>, PayloadError> {
+    let facts = facts(order, received_ms)?;
+    let status = order.financial_status.as_deref().unwrap_or_default();
+    let cancelled = order.cancelled_at.is_some() || matches!(status, "voided" | "expired");
+    let mut events = vec![if cancelled || status == "pending" {
+        OrderEvent::Awaiting(facts)
+    } else {
+        OrderEvent::Placed(facts)
+    }];
+    for refund in &order.refunds {
+        events.extend(refund_event(refund)?);
+    }
+    if status == "refunded" {
+        events.push(OrderEvent::RefundedInFull);
+    }
+    if cancelled {
+        events.push(OrderEvent::Cancelled { currency: None });
+    }
+    Ok(events)
 }
 
 fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
-    let currency =
-        Currency::parse(&order.currency).map_err(|e| PayloadError::new(e.to_string()))?;
+    let currency = currency("currency", &order.currency)?;
     // subtotal_price is after discounts and before shipping and tax, except in shops whose
     // prices include tax, where the tax has to come off.
-    let mut revenue = money(currency, &order.subtotal_price)?;
+    let mut revenue = amount(currency, "subtotal_price", &order.subtotal_price)?;
     if order.taxes_included
         && let Some(tax) = &order.total_tax
     {
-        revenue = (revenue - money(currency, tax)?).max(0);
+        revenue = (revenue - amount(currency, "total_tax", tax)?).max(0);
     }
     let occurred_ms = match &order.created_at {
         Some(at) => rfc3339_ms(at)?,
@@ -156,60 +190,93 @@ fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
         .iter()
         .filter(|a| a.name == "rtclid")
         .filter_map(|a| a.value.as_str());
-    Ok(OrderFacts {
-        order_id: order.name.clone().unwrap_or_else(|| order.id.to_string()),
+    let facts = OrderFacts {
+        order_id: display_id(order.name.as_deref().unwrap_or(&order.id.to_string())),
         currency,
         revenue,
-        gross: money(currency, &order.total_price)?,
+        gross: amount(currency, "total_price", &order.total_price)?,
         occurred_ms,
         click_id: click_id(from_landing.as_deref().into_iter().chain(from_notes)),
-        coupons: order
-            .discount_codes
-            .iter()
-            .map(|d| d.code.clone())
-            .collect(),
+        coupons: coupons(order.discount_codes.iter().map(|d| d.code.clone()))?,
         test: order.test,
-    })
+    };
+    Ok(facts.checked()?)
 }
 
-/// Revenue given back: the refunded line items' subtotals when the refund names items, else
-/// the refunded money as a share of the payment. `None` when no money moved (a restock only).
-fn refund_amount(refund: &Refund) -> Result<Option<RefundAmount>, PayloadError> {
+/// The refund a refund object describes: the refunded line items' subtotals when it names
+/// items, else the refunded money as a share of the payment. `None` when no money moved (a
+/// restock only).
+fn refund_event(refund: &Refund) -> Result<Option<OrderEvent>, PayloadError> {
     let refunds: Vec<&Transaction> = refund
         .transactions
         .iter()
         .filter(|t| t.kind == "refund" && t.status.as_deref().is_none_or(|s| s == "success"))
         .collect();
-    let Some(currency) = refunds.iter().find_map(|t| t.currency.as_deref()) else {
+    let Some(code) = refunds.iter().find_map(|t| t.currency.as_deref()) else {
         return Ok(None);
     };
-    let currency = Currency::parse(currency).map_err(|e| PayloadError::new(e.to_string()))?;
-    if refund.refund_line_items.is_empty() {
-        let mut paid_back = 0;
-        for t in &refunds {
-            paid_back += money(currency, &t.amount)?;
-        }
-        return Ok(Some(RefundAmount::OfGross(paid_back)));
+    let currency = currency("transactions.currency", code)?;
+    if let Some(other) = refunds
+        .iter()
+        .filter_map(|t| t.currency.as_deref())
+        .find(|c| !c.eq_ignore_ascii_case(currency.code()))
+    {
+        return Err(PayloadError::new(format!(
+            "transactions.currency: one refund is paid back in both {currency} and {other}"
+        )));
     }
-    let mut revenue = 0;
-    for item in &refund.refund_line_items {
-        revenue += match &item.subtotal {
-            Some(Value::String(s)) => money(currency, s)?,
-            Some(Value::Number(n)) => money(currency, &n.to_string())?,
-            _ => {
-                let line = &item.line_item;
-                let price = money(currency, &line.price)?;
-                let discount = match &line.total_discount {
-                    Some(d) if line.quantity > 0 => {
-                        money(currency, d)? * item.quantity / line.quantity
-                    }
-                    _ => 0,
-                };
-                price * item.quantity - discount
+    let amount = if refund.refund_line_items.is_empty() {
+        let paid_back: Result<Vec<i64>, _> = refunds
+            .iter()
+            .map(|t| amount(currency, "transactions.amount", &t.amount))
+            .collect();
+        RefundAmount::checked(sum("transactions.amount", paid_back?)?, true)?
+    } else {
+        let lines: Result<Vec<i64>, _> = refund
+            .refund_line_items
+            .iter()
+            .map(|item| line_refund(currency, item))
+            .collect();
+        RefundAmount::checked(sum("refund_line_items", lines?)?, false)?
+    };
+    Ok(Some(OrderEvent::Refunded {
+        refund_id: format!("refund:{}", refund.id),
+        amount,
+        currency: Some(currency),
+    }))
+}
+
+/// Revenue one refunded line gives back: its stated subtotal, else its price times the
+/// quantity refunded less that quantity's share of the line's discount.
+fn line_refund(currency: Currency, item: &RefundLineItem) -> Result<i64, PayloadError> {
+    match &item.subtotal {
+        Some(Value::String(s)) => amount(currency, "refund_line_items.subtotal", s),
+        Some(Value::Number(n)) => amount(currency, "refund_line_items.subtotal", &n.to_string()),
+        _ => {
+            let line = &item.line_item;
+            let price = amount(currency, "line_item.price", &line.price)?;
+            if !(0..=line.quantity).contains(&item.quantity) {
+                return Err(PayloadError::new(format!(
+                    "refund_line_items.quantity: {} is not between 0 and the line's quantity {}",
+                    item.quantity, line.quantity
+                )));
             }
-        };
+            let discount = match &line.total_discount {
+                Some(d) if line.quantity > 0 => {
+                    let whole = i128::from(amount(currency, "line_item.total_discount", d)?);
+                    whole * i128::from(item.quantity) / i128::from(line.quantity)
+                }
+                _ => 0,
+            };
+            let refunded = (i128::from(price) * i128::from(item.quantity) - discount).max(0);
+            i64::try_from(refunded)
+                .ok()
+                .filter(|r| *r <= crate::domain::MAX_AMOUNT_MINOR)
+                .ok_or_else(|| {
+                    PayloadError::new("refund_line_items: the refunded amount is out of bounds")
+                })
+        }
     }
-    Ok(Some(RefundAmount::Revenue(revenue)))
 }
 
 #[cfg(test)]
@@ -261,7 +328,9 @@ mod tests {
     fn the_test_notification_is_a_cancelled_test_order() {
         let body = fixture("shopify_orders_cancelled_test_notification.json");
         let d = delivery(parse("orders/cancelled", "e", &body, 0).unwrap());
-        let [OrderEvent::Awaiting(facts), OrderEvent::Cancelled] = d.events.as_slice() else {
+        assert_eq!(d.order_key.as_str(), "test:shopify:820982911946154508");
+        let [OrderEvent::Awaiting(facts), OrderEvent::Cancelled { .. }] = d.events.as_slice()
+        else {
             panic!("{:?}", d.events)
         };
         assert!(facts.test);
@@ -277,18 +346,97 @@ mod tests {
             d.events,
             vec![OrderEvent::Refunded {
                 refund_id: "refund:509562969".into(),
-                amount: RefundAmount::Revenue(39_800)
+                amount: RefundAmount::Revenue(39_800),
+                currency: Some(Currency::parse("USD").unwrap()),
             }]
         );
     }
 
     #[test]
     fn unknown_topics_are_ignored_and_broken_bodies_refused() {
-        assert_eq!(
-            parse("orders/fulfilled", "e", b"{}", 0),
-            Ok(Parsed::Ignored)
-        );
+        assert_eq!(parse("products/create", "e", b"{}", 0), Ok(Parsed::Ignored));
         assert!(parse("orders/create", "e", b"{\"id\": 1}", 0).is_err());
         assert!(parse("orders/create", "e", b"not json", 0).is_err());
+    }
+
+    fn order_with(changes: &[(&str, Value)]) -> Vec<u8> {
+        let mut order: Value =
+            serde_json::from_slice(&fixture("shopify_orders_create.json")).unwrap();
+        for (field, value) in changes {
+            order[*field] = value.clone();
+        }
+        serde_json::to_vec(&order).unwrap()
+    }
+
+    #[test]
+    fn the_signed_body_not_the_topic_decides_what_happened() {
+        let live = order_with(&[]);
+        let err = parse("orders/cancelled", "e", &live, 0).unwrap_err();
+        assert_eq!(err.kind, crate::webhooks::PayloadErrorKind::TopicMismatch);
+        for topic in ["orders/create", "orders/paid", "orders/updated"] {
+            let d = delivery(parse(topic, "e", &live, 0).unwrap());
+            assert!(
+                matches!(d.events.as_slice(), [OrderEvent::Placed(_)]),
+                "{topic}: {:?}",
+                d.events
+            );
+        }
+        let cancelled = order_with(&[("cancelled_at", "2026-11-20T10:00:00Z".into())]);
+        for topic in ["orders/cancelled", "orders/create", "orders/updated"] {
+            let d = delivery(parse(topic, "e", &cancelled, 0).unwrap());
+            assert!(
+                matches!(
+                    d.events.as_slice(),
+                    [OrderEvent::Awaiting(_), OrderEvent::Cancelled { .. }]
+                ),
+                "{topic}: {:?}",
+                d.events
+            );
+        }
+        let pending = order_with(&[("financial_status", "pending".into())]);
+        let d = delivery(parse("orders/paid", "e", &pending, 0).unwrap());
+        assert!(matches!(d.events.as_slice(), [OrderEvent::Awaiting(_)]));
+        let err = parse("refunds/create", "e", &live, 0).unwrap_err();
+        assert!(err.to_string().contains("order_id") || err.to_string().contains("JSON"));
+    }
+
+    #[test]
+    fn an_orders_own_refunds_are_read_from_its_body() {
+        let refund: Value =
+            serde_json::from_slice(&fixture("shopify_refunds_create.json")).unwrap();
+        let body = order_with(&[
+            ("refunds", Value::Array(vec![refund])),
+            ("financial_status", "partially_refunded".into()),
+        ]);
+        let d = delivery(parse("orders/updated", "e", &body, 0).unwrap());
+        assert!(matches!(
+            d.events.as_slice(),
+            [
+                OrderEvent::Placed(_),
+                OrderEvent::Refunded {
+                    amount: RefundAmount::Revenue(39_800),
+                    ..
+                }
+            ]
+        ));
+    }
+
+    #[test]
+    fn negative_and_oversized_amounts_are_refused() {
+        for (field, value) in [
+            ("subtotal_price", "-10.00"),
+            ("total_price", "-1"),
+            ("subtotal_price", "46116860184273879.04"),
+            ("subtotal_price", "1e3"),
+        ] {
+            let body = order_with(&[(field, value.into())]);
+            let err = parse("orders/create", "e", &body, 0).unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+        }
+        let mut refund: Value =
+            serde_json::from_slice(&fixture("shopify_refunds_create.json")).unwrap();
+        refund["refund_line_items"][0]["subtotal"] = "-398.00".into();
+        let body = serde_json::to_vec(&refund).unwrap();
+        assert!(parse("refunds/create", "e", &body, 0).is_err());
     }
 }

@@ -86,7 +86,8 @@ impl WebhookSecret {
         }
         // Checked before the MAC, but only a matching MAC makes the delivery good: a forged
         // body with a fresh timestamp still fails below.
-        if (now - timestamp).abs() > tolerance_secs {
+        // abs_diff: a timestamp near i64::MIN or MAX cannot overflow the subtraction.
+        if now.abs_diff(timestamp) > tolerance_secs.unsigned_abs() {
             return Err(SignatureError::Expired { tolerance_secs });
         }
         let mut mac = self.mac();
@@ -205,6 +206,22 @@ mod tests {
                 s.verify_timestamped(&body, Some(bad), 1_735_689_660, 300),
                 Err(SignatureError::Malformed),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_the_integers_are_expired_without_overflow() {
+        let s = WebhookSecret::new("whsec_test").unwrap();
+        let now = 1_735_689_660;
+        for t in [i64::MIN, i64::MIN + 1, now - (1 << 62), i64::MAX] {
+            let header = format!("t={t},v1=00");
+            assert_eq!(
+                s.verify_timestamped(b"{}", Some(&header), now, 300),
+                Err(SignatureError::Expired {
+                    tolerance_secs: 300
+                }),
+                "{t}"
             );
         }
     }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{Delivery, Parsed, PayloadError, click_id, json};
-use crate::domain::{Currency, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
+use super::{Delivery, Parsed, PayloadError, click_id, coupons, currency, display_id, json};
+use crate::domain::{OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
 #[derive(Deserialize)]
 struct Event<T> {
@@ -50,6 +50,7 @@ struct Charge {
     id: String,
     payment_intent: Option<String>,
     amount_refunded: i64,
+    currency: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,28 +73,43 @@ pub fn parse(body: &[u8]) -> Result<Parsed, PayloadError> {
 fn session(body: &[u8]) -> Result<Parsed, PayloadError> {
     let event: Event<Session> = json(body)?;
     let s = event.data.object;
-    let currency = Currency::parse(&s.currency).map_err(|e| PayloadError::new(e.to_string()))?;
-    let discount = s.total_details.map_or(0, |t| t.amount_discount);
+    let currency = currency("currency", &s.currency)?;
+    let minor = |field: &str, value: i64| {
+        currency
+            .minor(value)
+            .map_err(|e| PayloadError::new(format!("{field}: {e}")))
+    };
+    let subtotal = minor("amount_subtotal", s.amount_subtotal)?;
+    let discount = minor(
+        "total_details.amount_discount",
+        s.total_details.map_or(0, |t| t.amount_discount),
+    )?;
     let candidates = [
         s.client_reference_id.as_deref(),
         s.metadata.get("rtclid").map(String::as_str),
     ];
+    let occurred_ms = s
+        .created
+        .checked_mul(1000)
+        .ok_or_else(|| PayloadError::new(format!("created: {} is not a time", s.created)))?;
     let facts = OrderFacts {
-        order_id: s.payment_intent.clone().unwrap_or_else(|| s.id.clone()),
+        order_id: display_id(s.payment_intent.as_deref().unwrap_or(&s.id)),
         currency,
         // amount_subtotal is before discounts, shipping and tax.
-        revenue: (s.amount_subtotal - discount).max(0),
-        gross: s.amount_total,
-        occurred_ms: s.created.saturating_mul(1000),
+        revenue: (subtotal - discount).max(0),
+        gross: minor("amount_total", s.amount_total)?,
+        occurred_ms,
         click_id: click_id(candidates.into_iter().flatten()),
-        coupons: s.metadata.get("coupon").into_iter().cloned().collect(),
+        coupons: coupons(s.metadata.get("coupon").into_iter().cloned())?,
         // Events from Stripe's test mode are test orders.
         test: !event.livemode,
-    };
+    }
+    .checked()?;
     let events = match (event.kind.as_str(), s.payment_status.as_str()) {
-        ("checkout.session.async_payment_failed", _) => {
-            vec![OrderEvent::Awaiting(facts), OrderEvent::Cancelled]
-        }
+        ("checkout.session.async_payment_failed", _) => vec![
+            OrderEvent::Awaiting(facts),
+            OrderEvent::Cancelled { currency: None },
+        ],
         ("checkout.session.completed", "unpaid") => vec![OrderEvent::Awaiting(facts)],
         _ => vec![OrderEvent::Placed(facts)],
     };
@@ -101,7 +117,7 @@ fn session(body: &[u8]) -> Result<Parsed, PayloadError> {
     Ok(Parsed::Order(Delivery {
         platform: Platform::Stripe,
         delivery_id: event.id,
-        order_key: OrderKey::new(Platform::Stripe, key),
+        order_key: OrderKey::of(Platform::Stripe, key, !event.livemode),
         events,
     }))
 }
@@ -113,15 +129,21 @@ fn refund(body: &[u8]) -> Result<Parsed, PayloadError> {
     let Some(payment_intent) = charge.payment_intent else {
         return Ok(Parsed::Ignored);
     };
+    let currency = charge
+        .currency
+        .as_deref()
+        .map(|code| currency("currency", code))
+        .transpose()?;
     Ok(Parsed::Order(Delivery {
         platform: Platform::Stripe,
         delivery_id: event.id,
-        order_key: OrderKey::new(Platform::Stripe, &payment_intent),
+        order_key: OrderKey::of(Platform::Stripe, &payment_intent, !event.livemode),
         // amount_refunded is cumulative, and the record keeps the largest per charge, so
         // successive partial refunds arriving in any order end at the right total.
         events: vec![OrderEvent::Refunded {
             refund_id: format!("charge:{}", charge.id),
-            amount: RefundAmount::OfGross(charge.amount_refunded),
+            amount: RefundAmount::checked(charge.amount_refunded, true)?,
+            currency,
         }],
     }))
 }
@@ -135,7 +157,11 @@ mod tests {
     fn a_paid_checkout_session_is_an_order_keyed_by_its_payment_intent() {
         let d = delivery(parse(&fixture("stripe_checkout_session_completed.json")).unwrap());
         assert_eq!(d.delivery_id, "evt_1QbCdEfGhIjKlMnOpQrStUvW");
-        assert_eq!(d.order_key.as_str(), "stripe:pi_1PgafyB7WZ01zgkWSjxsAJo3");
+        assert_eq!(
+            d.order_key.as_str(),
+            "test:stripe:pi_1PgafyB7WZ01zgkWSjxsAJo3",
+            "a test-mode event is a test order, under a key of its own"
+        );
         let [OrderEvent::Placed(facts)] = d.events.as_slice() else {
             panic!("{:?}", d.events)
         };
@@ -161,12 +187,16 @@ mod tests {
     #[test]
     fn a_refunded_charge_reverses_its_payment_intents_order() {
         let d = delivery(parse(&fixture("stripe_charge_refunded.json")).unwrap());
-        assert_eq!(d.order_key.as_str(), "stripe:pi_1PgafyB7WZ01zgkWSjxsAJo3");
+        assert_eq!(
+            d.order_key.as_str(),
+            "test:stripe:pi_1PgafyB7WZ01zgkWSjxsAJo3"
+        );
         assert_eq!(
             d.events,
             vec![OrderEvent::Refunded {
                 refund_id: "charge:ch_1PgafuB7WZ01zgkWXYmPNZs8".into(),
-                amount: RefundAmount::OfGross(4_500)
+                amount: RefundAmount::OfGross(4_500),
+                currency: Some(crate::domain::Currency::parse("usd").unwrap()),
             }]
         );
     }

@@ -5,8 +5,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Delivery, Parsed, PayloadError, click_id, json, utc_ms};
-use crate::domain::{Currency, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
+use super::{
+    Delivery, Parsed, PayloadError, amount, click_id, coupons, currency, display_id, json, sum,
+    utc_ms,
+};
+use crate::domain::{OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
 #[derive(Deserialize)]
 struct Order {
@@ -68,22 +71,28 @@ pub fn parse(
     let order: Order = json(body)?;
     let facts = facts(&order, received_ms)?;
     let currency = facts.currency;
+    // The status in the signed body decides; the topic header is not signed.
     let events = match order.status.as_str() {
         "processing" | "completed" => {
             let mut events = vec![OrderEvent::Placed(facts)];
             for refund in &order.refunds {
+                // WooCommerce writes money given back as a negative total.
                 let paid_back = currency
-                    .minor_units(&refund.total)
-                    .map_err(|e| PayloadError::new(e.to_string()))?;
+                    .signed_amount(&refund.total)
+                    .map_err(|e| PayloadError::new(format!("refunds.total: {e}")))?;
                 events.push(OrderEvent::Refunded {
                     refund_id: format!("refund:{}", refund.id),
-                    amount: RefundAmount::OfGross(paid_back.abs()),
+                    amount: RefundAmount::checked(paid_back.abs(), true)?,
+                    currency: Some(currency),
                 });
             }
             events
         }
         "refunded" => vec![OrderEvent::Placed(facts), OrderEvent::RefundedInFull],
-        "cancelled" | "failed" => vec![OrderEvent::Awaiting(facts), OrderEvent::Cancelled],
+        "cancelled" | "failed" => vec![
+            OrderEvent::Awaiting(facts),
+            OrderEvent::Cancelled { currency: None },
+        ],
         "pending" | "on-hold" => vec![OrderEvent::Awaiting(facts)],
         _ => return Ok(Parsed::Ignored),
     };
@@ -96,17 +105,12 @@ pub fn parse(
 }
 
 fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
-    let currency =
-        Currency::parse(&order.currency).map_err(|e| PayloadError::new(e.to_string()))?;
-    let money = |amount: &str| {
-        currency
-            .minor_units(amount)
-            .map_err(|e| PayloadError::new(e.to_string()))
-    };
-    let mut revenue = 0;
-    for line in &order.line_items {
-        revenue += money(&line.total)?;
-    }
+    let currency = currency("currency", &order.currency)?;
+    let lines: Result<Vec<i64>, _> = order
+        .line_items
+        .iter()
+        .map(|line| amount(currency, "line_items.total", &line.total))
+        .collect();
     let occurred_ms = match &order.date_created_gmt {
         Some(at) => utc_ms(at)?,
         None => received_ms,
@@ -116,16 +120,17 @@ fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
         .iter()
         .filter(|m| m.key == "rtclid" || m.key == "_rtclid")
         .filter_map(|m| m.value.as_str());
-    Ok(OrderFacts {
-        order_id: order.number.clone().unwrap_or_else(|| order.id.to_string()),
+    let facts = OrderFacts {
+        order_id: display_id(order.number.as_deref().unwrap_or(&order.id.to_string())),
         currency,
-        revenue,
-        gross: money(&order.total)?,
+        revenue: sum("line_items.total", lines?)?,
+        gross: amount(currency, "total", &order.total)?,
         occurred_ms,
         click_id: click_id(candidates),
-        coupons: order.coupon_lines.iter().map(|c| c.code.clone()).collect(),
+        coupons: coupons(order.coupon_lines.iter().map(|c| c.code.clone()))?,
         test: false,
-    })
+    };
+    Ok(facts.checked()?)
 }
 
 #[cfg(test)]
@@ -155,9 +160,9 @@ mod tests {
             .unwrap()
             .iter()
             .map(|l| {
-                Currency::parse("USD")
+                crate::domain::Currency::parse("USD")
                     .unwrap()
-                    .minor_units(l["total"].as_str().unwrap())
+                    .amount(l["total"].as_str().unwrap())
                     .unwrap()
             })
             .sum();
@@ -201,7 +206,8 @@ mod tests {
             d.events[1],
             OrderEvent::Refunded {
                 refund_id: "refund:9".into(),
-                amount: RefundAmount::OfGross(500)
+                amount: RefundAmount::OfGross(500),
+                currency: Some(crate::domain::Currency::parse("USD").unwrap()),
             }
         );
     }
