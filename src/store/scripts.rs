@@ -2,6 +2,14 @@
 
 use redis::Script;
 
+/// The checks every counter-changing script runs before its first write.
+const CHECKS: &str = include_str!("lua/checks.lua");
+
+/// A script with the shared checks in front of it.
+fn checked(body: &str) -> Script {
+    Script::new(&format!("{CHECKS}{body}"))
+}
+
 pub(crate) struct Scripts {
     pub apply_counts: Script,
     pub save_influencer: Script,
@@ -18,16 +26,16 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub fn new() -> Self {
         Self {
-            apply_counts: Script::new(include_str!("lua/apply_counts.lua")),
+            apply_counts: checked(include_str!("lua/apply_counts.lua")),
             save_influencer: Script::new(include_str!("lua/save_influencer.lua")),
             create_link: Script::new(include_str!("lua/create_link.lua")),
             update_link: Script::new(include_str!("lua/update_link.lua")),
             save_order: Script::new(include_str!("lua/save_order.lua")),
-            apply_order: Script::new(include_str!("lua/apply_order.lua")),
+            apply_order: checked(include_str!("lua/apply_order.lua")),
             add_coupon: Script::new(include_str!("lua/add_coupon.lua")),
             remove_coupon: Script::new(include_str!("lua/remove_coupon.lua")),
-            add_cost: Script::new(include_str!("lua/add_cost.lua")),
-            delete_cost: Script::new(include_str!("lua/delete_cost.lua")),
+            add_cost: checked(include_str!("lua/add_cost.lua")),
+            delete_cost: checked(include_str!("lua/delete_cost.lua")),
         }
     }
 }

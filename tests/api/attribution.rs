@@ -235,7 +235,10 @@ async fn a_cancellation_reverses_the_order_and_a_late_retry_does_not_revive_it()
     assert_eq!(app.influencer_row(&alice).await["orders"], 1);
 
     // Act
-    stored(app.shopify("orders/cancelled", "e2", &body).await).await;
+    let mut cancelled: Value = serde_json::from_slice(&body).unwrap();
+    cancelled["cancelled_at"] = rfc3339(Utc::now().timestamp_millis()).into();
+    let cancelled = serde_json::to_vec(&cancelled).unwrap();
+    stored(app.shopify("orders/cancelled", "e2", &cancelled).await).await;
     stored(app.shopify("orders/paid", "e3", &body).await).await;
 
     // Assert

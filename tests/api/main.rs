@@ -10,6 +10,7 @@ mod clicks;
 mod dashboard;
 mod faults;
 mod helpers;
+mod hostile_orders;
 mod influencers;
 mod limits;
 mod links;

@@ -224,7 +224,7 @@ async fn a_signed_but_malformed_body_gets_400_and_an_unknown_topic_200() {
             &json!({"event": "order.created", "order_id": "A", "amount": 1.5, "currency": "USD"}),
         )
         .await;
-    let unknown = app.shopify("orders/fulfilled", "e2", b"{}").await;
+    let unknown = app.shopify("products/create", "e2", b"{}").await;
 
     // Assert
     let (status, body) = status_of(malformed).await;

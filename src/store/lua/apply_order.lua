@@ -4,28 +4,35 @@
 -- latest revision.
 -- KEYS[1] contributions hash, KEYS[2] counters hash, KEYS[3] order index zset
 -- ARGV[1] order key, ARGV[2] revision, ARGV[3] order time (ms, the index score),
--- ARGV[4..] field, amount, field, amount, ... (integers, none zero)
+-- ARGV[4..] field, amount, field, amount, ... (integers within MAX_AMOUNT, none zero)
+-- Everything is checked before the first write (see checks.lua).
+local rev = integer(ARGV[2], 'revision', MAX_COUNTER)
+integer(ARGV[3], 'order time', MAX_COUNTER)
+if #ARGV % 2 ~= 1 then
+  error('reftrack: fields and amounts do not pair up')
+end
 local old = redis.call('HGET', KEYS[1], ARGV[1])
+local deltas = {}
 if old then
-  local old_rev = tonumber(string.match(old, '^(%d+)'))
-  if old_rev >= tonumber(ARGV[2]) then
+  local old_rev = integer(string.match(old, '^(%d+)'), 'applied revision', MAX_COUNTER)
+  if old_rev >= rev then
     return 0
   end
-  -- Amounts stay strings: negating text keeps integers exact beyond a double's 2^53.
   for field, amount in string.gmatch(old, ' ([^ =]+)=(%-?%d+)') do
-    local negated
-    if string.sub(amount, 1, 1) == '-' then
-      negated = string.sub(amount, 2)
-    else
-      negated = '-' .. amount
-    end
-    redis.call('HINCRBY', KEYS[2], field, negated)
+    deltas[field] = (deltas[field] or 0) - integer(amount, 'applied ' .. field, MAX_AMOUNT)
   end
 end
 local record = ARGV[2]
 for i = 4, #ARGV, 2 do
-  redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1])
+  local amount = integer(ARGV[i + 1], ARGV[i], MAX_AMOUNT)
+  deltas[ARGV[i]] = (deltas[ARGV[i]] or 0) + amount
   record = record .. ' ' .. ARGV[i] .. '=' .. ARGV[i + 1]
+end
+check_counters(KEYS[2], deltas)
+for field, delta in pairs(deltas) do
+  if delta ~= 0 then
+    redis.call('HINCRBY', KEYS[2], field, text(delta))
+  end
 end
 redis.call('HSET', KEYS[1], ARGV[1], record)
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])

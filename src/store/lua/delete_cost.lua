@@ -2,12 +2,18 @@
 -- one read (so two deletions of one cost subtract it once).
 -- KEYS[1] costs hash, KEYS[2] counters hash
 -- ARGV[1] cost id, ARGV[2] cost as read (JSON), ARGV[3] negated amount, ARGV[4..] counter fields
--- Returns 1 deleted, 0 not there (any more).
+-- Returns 1 deleted, 0 not there (any more). Everything is checked before the first write.
+local amount = integer(ARGV[3], 'cost amount', MAX_AMOUNT)
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
   return 0
 end
-redis.call('HDEL', KEYS[1], ARGV[1])
+local deltas = {}
 for i = 4, #ARGV do
-  redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[3])
+  deltas[ARGV[i]] = (deltas[ARGV[i]] or 0) + amount
+end
+check_counters(KEYS[2], deltas)
+redis.call('HDEL', KEYS[1], ARGV[1])
+for field, delta in pairs(deltas) do
+  redis.call('HINCRBY', KEYS[2], field, text(delta))
 end
 return 1

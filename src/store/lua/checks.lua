@@ -1,0 +1,49 @@
+-- Checks shared by the scripts that change counters; prepended to each of them (see
+-- scripts.rs). Every script runs all of its checks before its first write, so a script either
+-- applies whole or changes nothing: an error part-way would leave some counters changed and a
+-- retry would change them again.
+--
+-- Amounts are bounded at the edge to 10^12 minor units (money::MAX_AMOUNT_MINOR), so they and
+-- their differences are exact in Lua's doubles (below 2^53). Counters are kept within 2^62,
+-- far inside Redis' signed 64-bit integers; a double's rounding at that size (under 1024) is
+-- nothing against the margin to 2^63.
+local MAX_AMOUNT = 1000000000000
+local MAX_COUNTER = 4611686018427387904
+
+-- The integer a script argument or stored amount holds, within +-limit; an error otherwise.
+local function integer(text, what, limit)
+  if type(text) ~= 'string' or #text > 20 or not string.match(text, '^%-?%d+$') then
+    error('reftrack: ' .. what .. ' is not an integer: ' .. tostring(text))
+  end
+  local value = tonumber(text)
+  if value > limit or value < -limit then
+    error('reftrack: ' .. what .. ' is out of bounds: ' .. text)
+  end
+  return value
+end
+
+-- Refuses, before any write, changes that would take a counter of hash `key` beyond
+-- MAX_COUNTER either way. `deltas` maps field to change.
+local function check_counters(key, deltas)
+  local fields = {}
+  for field in pairs(deltas) do
+    fields[#fields + 1] = field
+  end
+  if #fields == 0 then
+    return
+  end
+  local current = redis.call('HMGET', key, unpack(fields))
+  for i, field in ipairs(fields) do
+    local now = integer(current[i] or '0', 'counter ' .. field, MAX_COUNTER)
+    local after = now + deltas[field]
+    if after > MAX_COUNTER or after < -MAX_COUNTER then
+      error('reftrack: counter ' .. field .. ' would leave its bounds')
+    end
+  end
+end
+
+-- An integer as the decimal text HINCRBY takes.
+local function text(value)
+  return string.format('%d', value)
+end
+
