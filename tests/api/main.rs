@@ -16,6 +16,7 @@ mod limits;
 mod links;
 mod openapi;
 mod operations;
+mod order_properties;
 mod redirect;
 mod roi;
 mod scale_out;
