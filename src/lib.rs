@@ -14,6 +14,8 @@
 //!   commissions, date ranges.
 //! - [`routes`]: HTTP handlers: the redirect hot path, the admin API under `/api/v1`,
 //!   health probes and `/metrics`. [`error`] maps failures to JSON error bodies.
+//! - [`orders`]: order intake: the table of webhook formats, signatures, one parser per
+//!   platform, and [`orders::OrderIntake`], which attributes and stores each delivery once.
 //! - [`link_cache`]: links kept in process, refreshed from a Redis stream of changes.
 //! - [`clicks`]: bot classification, client address, visitor hashing, and the batching
 //!   writer that group-commits clicks to Redis.
@@ -35,4 +37,3 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
-pub mod webhooks;

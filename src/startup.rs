@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::domain::{AttributionPolicy, Window};
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
+use crate::orders::OrderIntake;
 use crate::routes;
 use crate::state::{AdminToken, AppState, RedirectPolicy, WebhookSecrets};
 use crate::store::Store;
@@ -79,6 +80,19 @@ impl Application {
         let listener = TcpListener::bind(settings.http.bind)
             .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;
         let bound = listener.local_addr()?;
+        let time_zone = settings.reports.time_zone()?;
+        let orders = OrderIntake::new(
+            store.clone(),
+            AttributionPolicy {
+                window: Window::from_days(
+                    settings.clicks.attribution_window_days,
+                    settings.attribution.clock_skew_secs,
+                ),
+                priority: settings.attribution.priority,
+            },
+            time_zone,
+            metrics.clone(),
+        );
         let state = web::Data::new(AppState {
             store,
             links,
@@ -100,15 +114,9 @@ impl Application {
                 .map(|t| AdminToken::new(t))
                 .collect(),
             public_base: settings.http.public_base(bound),
-            time_zone: settings.reports.time_zone()?,
+            time_zone,
             report_currency: settings.reports.currency()?,
-            attribution: AttributionPolicy {
-                window: Window {
-                    after_ms: i64::from(settings.clicks.attribution_window_days) * 86_400_000,
-                    skew_ms: i64::from(settings.attribution.clock_skew_secs) * 1000,
-                },
-                priority: settings.attribution.priority,
-            },
+            orders,
             webhooks: WebhookSecrets::new(&settings.webhooks),
         });
         let mut server = HttpServer::new(move || {

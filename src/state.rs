@@ -10,11 +10,11 @@ use subtle::ConstantTimeEq;
 
 use crate::clicks::{ClickWriter, FraudGuard, VisitorHasher};
 use crate::config::WebhookSettings;
-use crate::domain::{AttributionPolicy, Currency};
+use crate::domain::{Currency, Platform};
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
+use crate::orders::{OrderIntake, WebhookSecret};
 use crate::store::Store;
-use crate::webhooks::WebhookSecret;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -34,7 +34,7 @@ pub struct AppState {
     pub time_zone: Tz,
     /// Money in reports that name no currency.
     pub report_currency: Currency,
-    pub attribution: AttributionPolicy,
+    pub orders: OrderIntake,
     pub webhooks: WebhookSecrets,
 }
 
@@ -57,6 +57,15 @@ impl WebhookSecrets {
             stripe: WebhookSecret::new(&settings.stripe_secret),
             generic: WebhookSecret::new(&settings.generic_secret),
             tolerance_secs: settings.tolerance_secs,
+        }
+    }
+
+    pub fn of(&self, platform: Platform) -> Option<&WebhookSecret> {
+        match platform {
+            Platform::Shopify => self.shopify.as_ref(),
+            Platform::WooCommerce => self.woocommerce.as_ref(),
+            Platform::Stripe => self.stripe.as_ref(),
+            Platform::Generic => self.generic.as_ref(),
         }
     }
 }

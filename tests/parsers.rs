@@ -8,7 +8,7 @@ use reftrack::domain::{
     ClickId, CouponCode, Currency, Destination, IdSpace, LinkCode, MAX_AMOUNT_MINOR, OrderEvent,
     RefundAmount,
 };
-use reftrack::webhooks::{
+use reftrack::orders::{
     Parsed, PayloadError, WebhookSecret, generic, shopify, stripe, woocommerce,
 };
 use serde_json::{Value, json};

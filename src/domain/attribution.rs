@@ -71,7 +71,32 @@ pub struct Window {
     pub skew_ms: i64,
 }
 
+/// Milliseconds in a day of the window (a fixed 24 hours, not a calendar day).
+const DAY_MS: i64 = 86_400_000;
+
 impl Window {
+    /// A window of `days` after the click and `skew_secs` before it.
+    pub fn from_days(days: u32, skew_secs: u32) -> Self {
+        Self {
+            after_ms: i64::from(days) * DAY_MS,
+            skew_ms: i64::from(skew_secs) * 1000,
+        }
+    }
+
+    /// The same window with `days` after the click (a campaign's own window).
+    #[must_use]
+    pub fn with_days(self, days: u32) -> Self {
+        Self {
+            after_ms: i64::from(days) * DAY_MS,
+            ..self
+        }
+    }
+
+    /// Whole days after the click.
+    pub fn days(&self) -> i64 {
+        self.after_ms / DAY_MS
+    }
+
     pub fn contains(&self, click_ms: i64, order_ms: i64) -> bool {
         click_ms.saturating_sub(self.skew_ms) <= order_ms
             && order_ms <= click_ms.saturating_add(self.after_ms)
@@ -84,6 +109,8 @@ pub struct SeenClick {
     pub influencer_id: InfluencerId,
     /// The link that was clicked.
     pub code: String,
+    /// The clicked link's campaign, read with the link.
+    pub campaign_id: Option<super::campaign::CampaignId>,
     pub at_ms: i64,
 }
 
@@ -187,6 +214,7 @@ mod tests {
 
     fn click(id: &str, at_ms: i64) -> SeenClick {
         SeenClick {
+            campaign_id: None,
             influencer_id: inf(id),
             code: "summer".into(),
             at_ms,

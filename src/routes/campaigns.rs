@@ -76,7 +76,7 @@ pub async fn create(
     let currency = Currency::parse(&body.currency)
         .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?;
     // Click records are kept for the server's window, so a campaign cannot look further back.
-    let longest = state.attribution.window.after_ms / 86_400_000;
+    let longest = state.orders.policy().window.days();
     if body
         .attribution_window_days
         .is_some_and(|d| d == 0 || i64::from(d) > longest)

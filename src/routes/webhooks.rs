@@ -19,12 +19,12 @@ use super::admin::{no_such_route, resource};
 use crate::domain::Platform;
 use crate::error::ApiError;
 use crate::metrics::WebhookOutcome;
-use crate::orders::{IngestError, Ingested, ingest};
-use crate::state::AppState;
-use crate::webhooks::{
-    Parsed, PayloadError, PayloadErrorKind, SignatureError, WebhookSecret, generic, shopify,
-    stripe, woocommerce,
+use crate::orders::platforms::FORMATS;
+use crate::orders::{
+    Envelope, Format, IngestError, Ingested, Parsed, PayloadError, PayloadErrorKind, Scheme,
+    SignatureError, WebhookSecret,
 };
+use crate::state::AppState;
 
 /// Largest body accepted. Real order payloads are a few KiB; Shopify's largest are well
 /// under this.
@@ -34,11 +34,15 @@ const BODY_LIMIT: usize = 1024 * 1024;
 const MAX_DELIVERY_ID: usize = 256;
 
 pub fn scope() -> Scope {
-    web::scope("/webhooks")
-        .service(resource("/shopify", "POST").route(web::post().to(shopify)))
-        .service(resource("/woocommerce", "POST").route(web::post().to(woocommerce)))
-        .service(resource("/stripe", "POST").route(web::post().to(stripe)))
-        .service(resource("/orders", "POST").route(web::post().to(generic)))
+    FORMATS
+        .iter()
+        .fold(web::scope("/webhooks"), |scope, format| {
+            scope.service(resource(format.path, "POST").route(web::post().to(
+                move |state: web::Data<AppState>, req: HttpRequest, payload: web::Payload| {
+                    receive(format, state, req, payload)
+                },
+            )))
+        })
         .default_service(web::to(no_such_route))
 }
 
@@ -105,116 +109,53 @@ impl Refusal {
 
 type Received = Result<WebhookOutcome, Refusal>;
 
-async fn shopify(
+/// Every format's deliveries: verified over the raw body by the format's scheme, read by its
+/// parser, then stored exactly once.
+async fn receive(
+    format: &'static Format,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
     let started = Instant::now();
     let received = async {
-        let secret = configured(
-            state.webhooks.shopify.as_ref(),
-            "REFTRACK_WEBHOOKS__SHOPIFY_SECRET",
-        )?;
+        let secret = configured(state.webhooks.of(format.platform), format.secret_setting)?;
         let body = read_body(payload).await?;
-        secret.verify_base64(&body, header(&req, "x-shopify-hmac-sha256"))?;
-        let topic = required(&req, &["x-shopify-topic"])?;
-        let delivery_id = required(&req, &["x-shopify-event-id", "x-shopify-webhook-id"])?;
-        let parsed = shopify::parse(topic, delivery_id, &body, now_ms())?;
-        store(&state, parsed).await
-    }
-    .await;
-    respond(&state, Platform::Shopify, started, received)
-}
-
-async fn woocommerce(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    let started = Instant::now();
-    let received = async {
-        let secret = configured(
-            state.webhooks.woocommerce.as_ref(),
-            "REFTRACK_WEBHOOKS__WOOCOMMERCE_SECRET",
-        )?;
-        let body = read_body(payload).await?;
-        let signature = header(&req, "x-wc-webhook-signature");
-        // WooCommerce checks a new webhook with an unsigned ping and refuses to save the
-        // webhook unless it gets a 200. It carries nothing, so answering it stores nothing.
-        if signature.is_none() && woocommerce::is_ping(&body) {
-            return Ok(WebhookOutcome::Ping);
+        match format.scheme {
+            Scheme::Base64Hmac { header: name } => {
+                let signature = header(&req, name);
+                // WooCommerce checks a new webhook with an unsigned ping and refuses to save the
+                // webhook unless it gets a 200. It carries nothing, so answering it stores
+                // nothing.
+                if signature.is_none() && format.unsigned_ping.is_some_and(|ping| ping(&body)) {
+                    return Ok(WebhookOutcome::Ping);
+                }
+                secret.verify_base64(&body, signature)?;
+            }
+            Scheme::Timestamped { header: name } => secret.verify_timestamped(
+                &body,
+                header(&req, name),
+                Utc::now().timestamp(),
+                state.webhooks.tolerance_secs,
+            )?,
         }
-        secret.verify_base64(&body, signature)?;
-        let topic = required(&req, &["x-wc-webhook-topic"])?;
-        let delivery_id = required(&req, &["x-wc-webhook-delivery-id"])?;
-        let parsed = woocommerce::parse(topic, delivery_id, &body, now_ms())?;
-        store(&state, parsed).await
+        let topic = match format.topic_header {
+            Some(name) => required(&req, &[name])?,
+            None => "",
+        };
+        let delivery_id = match format.delivery_headers {
+            [] => "",
+            names => required(&req, names)?,
+        };
+        let envelope = Envelope {
+            topic,
+            delivery_id,
+            received_ms: Utc::now().timestamp_millis(),
+        };
+        store(&state, (format.parse)(&envelope, &body)?).await
     }
     .await;
-    respond(&state, Platform::WooCommerce, started, received)
-}
-
-async fn stripe(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    let started = Instant::now();
-    let received = async {
-        let secret = state.webhooks.stripe.as_ref();
-        let variable = "REFTRACK_WEBHOOKS__STRIPE_SECRET";
-        let body =
-            timestamped_body(&state, &req, payload, secret, variable, "stripe-signature").await?;
-        store(&state, stripe::parse(&body)?).await
-    }
-    .await;
-    respond(&state, Platform::Stripe, started, received)
-}
-
-async fn generic(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    let started = Instant::now();
-    let received = async {
-        let secret = state.webhooks.generic.as_ref();
-        let variable = "REFTRACK_WEBHOOKS__GENERIC_SECRET";
-        let body = timestamped_body(
-            &state,
-            &req,
-            payload,
-            secret,
-            variable,
-            "x-reftrack-signature",
-        )
-        .await?;
-        store(&state, generic::parse(&body, now_ms())?).await
-    }
-    .await;
-    respond(&state, Platform::Generic, started, received)
-}
-
-/// Reads a body signed with a `t=...,v1=...` header (Stripe's scheme, and reftrack's own) and
-/// checks the signature and its age.
-async fn timestamped_body(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-    secret: Option<&WebhookSecret>,
-    variable: &'static str,
-    signature_header: &str,
-) -> Result<Bytes, Refusal> {
-    let secret = configured(secret, variable)?;
-    let body = read_body(payload).await?;
-    secret.verify_timestamped(
-        &body,
-        header(req, signature_header),
-        Utc::now().timestamp(),
-        state.webhooks.tolerance_secs,
-    )?;
-    Ok(body)
+    respond(&state, format.platform, started, received)
 }
 
 fn configured<'a>(
@@ -222,10 +163,6 @@ fn configured<'a>(
     variable: &'static str,
 ) -> Result<&'a WebhookSecret, Refusal> {
     secret.ok_or(Refusal::NotConfigured(variable))
-}
-
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -262,7 +199,7 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, Refusal> {
 async fn store(state: &AppState, parsed: Parsed) -> Received {
     match parsed {
         Parsed::Ignored => Ok(WebhookOutcome::Ignored),
-        Parsed::Order(delivery) => Ok(match ingest(state, &delivery).await? {
+        Parsed::Order(delivery) => Ok(match state.orders.ingest(&delivery).await? {
             Ingested::Applied => WebhookOutcome::Applied,
             Ingested::Duplicate => WebhookOutcome::Duplicate,
         }),

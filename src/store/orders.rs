@@ -133,6 +133,7 @@ impl Store {
             return Err(StoreError::corrupt(&key, "click record of an unknown link"));
         };
         Ok(Some(SeenClick {
+            campaign_id: link.campaign_id,
             influencer_id: link.influencer_id,
             code: record.code,
             at_ms: record.at_ms,

@@ -155,7 +155,7 @@ mod tests {
     }
 
     fn stripe_fixture() -> Vec<u8> {
-        crate::webhooks::test_support::fixture("stripe_checkout_session_completed.json")
+        crate::orders::fields::test_support::fixture("stripe_checkout_session_completed.json")
     }
 
     #[test]

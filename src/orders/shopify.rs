@@ -10,9 +10,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    Delivery, Parsed, PayloadError, amount, click_id, click_id_in_url, coupons, currency,
-    display_id, json, rfc3339_ms, sum,
+use super::delivery::{Delivery, Parsed, PayloadError};
+use super::fields::{
+    amount, click_id, click_id_in_url, coupons, currency, display_id, json, rfc3339_ms, sum,
 };
 use crate::domain::{Currency, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
@@ -282,7 +282,7 @@ fn line_refund(currency: Currency, item: &RefundLineItem) -> Result<i64, Payload
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::test_support::{delivery, fixture};
+    use crate::orders::fields::test_support::{delivery, fixture};
 
     #[test]
     fn an_order_creation_reads_revenue_before_shipping_and_tax() {
@@ -372,7 +372,7 @@ mod tests {
     fn the_signed_body_not_the_topic_decides_what_happened() {
         let live = order_with(&[]);
         let err = parse("orders/cancelled", "e", &live, 0).unwrap_err();
-        assert_eq!(err.kind, crate::webhooks::PayloadErrorKind::TopicMismatch);
+        assert_eq!(err.kind, crate::orders::PayloadErrorKind::TopicMismatch);
         for topic in ["orders/create", "orders/paid", "orders/updated"] {
             let d = delivery(parse(topic, "e", &live, 0).unwrap());
             assert!(

@@ -13,7 +13,8 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{Delivery, Parsed, PayloadError, click_id, coupons, currency, json, rfc3339_ms};
+use super::delivery::{Delivery, Parsed, PayloadError};
+use super::fields::{click_id, coupons, currency, json, rfc3339_ms};
 use crate::domain::{
     Currency, DecimalText, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount,
 };
@@ -73,7 +74,10 @@ pub fn parse(body: &[u8], received_ms: i64) -> Result<Parsed, PayloadError> {
                 b.event
             )));
         };
-        Ok((currency, super::amount(currency, "amount", &amount.text())?))
+        Ok((
+            currency,
+            super::fields::amount(currency, "amount", &amount.text())?,
+        ))
     };
     let events = match b.event.as_str() {
         "order.created" => {

@@ -1,29 +1,12 @@
-//! Order webhooks: each shop platform's format read into one shape, [`Delivery`].
-//!
-//! # Layout
-//!
-//! - [`signature`]: the two signature schemes, constant-time, over the raw body.
-//! - [`shopify`], [`woocommerce`], [`stripe`], [`generic`]: one file per format, each turning
-//!   a verified body into order events. They do no I/O, so they are tested (and fuzzed) on
-//!   their own.
-//!
-//! What happens to a delivery afterwards (attribution, exactly-once storage) is
-//! the `orders` module's job.
-
-pub mod generic;
-pub mod shopify;
-pub mod signature;
-pub mod stripe;
-pub mod woocommerce;
+//! Reading the fields of a shop's body: money, currencies, times, click ids and coupon codes,
+//! each checked against the bounds an order keeps, with the field named in every refusal.
+//! The platform parsers share these, so each rule exists once.
 
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 
-use crate::domain::{
-    ClickId, Currency, MAX_AMOUNT_MINOR, OrderError, OrderEvent, OrderKey, Platform,
-};
-
-pub use signature::{SignatureError, WebhookSecret};
+use super::delivery::PayloadError;
+use crate::domain::{ClickId, Currency, MAX_AMOUNT_MINOR};
 
 /// Most coupon codes read from one order: real orders carry one or two, and each is looked up
 /// at attribution, so a body with thousands must not cost thousands of Redis calls.
@@ -54,63 +37,6 @@ pub(crate) fn coupons(
 /// An order id as shown to people, cut to a length a list can show.
 pub(crate) fn display_id(raw: &str) -> String {
     raw.chars().take(128).collect()
-}
-
-/// A verified delivery about one order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub platform: Platform,
-    /// The shop's id for this delivery, so a retry is recognised.
-    pub delivery_id: String,
-    pub order_key: OrderKey,
-    pub events: Vec<OrderEvent>,
-}
-
-/// What a verified body turned out to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
-    Order(Delivery),
-    /// A topic or state reftrack does not act on: answered 200 so the shop stops retrying.
-    Ignored,
-}
-
-/// A body that is signed correctly but cannot be taken: unreadable, out of bounds, or not
-/// what its (unsigned) topic header says it is.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{message}")]
-pub struct PayloadError {
-    pub kind: PayloadErrorKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayloadErrorKind {
-    /// The body cannot be read, or a value in it is out of bounds.
-    Malformed,
-    /// The body does not fit the topic header, which the signature does not cover.
-    TopicMismatch,
-}
-
-impl PayloadError {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            kind: PayloadErrorKind::Malformed,
-            message: message.into(),
-        }
-    }
-
-    pub fn topic_mismatch(message: impl Into<String>) -> Self {
-        Self {
-            kind: PayloadErrorKind::TopicMismatch,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<OrderError> for PayloadError {
-    fn from(e: OrderError) -> Self {
-        Self::new(e.to_string())
-    }
 }
 
 /// The currency a body names in `field`.
@@ -187,7 +113,7 @@ pub(crate) fn click_id_in_url(landing: &str) -> Option<String> {
 /// What the parsers' unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::{Delivery, Parsed};
+    use super::super::delivery::{Delivery, Parsed};
 
     /// A file of `tests/fixtures/`, exactly as stored.
     pub fn fixture(name: &str) -> Vec<u8> {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{Delivery, Parsed, PayloadError, click_id, coupons, currency, display_id, json};
+use super::delivery::{Delivery, Parsed, PayloadError};
+use super::fields::{click_id, coupons, currency, display_id, json};
 use crate::domain::{OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
 #[derive(Deserialize)]
@@ -151,7 +152,7 @@ fn refund(body: &[u8]) -> Result<Parsed, PayloadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::test_support::{delivery, fixture};
+    use crate::orders::fields::test_support::{delivery, fixture};
 
     #[test]
     fn a_paid_checkout_session_is_an_order_keyed_by_its_payment_intent() {

@@ -5,10 +5,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    Delivery, Parsed, PayloadError, amount, click_id, coupons, currency, display_id, json, sum,
-    utc_ms,
-};
+use super::delivery::{Delivery, Parsed, PayloadError};
+use super::fields::{amount, click_id, coupons, currency, display_id, json, sum, utc_ms};
 use crate::domain::{OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
 #[derive(Deserialize)]
@@ -138,7 +136,7 @@ mod tests {
     use super::*;
 
     fn wire() -> Vec<u8> {
-        crate::webhooks::test_support::fixture("woocommerce_order_created.wire.json")
+        crate::orders::fields::test_support::fixture("woocommerce_order_created.wire.json")
     }
 
     #[test]
