@@ -4,28 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::destination::Destination;
-use super::ids::{is_prefixed_id, new_prefixed_id};
+use super::ids::prefixed_id;
 use super::money::Currency;
 
-/// A campaign's id: `cmp_` and twelve letters or digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct CampaignId(String);
-
-impl CampaignId {
-    const PREFIX: &'static str = "cmp_";
-
-    pub fn generate() -> Self {
-        Self(new_prefixed_id(Self::PREFIX))
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        is_prefixed_id(raw, Self::PREFIX).then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+prefixed_id!(
+    /// A campaign's id: `cmp_` and twelve letters or digits.
+    CampaignId,
+    "cmp_",
+    "a campaign id"
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {

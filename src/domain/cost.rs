@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{InfluencerId, is_prefixed_id, new_prefixed_id};
+use super::ids::{InfluencerId, prefixed_id};
 use super::money::Currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -16,25 +16,12 @@ pub enum CostKind {
     Other,
 }
 
-/// A cost's id: `cost_` and twelve letters or digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct CostId(String);
-
-impl CostId {
-    const PREFIX: &'static str = "cost_";
-
-    pub fn generate() -> Self {
-        Self(new_prefixed_id(Self::PREFIX))
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        is_prefixed_id(raw, Self::PREFIX).then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+prefixed_id!(
+    /// A cost's id: `cost_` and twelve letters or digits.
+    CostId,
+    "cost_",
+    "a cost id"
+);
 
 /// One cost, in minor units of its currency, on a calendar day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

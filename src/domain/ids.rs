@@ -43,46 +43,64 @@ pub(crate) fn is_prefixed_id(raw: &str, prefix: &str) -> bool {
     })
 }
 
-/// The id of an influencer: `inf_` and twelve letters or digits (71 bits of randomness).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InfluencerId(String);
+/// Declares an id type reftrack mints: `prefix` and twelve letters or digits when generated;
+/// any id of that shape when parsed, from a request or from a stored record alike (a stored
+/// id of another shape is refused on read, never passed on).
+macro_rules! prefixed_id {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
 
-impl InfluencerId {
-    const PREFIX: &'static str = "inf_";
+        impl $name {
+            const PREFIX: &'static str = $prefix;
 
-    pub fn generate() -> Self {
-        Self(new_prefixed_id(Self::PREFIX))
-    }
+            pub fn generate() -> Self {
+                Self($crate::domain::ids::new_prefixed_id(Self::PREFIX))
+            }
 
-    /// Accepts any id of the shape reftrack mints (`inf_` and 1 to 32 letters or digits).
-    pub fn parse(raw: &str) -> Option<Self> {
-        is_prefixed_id(raw, Self::PREFIX).then(|| Self(raw.to_owned()))
-    }
+            /// Accepts any id of the shape reftrack mints (the prefix and 1 to 32 letters or
+            /// digits).
+            pub fn parse(raw: &str) -> Option<Self> {
+                $crate::domain::ids::is_prefixed_id(raw, Self::PREFIX).then(|| Self(raw.to_owned()))
+            }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(deserializer)?;
+                Self::parse(&raw).ok_or_else(|| {
+                    serde::de::Error::custom(format!(concat!("'{}' is not ", $what), raw))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl serde::Serialize for InfluencerId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
+pub(crate) use prefixed_id;
 
-impl<'de> serde::Deserialize<'de> for InfluencerId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw)
-            .ok_or_else(|| serde::de::Error::custom(format!("'{raw}' is not an influencer id")))
-    }
-}
-
-impl fmt::Display for InfluencerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+prefixed_id!(
+    /// The id of an influencer: `inf_` and twelve letters or digits (71 bits of randomness).
+    InfluencerId,
+    "inf_",
+    "an influencer id"
+);
 
 /// The id stamped on a destination as `rtclid`: 21 characters of nanoid's URL-safe alphabet.
 ///
@@ -215,6 +233,24 @@ fn safe_index(byte: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_minted_id_is_checked_when_read_back_from_a_record() {
+        use crate::domain::{CampaignId, CostId};
+        for bad in [r#""cmp_../x""#, r#""inf_1""#, r#""""#, r#""cmp_""#] {
+            assert!(serde_json::from_str::<CampaignId>(bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<CostId>(r#""cost_a b""#).is_err());
+        let id = CampaignId::generate();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<CampaignId>(&json).unwrap(), id);
+        assert!(
+            serde_json::from_str::<InfluencerId>(r#""cmp_abc""#)
+                .unwrap_err()
+                .to_string()
+                .contains("is not an influencer id")
+        );
+    }
 
     #[test]
     fn generated_influencer_ids_parse_back() {
