@@ -7,6 +7,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::domain::{
+    CampaignError, CommissionError, CouponCodeError, DateRangeError, DestinationError, HandleError,
+    LinkCodeError, MoneyError,
+};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +23,56 @@ pub enum ApiError {
     },
     #[error("store error")]
     Store(#[from] StoreError),
+}
+
+/// Domain errors are client mistakes: each becomes a 400 with its code, so a handler's `?`
+/// answers it.
+macro_rules! bad_request_from {
+    ($($error:ty => $code:literal),* $(,)?) => {$(
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                Self::bad_request($code, e.to_string())
+            }
+        }
+    )*};
+}
+
+bad_request_from! {
+    HandleError => "invalid_handle",
+    CommissionError => "invalid_commission",
+    DestinationError => "invalid_destination",
+    LinkCodeError => "invalid_code",
+    CouponCodeError => "invalid_coupon",
+}
+
+impl From<MoneyError> for ApiError {
+    fn from(e: MoneyError) -> Self {
+        let code = match e {
+            MoneyError::UnknownCurrency(_) => "invalid_currency",
+            _ => "invalid_amount",
+        };
+        Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<DateRangeError> for ApiError {
+    fn from(e: DateRangeError) -> Self {
+        let code = match e {
+            DateRangeError::NotADate(_) => "invalid_date",
+            _ => "invalid_range",
+        };
+        Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<CampaignError> for ApiError {
+    fn from(e: CampaignError) -> Self {
+        let code = match e {
+            CampaignError::Domain(_) => "invalid_domain",
+            CampaignError::DomainNotAllowed { .. } => "destination_not_allowed",
+        };
+        Self::bad_request(code, e.to_string())
+    }
 }
 
 /// Every error's body: `{"error": {"code", "message"}}`.

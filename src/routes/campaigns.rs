@@ -73,8 +73,7 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewCampaign>,
 ) -> Result<HttpResponse, ApiError> {
-    let currency = Currency::parse(&body.currency)
-        .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?;
+    let currency = Currency::parse(&body.currency)?;
     // Click records are kept for the server's window, so a campaign cannot look further back.
     let longest = state.orders.policy().window.days();
     if body
@@ -99,8 +98,7 @@ pub async fn create(
         .allowed_domains
         .iter()
         .map(|d| Campaign::parse_domain(d))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::bad_request("invalid_domain", e.to_string()))?;
+        .collect::<Result<Vec<_>, _>>()?;
     allowed_domains.sort();
     allowed_domains.dedup();
     let campaign = Campaign {

@@ -87,13 +87,9 @@ pub async fn add(
     path: web::Path<String>,
     body: web::Json<NewCost>,
 ) -> Result<HttpResponse, ApiError> {
-    let currency = Currency::parse(&body.currency)
-        .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string()))?;
-    let amount = currency
-        .amount(&body.amount.text())
-        .map_err(|e| ApiError::bad_request("invalid_amount", format!("amount: {e}")))?;
-    let date = DateRange::parse_day(&body.date)
-        .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()))?;
+    let currency = Currency::parse(&body.currency)?;
+    let amount = currency.amount(&body.amount.text())?;
+    let date = DateRange::parse_day(&body.date)?;
     let cost = Cost {
         id: CostId::generate(),
         influencer_id: existing(&state, &path).await?,

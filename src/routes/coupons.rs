@@ -29,7 +29,7 @@ struct CouponList {
 }
 
 fn code(raw: &str) -> Result<CouponCode, ApiError> {
-    CouponCode::parse(raw).map_err(|e| ApiError::bad_request("invalid_coupon", e.to_string()))
+    Ok(CouponCode::parse(raw)?)
 }
 
 fn no_influencer(id: &InfluencerId) -> ApiError {

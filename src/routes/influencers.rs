@@ -74,7 +74,7 @@ struct InfluencerList {
 }
 
 fn handle(raw: &str) -> Result<Handle, ApiError> {
-    Handle::parse(raw).map_err(|e| ApiError::bad_request("invalid_handle", e.to_string()))
+    Ok(Handle::parse(raw)?)
 }
 
 /// Most followers an account can plausibly have; a larger number is a mistake.
@@ -92,8 +92,7 @@ fn followers(count: u64) -> Result<u64, ApiError> {
 }
 
 fn commission(input: &CommissionInput) -> Result<Commission, ApiError> {
-    Commission::try_from(input)
-        .map_err(|e| ApiError::bad_request("invalid_commission", e.to_string()))
+    Ok(Commission::try_from(input)?)
 }
 
 fn optional_text(

@@ -69,18 +69,16 @@ impl LinkView {
 }
 
 fn destination(raw: &str) -> Result<Destination, ApiError> {
-    Destination::parse(raw).map_err(|e| ApiError::bad_request("invalid_destination", e.to_string()))
+    Ok(Destination::parse(raw)?)
 }
 
 /// A campaign's links only go where the campaign allows.
 fn allowed(campaign: &Campaign, destination: &Destination) -> Result<(), ApiError> {
-    campaign
-        .allows(destination)
-        .map_err(|e| ApiError::bad_request("destination_not_allowed", e.to_string()))
+    Ok(campaign.allows(destination)?)
 }
 
 fn code(raw: &str) -> Result<LinkCode, ApiError> {
-    LinkCode::parse(raw).map_err(|e| ApiError::bad_request("invalid_code", e.to_string()))
+    Ok(LinkCode::parse(raw)?)
 }
 
 async fn existing(state: &AppState, raw_code: &str) -> Result<LinkRecord, ApiError> {
