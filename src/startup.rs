@@ -18,7 +18,7 @@ use crate::domain::Window;
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
 use crate::orders::AttributionPolicy;
-use crate::routes;
+use crate::routes::{self, BodyDeadline};
 use crate::state::{AdminToken, AppState, RedirectPolicy, WebhookSecrets};
 use crate::store::Store;
 
@@ -86,7 +86,7 @@ impl Application {
             clicks,
             metrics,
             visitors: VisitorHasher::new(&salt),
-            fraud: FraudGuard::new(&settings.fraud),
+            fraud: FraudGuard::new(&settings.fraud, &settings.http.trusted_proxies),
             redirect: RedirectPolicy {
                 status: StatusCode::from_u16(settings.http.redirect_status)?,
                 trusted_proxies: settings.http.trusted_proxies.clone(),
@@ -112,13 +112,20 @@ impl Application {
             },
             webhooks: WebhookSecrets::new(&settings.webhooks),
         });
+        let body_deadline = BodyDeadline::new(settings.http.body_timeout());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap_fn(move |req, service| body_deadline.apply(req, service))
                 .configure(routes::configure)
         })
         .disable_signals()
-        .shutdown_timeout(settings.http.shutdown_timeout_secs);
+        .shutdown_timeout(settings.http.shutdown_timeout_secs)
+        // Slow clients: the headers have this long, bodies `http.body_timeout_secs` (the
+        // middleware above), and each worker holds a bounded number of connections, so they
+        // can never take every file descriptor.
+        .client_request_timeout(settings.http.header_timeout())
+        .max_connections(settings.http.max_connections_per_worker);
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
