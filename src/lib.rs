@@ -27,6 +27,7 @@ pub mod config;
 pub mod domain;
 pub mod embedded_redis;
 pub mod error;
+mod head_deadline;
 pub mod link_cache;
 pub mod metrics;
 pub mod orders;
