@@ -305,3 +305,37 @@ async fn slow_clients_beyond_a_workers_connection_cap_wait_and_are_freed_by_the_
         "{waited:?}"
     );
 }
+
+#[tokio::test]
+async fn headers_dribbled_or_stalled_on_a_kept_alive_connection_are_cut_off() {
+    // Arrange
+    let app = spawn_app_with(|s| s.http.header_timeout_secs = 1).await;
+    let two_heads =
+        "GET /healthz HTTP/1.1\r\nHost: reftrack\r\n\r\nGET /healthz HTTP/1.1\r\nX-Slow: ";
+
+    // Act: one whole request, then a second whose header bytes never end
+    let (dribbled, dribbled_took) = dribble(&app, two_heads.to_owned()).await;
+    // and one whose header bytes stop
+    let started = Instant::now();
+    let mut stalled = TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stalled.write_all(two_heads.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(15), stalled.read_to_end(&mut answer));
+    let _ = closed.await.expect("the server closes the connection");
+    let stalled_took = started.elapsed();
+
+    // Assert: each first request was answered, then the connection was cut
+    for (answer, took) in [
+        (dribbled, dribbled_took),
+        (String::from_utf8_lossy(&answer).into_owned(), stalled_took),
+    ] {
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    }
+}
