@@ -126,3 +126,54 @@ impl Stream for DeadlineStream {
         next
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    const DEADLINE: Duration = Duration::from_millis(50);
+
+    fn deadline_stream(
+        chunks: Vec<Result<Bytes, PayloadError>>,
+        then_stall: bool,
+    ) -> DeadlineStream {
+        let head = futures_util::stream::iter(chunks);
+        let inner: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = if then_stall {
+            Box::pin(head.chain(futures_util::stream::pending()))
+        } else {
+            Box::pin(head)
+        };
+        DeadlineStream {
+            inner: Payload::Stream { payload: inner },
+            deadline: Box::pin(tokio::time::sleep(DEADLINE)),
+            expired: Rc::new(Cell::new(false)),
+            finished: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_in_time_passes_whole_and_stays_ended() {
+        let mut body = deadline_stream(vec![Ok(Bytes::from_static(b"{}"))], false);
+        assert_eq!(body.next().await.unwrap().unwrap(), "{}");
+        assert!(body.next().await.is_none());
+        // Past the deadline on purpose: what ended in time stays ended.
+        tokio::time::sleep(DEADLINE * 2).await;
+        assert!(body.next().await.is_none(), "ended bodies never time out");
+        assert!(!body.expired.get());
+    }
+
+    #[tokio::test]
+    async fn a_stalled_body_fails_at_the_deadline_and_keeps_failing() {
+        let mut body = deadline_stream(vec![Ok(Bytes::from_static(b"{"))], true);
+        assert!(body.next().await.unwrap().is_ok());
+        let next = tokio::time::timeout(DEADLINE * 40, body.next()).await;
+        assert!(matches!(next, Ok(Some(Err(PayloadError::Io(_))))));
+        assert!(body.expired.get());
+        assert!(
+            matches!(body.next().await, Some(Err(PayloadError::Io(_)))),
+            "never a cut-off body taken for a whole one"
+        );
+    }
+}
