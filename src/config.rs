@@ -56,6 +56,9 @@ pub struct HttpSettings {
     #[serde(deserialize_with = "cidr_list")]
     pub trusted_proxies: Vec<IpNet>,
     pub shutdown_timeout_secs: u64,
+    pub header_timeout_secs: u64,
+    pub body_timeout_secs: u64,
+    pub max_connections_per_worker: usize,
 }
 
 #[derive(Clone, Deserialize)]
@@ -151,6 +154,10 @@ pub struct FraudSettings {
     pub repeat_window_secs: u32,
     pub burst_window_secs: u32,
     pub burst_max_clicks: u32,
+    pub address_burst_window_secs: u32,
+    pub address_burst_max_clicks: u32,
+    #[serde(deserialize_with = "cidr_list")]
+    pub address_burst_exempt: Vec<IpNet>,
     pub tracked_clients: usize,
 }
 
@@ -223,6 +230,7 @@ impl Settings {
         if !matches!(self.http.redirect_status, 302 | 307) {
             return Err(invalid("http.redirect_status", "must be 302 or 307"));
         }
+        self.http.validate()?;
         self.redis.validate_url()?;
         if self.redis.key_prefix.is_empty()
             || !self
@@ -280,6 +288,12 @@ impl Settings {
                 "fraud.burst_window_secs and fraud.burst_max_clicks must be at least 1",
             ));
         }
+        if !(1..=86_400).contains(&self.fraud.address_burst_window_secs) {
+            return Err(invalid(
+                "fraud.address_burst_window_secs",
+                "must be 1 to 86400",
+            ));
+        }
         if self.fraud.tracked_clients == 0 {
             return Err(invalid("fraud.tracked_clients", "must be at least 1"));
         }
@@ -316,13 +330,15 @@ fn string_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
 
 /// CIDR blocks, as [`string_list`] reads them. Values are kept as strings until here: the
 /// config crate's own parsing would turn a numeric-looking admin token into a number and drop
-/// its leading zeros.
+/// its leading zeros. IPv4-mapped blocks become the IPv4 blocks they mean, as addresses are
+/// matched in canonical form.
 fn cidr_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
     string_list(deserializer)?
         .iter()
         .map(|item| {
             item.parse::<IpNet>()
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map(crate::clicks::canonical_net)
                 .map_err(|_| {
                     serde::de::Error::custom(format!("'{item}' is not an address or CIDR block"))
                 })
@@ -338,6 +354,30 @@ impl HttpSettings {
         } else {
             self.public_url.trim_end_matches('/').to_owned()
         }
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=300).contains(&self.header_timeout_secs) {
+            return Err(invalid("http.header_timeout_secs", "must be 1 to 300"));
+        }
+        if !(1..=3600).contains(&self.body_timeout_secs) {
+            return Err(invalid("http.body_timeout_secs", "must be 1 to 3600"));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections_per_worker) {
+            return Err(invalid(
+                "http.max_connections_per_worker",
+                "must be 1 to 1000000",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -464,6 +504,17 @@ mod tests {
     }
 
     #[test]
+    fn mapped_blocks_are_read_as_their_ipv4_blocks() {
+        let s = load(&[
+            ("REFTRACK_HTTP__TRUSTED_PROXIES", "::ffff:10.0.0.0/104"),
+            ("REFTRACK_FRAUD__ADDRESS_BURST_EXEMPT", "::ffff:100.64.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(s.http.trusted_proxies[0].to_string(), "10.0.0.0/8");
+        assert_eq!(s.fraud.address_burst_exempt[0].to_string(), "100.64.0.1/32");
+    }
+
+    #[test]
     fn webhook_secrets_are_never_printed() {
         let s = load(&[("REFTRACK_WEBHOOKS__SHOPIFY_SECRET", "shpss_topsecret")]).unwrap();
         assert_eq!(s.webhooks.shopify_secret, "shpss_topsecret");
@@ -545,6 +596,31 @@ mod tests {
                 "webhooks.tolerance_secs",
             ),
             ("REFTRACK_HTTP__NO_SUCH_KEY", "1", "no_such_key"),
+            (
+                "REFTRACK_HTTP__BODY_TIMEOUT_SECS",
+                "0",
+                "http.body_timeout_secs",
+            ),
+            (
+                "REFTRACK_HTTP__HEADER_TIMEOUT_SECS",
+                "0",
+                "http.header_timeout_secs",
+            ),
+            (
+                "REFTRACK_HTTP__MAX_CONNECTIONS_PER_WORKER",
+                "0",
+                "http.max_connections_per_worker",
+            ),
+            (
+                "REFTRACK_FRAUD__ADDRESS_BURST_WINDOW_SECS",
+                "0",
+                "fraud.address_burst_window_secs",
+            ),
+            (
+                "REFTRACK_FRAUD__ADDRESS_BURST_EXEMPT",
+                "carrier",
+                "fraud.address_burst_exempt",
+            ),
         ];
         for (var, value, key) in cases {
             let err = load(&[(var, value)]).unwrap_err().to_string();

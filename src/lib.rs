@@ -7,7 +7,8 @@
 //! # Layout
 //!
 //! - [`cli`]: the `reftrack` command line; [`startup`] builds the [`startup::Application`]
-//!   that `serve` and the tests run, with shutdown passed in as a future.
+//!   that `serve` and the tests run, with shutdown passed in as a future; `head_deadline`
+//!   times every request's headers on its sockets.
 //! - [`config`]: layered settings (compiled-in `config/default.toml`, a file, `REFTRACK_*`
 //!   environment variables).
 //! - [`domain`]: values parsed once at the edge: link codes, destinations, handles, ids,
@@ -29,6 +30,7 @@ pub mod config;
 pub mod domain;
 pub mod embedded_redis;
 pub mod error;
+mod head_deadline;
 pub mod link_cache;
 pub mod metrics;
 pub mod orders;

@@ -5,9 +5,14 @@ use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::error::DispatchError;
+use actix_http::{HttpService, Protocol};
+use actix_server::Server;
+use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
+use actix_web::dev::AppConfig;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpServer, web};
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, web};
 use anyhow::{Context, bail};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,10 +20,11 @@ use tokio::task::JoinHandle;
 use crate::clicks::{ClickWriter, FlushTask, FraudGuard, VisitorHasher};
 use crate::config::Settings;
 use crate::domain::{AttributionPolicy, Window};
+use crate::head_deadline::HeadDeadline;
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
 use crate::orders::OrderIntake;
-use crate::routes;
+use crate::routes::{self, BodyDeadline};
 use crate::state::{AdminToken, AppState, RedirectPolicy, WebhookSecrets};
 use crate::store::Store;
 
@@ -99,7 +105,7 @@ impl Application {
             clicks,
             metrics,
             visitors: VisitorHasher::new(&salt),
-            fraud: FraudGuard::new(&settings.fraud),
+            fraud: FraudGuard::new(&settings.fraud, &settings.http.trusted_proxies),
             redirect: RedirectPolicy {
                 status: StatusCode::from_u16(settings.http.redirect_status)?,
                 trusted_proxies: settings.http.trusted_proxies.clone(),
@@ -119,17 +125,7 @@ impl Application {
             orders,
             webhooks: WebhookSecrets::new(&settings.webhooks),
         });
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .configure(routes::configure)
-        })
-        .disable_signals()
-        .shutdown_timeout(settings.http.shutdown_timeout_secs);
-        if settings.http.workers > 0 {
-            server = server.workers(settings.http.workers);
-        }
-        let server = server.listen(listener)?.run();
+        let server = serve(settings, listener, bound, state)?;
         tracing::info!(address = %bound, "listening");
         Ok(Self {
             address: bound,
@@ -174,4 +170,52 @@ impl Background {
         tracing::info!("writing buffered clicks");
         self.flush.drain(self.drain_deadline).await;
     }
+}
+
+/// Builds the HTTP server as `actix_web::HttpServer` would, but over sockets whose every
+/// request head has a deadline ([`HeadDeadline`]): `HttpServer` times only a connection's
+/// first. Slow clients: each head has `http.header_timeout_secs`, each body
+/// `http.body_timeout_secs` ([`BodyDeadline`]), and each worker holds at most
+/// `http.max_connections_per_worker` connections, so they can never take every file descriptor.
+fn serve(
+    settings: &Settings,
+    listener: TcpListener,
+    bound: SocketAddr,
+    state: web::Data<AppState>,
+) -> anyhow::Result<Server> {
+    let header_timeout = settings.http.header_timeout();
+    let body_deadline = BodyDeadline::new(settings.http.body_timeout());
+    let mut builder = Server::build()
+        .disable_signals()
+        .shutdown_timeout(settings.http.shutdown_timeout_secs)
+        .max_concurrent_connections(settings.http.max_connections_per_worker);
+    if settings.http.workers > 0 {
+        builder = builder.workers(settings.http.workers);
+    }
+    let stopping = builder.graceful_shutdown_signal();
+    let builder = builder.listen("reftrack-http", listener, move || {
+        let app = App::new()
+            .app_data(state.clone())
+            .wrap_fn(move |req, service| body_deadline.apply(req, service))
+            .configure(routes::configure)
+            .into_factory()
+            .map_err(|err| err.error_response());
+        let stopping = stopping.clone();
+        let http = HttpService::build()
+            // Closes idle kept-alive connections at once on a graceful stop.
+            .graceful_shutdown_signal(move || {
+                let stopping = stopping.clone();
+                async move { stopping.notified().await }
+            })
+            .client_request_timeout(header_timeout)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .local_addr(bound)
+            .finish(map_config(app, |()| AppConfig::default()));
+        fn_service(move |io: TcpStream| async move {
+            let peer = io.peer_addr().ok();
+            Ok::<_, DispatchError>((HeadDeadline::new(io, header_timeout), Protocol::Http1, peer))
+        })
+        .and_then(http)
+    })?;
+    Ok(builder.run())
 }

@@ -11,7 +11,7 @@ mod writer;
 
 pub use classify::classify_user_agent;
 pub use click_ids::ClickIds;
-pub use client_addr::client_addr;
+pub use client_addr::{canonical_net, client_addr};
 pub use fraud::{FraudGuard, Verdict};
 pub use visitor::VisitorHasher;
 pub use writer::{ClickWriter, FlushTask, Recorded};

@@ -38,7 +38,9 @@ impl VisitorHasher {
 
     pub fn hash(&self, addr: Option<IpAddr>, user_agent: &str) -> u64 {
         let mut hasher = SipHasher13::new_with_keys(self.key0, self.key1);
-        match addr {
+        // Canonical, so one follower is one visitor whether the socket saw it as IPv4 or as
+        // IPv4-mapped IPv6.
+        match addr.map(|a| a.to_canonical()) {
             Some(IpAddr::V4(v4)) => hasher.write(&v4.octets()),
             Some(IpAddr::V6(v6)) => hasher.write(&v6.octets()),
             None => {}
@@ -64,5 +66,14 @@ mod tests {
             h.hash(Some("198.51.100.2".parse().unwrap()), "ua")
         );
         assert_ne!(h.hash(ip, "ua"), VisitorHasher::new("other").hash(ip, "ua"));
+    }
+
+    #[test]
+    fn an_ipv4_follower_is_one_visitor_in_either_socket_form() {
+        let h = VisitorHasher::new("salt");
+        assert_eq!(
+            h.hash(Some("198.51.100.1".parse().unwrap()), "ua"),
+            h.hash(Some("::ffff:198.51.100.1".parse().unwrap()), "ua")
+        );
     }
 }

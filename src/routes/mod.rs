@@ -1,6 +1,7 @@
 //! HTTP routes.
 
 mod admin;
+mod body_deadline;
 mod campaigns;
 mod costs;
 mod coupons;
@@ -16,6 +17,8 @@ mod reports;
 mod webhooks;
 
 use actix_web::web;
+
+pub use body_deadline::BodyDeadline;
 
 /// Registers every route. Referral links are the default service, so the server's own paths
 /// win (their names are reserved link codes).

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,6 +18,9 @@ use crate::link_cache::{ActiveLink, Lookup};
 use crate::metrics::RedirectOutcome;
 use crate::state::AppState;
 use crate::store::{Click, ClickClass};
+
+/// Built once: naming the header by a string would parse (and allocate) it per request.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 const NOT_FOUND_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Link not found</title>\
@@ -83,21 +86,21 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let mut class = classify_user_agent(user_agent);
-    let visitor = match class {
+    let (addr, visitor) = match class {
         ClickClass::Human | ClickClass::Suspicious => {
-            let forwarded = req
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok());
-            let addr = client_addr(req.peer_addr(), forwarded, &state.redirect.trusted_proxies);
-            state.visitors.hash(addr, user_agent)
+            let addr = client_addr(req.peer_addr(), &state.redirect.trusted_proxies, || {
+                req.headers()
+                    .get_all(&X_FORWARDED_FOR)
+                    .map(HeaderValue::as_bytes)
+            });
+            (addr, state.visitors.hash(addr, user_agent))
         }
-        ClickClass::Bot => 0,
+        ClickClass::Bot => (None, 0),
     };
     if class == ClickClass::Human
         && state
             .fraud
-            .judge(link.code.as_ref(), visitor, now.timestamp_millis())
+            .judge(link.code.as_ref(), visitor, addr, now.timestamp_millis())
             != Verdict::Fresh
     {
         class = ClickClass::Suspicious;

@@ -8,6 +8,7 @@ mod campaigns;
 mod cli;
 mod clicks;
 mod dashboard;
+mod edge;
 mod faults;
 mod helpers;
 mod hostile_orders;
