@@ -1,0 +1,160 @@
+use super::*;
+
+fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    Settings::load_from(
+        None,
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    )
+}
+
+#[test]
+fn defaults_load_without_any_file_or_variable() {
+    let s = load(&[]).unwrap();
+    assert_eq!(s.http.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(s.http.redirect_status, 302);
+    assert!(s.redis.url.is_empty());
+    assert!(!s.clicks.durable_redirects);
+    assert_eq!(s.clicks.attribution_window_days, 30);
+}
+
+#[test]
+fn environment_variables_override_defaults() {
+    let s = load(&[
+        ("REFTRACK_HTTP__BIND", "0.0.0.0:9000"),
+        ("REFTRACK_CLICKS__DURABLE_REDIRECTS", "true"),
+        (
+            "REFTRACK_HTTP__TRUSTED_PROXIES",
+            "10.0.0.0/8,192.168.1.1/32",
+        ),
+        ("REFTRACK_TOKEN", "not configuration"),
+    ])
+    .unwrap();
+    assert_eq!(s.http.bind.port(), 9000);
+    assert!(s.clicks.durable_redirects);
+    assert_eq!(s.http.trusted_proxies.len(), 2);
+}
+
+#[test]
+fn mapped_blocks_are_read_as_their_ipv4_blocks() {
+    let s = load(&[
+        ("REFTRACK_HTTP__TRUSTED_PROXIES", "::ffff:10.0.0.0/104"),
+        ("REFTRACK_FRAUD__ADDRESS_BURST_EXEMPT", "::ffff:100.64.0.1"),
+    ])
+    .unwrap();
+    assert_eq!(s.http.trusted_proxies[0].to_string(), "10.0.0.0/8");
+    assert_eq!(s.fraud.address_burst_exempt[0].to_string(), "100.64.0.1/32");
+}
+
+#[test]
+fn webhook_secrets_are_never_printed() {
+    let s = load(&[("REFTRACK_WEBHOOKS__SHOPIFY_SECRET", "shpss_topsecret")]).unwrap();
+    assert_eq!(s.webhooks.shopify_secret, "shpss_topsecret");
+    assert!(!format!("{s:?}").contains("topsecret"));
+}
+
+#[test]
+fn an_admin_token_of_digits_stays_a_string() {
+    let s = load(&[("REFTRACK_ADMIN__TOKEN", "0012345678901234567")]).unwrap();
+    assert_eq!(s.admin.token, "0012345678901234567");
+}
+
+#[test]
+fn a_cluster_url_names_its_seed_nodes() {
+    let s = load(&[
+        ("REFTRACK_REDIS__CLUSTER", "true"),
+        (
+            "REFTRACK_REDIS__URL",
+            "redis://10.0.0.1:6379, redis://10.0.0.2:6379,",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.redis.target().urls,
+        ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]
+    );
+}
+
+#[test]
+fn cluster_settings_that_cannot_work_name_the_url() {
+    let cases: [&[(&str, &str)]; 3] = [
+        &[("REFTRACK_REDIS__CLUSTER", "true")],
+        &[
+            ("REFTRACK_REDIS__CLUSTER", "true"),
+            ("REFTRACK_REDIS__URL", "redis+unix:///tmp/redis.sock"),
+        ],
+        &[(
+            "REFTRACK_REDIS__URL",
+            "redis://10.0.0.1:6379,redis://10.0.0.2:6379",
+        )],
+    ];
+    for vars in cases {
+        let err = load(vars).unwrap_err().to_string();
+        assert!(err.contains("redis.url"), "{vars:?}: {err}");
+    }
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let cases = [
+        ("REFTRACK_HTTP__BIND", "not-an-address", "http.bind"),
+        ("REFTRACK_HTTP__WORKERS", "many", "http.workers"),
+        (
+            "REFTRACK_HTTP__REDIRECT_STATUS",
+            "301",
+            "http.redirect_status",
+        ),
+        ("REFTRACK_REDIS__URL", "mysql://x", "redis.url"),
+        (
+            "REFTRACK_REPORTS__TIME_ZONE",
+            "Mars/Olympus",
+            "reports.time_zone",
+        ),
+        (
+            "REFTRACK_CLICKS__DURABLE_REDIRECTS",
+            "perhaps",
+            "clicks.durable_redirects",
+        ),
+        ("REFTRACK_ADMIN__TOKEN", "short", "admin.token"),
+        ("REFTRACK_REPORTS__CURRENCY", "dollars", "reports.currency"),
+        (
+            "REFTRACK_ATTRIBUTION__PRIORITY",
+            "loudest",
+            "attribution.priority",
+        ),
+        (
+            "REFTRACK_WEBHOOKS__TOLERANCE_SECS",
+            "0",
+            "webhooks.tolerance_secs",
+        ),
+        ("REFTRACK_HTTP__NO_SUCH_KEY", "1", "no_such_key"),
+        (
+            "REFTRACK_HTTP__BODY_TIMEOUT_SECS",
+            "0",
+            "http.body_timeout_secs",
+        ),
+        (
+            "REFTRACK_HTTP__HEADER_TIMEOUT_SECS",
+            "0",
+            "http.header_timeout_secs",
+        ),
+        (
+            "REFTRACK_HTTP__MAX_CONNECTIONS_PER_WORKER",
+            "0",
+            "http.max_connections_per_worker",
+        ),
+        (
+            "REFTRACK_FRAUD__ADDRESS_BURST_WINDOW_SECS",
+            "0",
+            "fraud.address_burst_window_secs",
+        ),
+        (
+            "REFTRACK_FRAUD__ADDRESS_BURST_EXEMPT",
+            "carrier",
+            "fraud.address_burst_exempt",
+        ),
+    ];
+    for (var, value, key) in cases {
+        let err = load(&[(var, value)]).unwrap_err().to_string();
+        assert!(err.contains(key), "{var}={value}: {err}");
+    }
+}
