@@ -86,6 +86,9 @@ struct ErrorDetail<'a> {
     /// A stable, machine-readable code such as `invalid_destination`.
     code: &'a str,
     message: &'a str,
+    /// The request's id, as in its `X-Request-Id` header and its log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 impl ApiError {
@@ -145,7 +148,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         if let Self::Store(cause) = self {
-            tracing::error!(error = %cause, "admin request failed in the store");
+            tracing::error!(error = %cause, "request failed in the store");
         }
         let (code, message) = self.parts();
         let mut response = HttpResponse::build(status);
@@ -153,7 +156,11 @@ impl ResponseError for ApiError {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         response.json(ErrorBody {
-            error: ErrorDetail { code, message },
+            error: ErrorDetail {
+                code,
+                message,
+                request_id: crate::telemetry::request_id(),
+            },
         })
     }
 }

@@ -9,7 +9,9 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpRequest, HttpResponse, Resource, ResponseError, Scope, web};
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer};
+use tracing_actix_web::TracingLogger;
 
+use super::request_span::{RequestSpan, with_request_id};
 use super::{campaigns, costs, coupons, influencers, links, openapi, orders, reports};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,6 +30,8 @@ pub fn scope() -> Scope<
 > {
     web::scope("/api")
         .wrap(from_fn(require_admin_token))
+        .wrap(from_fn(with_request_id))
+        .wrap(TracingLogger::<RequestSpan>::new())
         .app_data(
             web::JsonConfig::default()
                 .limit(JSON_LIMIT)

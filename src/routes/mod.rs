@@ -14,6 +14,7 @@ mod openapi;
 mod orders;
 mod redirect;
 mod reports;
+mod request_span;
 mod webhooks;
 
 use actix_web::web;

@@ -8,14 +8,19 @@
 
 use std::time::Instant;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse, Scope};
 use chrono::Utc;
 use futures_util::StreamExt;
 use serde_json::json;
+use tracing_actix_web::TracingLogger;
 
 use super::admin::{no_such_route, resource};
+use super::request_span::{RequestSpan, with_request_id};
 use crate::domain::Platform;
 use crate::error::ApiError;
 use crate::metrics::WebhookOutcome;
@@ -33,7 +38,15 @@ const BODY_LIMIT: usize = 1024 * 1024;
 /// Longest delivery id header accepted.
 const MAX_DELIVERY_ID: usize = 256;
 
-pub fn scope() -> Scope {
+pub fn scope() -> Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     FORMATS
         .iter()
         .fold(web::scope("/webhooks"), |scope, format| {
@@ -44,6 +57,8 @@ pub fn scope() -> Scope {
             )))
         })
         .default_service(web::to(no_such_route))
+        .wrap(from_fn(with_request_id))
+        .wrap(TracingLogger::<RequestSpan>::new())
 }
 
 /// Why a delivery was not stored.

@@ -125,3 +125,36 @@ fn promtool_check(text: &str) {
         Err(e) => panic!("running sh: {e}"),
     }
 }
+
+#[tokio::test]
+async fn api_and_webhook_errors_name_the_request_id_their_logs_carry_and_redirects_carry_none() {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    // Act
+    let api = app
+        .admin(reqwest::Method::GET, "/api/v1/influencers/inf_unknown1")
+        .send()
+        .await
+        .unwrap();
+    let webhook = app.webhook("/webhooks/orders", &[], b"{}").await;
+    let redirect = app.click(&code, BROWSER).await;
+
+    // Assert
+    for response in [api, webhook] {
+        let header = response
+            .headers()
+            .get("x-request-id")
+            .expect("an X-Request-Id header")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(response.status().is_client_error());
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["request_id"], header.as_str(), "{body}");
+        assert!(header.len() >= 32, "{header}");
+    }
+    assert!(redirect.headers().get("x-request-id").is_none());
+}
