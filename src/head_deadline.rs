@@ -45,6 +45,11 @@ pub struct HeadDeadline<T> {
     phase: Phase,
     /// Made only when a head does not arrive in one read, then reused.
     timer: Option<Pin<Box<Sleep>>>,
+    /// Bytes read past the end of the last head, before its answer: that request's body, or
+    /// the next request's head sent ahead of the answer (pipelining), which actix holds in
+    /// its buffer and never reads again. `Some(newline)` when there were any, with where they
+    /// stand in a head's ending; a head they leave unfinished is timed from the answer.
+    past_head: Option<u8>,
 }
 
 impl<T> HeadDeadline<T> {
@@ -54,6 +59,7 @@ impl<T> HeadDeadline<T> {
             timeout,
             phase: Phase::Idle,
             timer: None,
+            past_head: None,
         }
     }
 
@@ -62,33 +68,42 @@ impl<T> HeadDeadline<T> {
         if bytes.is_empty() {
             return;
         }
-        if self.phase == Phase::Idle {
-            self.phase = Phase::Head {
-                deadline: Instant::now() + self.timeout,
-                newline: LEADING,
-            };
-        }
-        let Phase::Head {
-            deadline,
-            mut newline,
-        } = self.phase
-        else {
-            return;
+        let (deadline, newline) = match self.phase {
+            Phase::Body => {
+                self.past_head = Some(scan(self.past_head.unwrap_or(LEADING), bytes));
+                return;
+            }
+            Phase::Idle => (Instant::now() + self.timeout, LEADING),
+            Phase::Head { deadline, newline } => (deadline, newline),
         };
-        for &b in bytes {
-            newline = match (b, newline) {
-                // Empty lines before the request line are no end of anything.
-                (b'\r' | b'\n', LEADING) => LEADING,
-                (b'\n', 1 | 2) => {
-                    self.phase = Phase::Body;
-                    return;
+        match head_end(newline, bytes) {
+            Ok(newline) => self.phase = Phase::Head { deadline, newline },
+            Err(rest) => {
+                self.phase = Phase::Body;
+                if !rest.is_empty() {
+                    self.past_head = Some(scan(LEADING, rest));
                 }
-                (b'\n', _) => 1,
-                (b'\r', 1) => 2,
-                _ => 0,
-            };
+            }
         }
-        self.phase = Phase::Head { deadline, newline };
+    }
+
+    /// An answer is being written: whatever the client sends next starts a new head, and a
+    /// head it sent ahead and has not finished is timed from now.
+    fn answered(&mut self, cx: &mut Context<'_>) {
+        match self.past_head.take() {
+            Some(newline) if newline != LEADING => {
+                self.phase = Phase::Head {
+                    deadline: Instant::now() + self.timeout,
+                    newline,
+                };
+                // actix read those bytes already and will not read again until more come, so
+                // the timer wakes the connection's task; its next read finds the head expired.
+                let _ = self.head_expired(cx);
+            }
+            _ if self.phase == Phase::Body => self.phase = Phase::Idle,
+            // A head being timed stays timed while an answer (or the rest of one) is written.
+            _ => {}
+        }
     }
 
     /// Whether the current head has missed its deadline; registers the waker when not.
@@ -106,6 +121,36 @@ impl<T> HeadDeadline<T> {
             timer.as_mut().reset(deadline);
         }
         timer.as_mut().poll(cx).is_ready()
+    }
+}
+
+/// Reads `bytes` as part of a head whose ending stands at `newline`: `Ok` with where the
+/// ending stands after them, or `Err` with the bytes after the empty line that ends the head.
+fn head_end(mut newline: u8, bytes: &[u8]) -> Result<u8, &[u8]> {
+    for (i, &b) in bytes.iter().enumerate() {
+        newline = match (b, newline) {
+            // Empty lines before the request line are no end of anything.
+            (b'\r' | b'\n', LEADING) => LEADING,
+            (b'\n', 1 | 2) => return Err(&bytes[i + 1..]),
+            (b'\n', _) => 1,
+            (b'\r', 1) => 2,
+            _ => 0,
+        };
+    }
+    Ok(newline)
+}
+
+/// Where a run of heads read ahead stands after `bytes`: [`LEADING`] when the last of them
+/// ended (or none began).
+fn scan(mut newline: u8, mut bytes: &[u8]) -> u8 {
+    loop {
+        match head_end(newline, bytes) {
+            Ok(after) => return after,
+            Err(rest) => {
+                newline = LEADING;
+                bytes = rest;
+            }
+        }
     }
 }
 
@@ -148,8 +193,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<T> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write(cx, buf);
         if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            // An answer: whatever the client sends next starts a new head.
-            this.phase = Phase::Idle;
+            this.answered(cx);
         }
         written
     }
@@ -162,7 +206,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<T> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
         if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            this.phase = Phase::Idle;
+            this.answered(cx);
         }
         written
     }
@@ -213,5 +257,34 @@ mod tests {
             Phase::Head { .. }
         ));
         assert_eq!(phase_after(&[b""]), Phase::Idle);
+    }
+
+    #[tokio::test]
+    async fn a_head_sent_ahead_of_the_answer_is_timed_from_the_answer() {
+        let waker = futures_util::task::noop_waker();
+        let cx = &mut Context::from_waker(&waker);
+        let mut guard = HeadDeadline::new((), Duration::from_secs(5));
+        guard.saw(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nX-Slow: ");
+        assert_eq!(guard.phase, Phase::Body);
+        guard.answered(cx);
+        assert!(matches!(guard.phase, Phase::Head { newline: 0, .. }));
+        guard.answered(cx);
+        assert!(
+            matches!(guard.phase, Phase::Head { .. }),
+            "the rest of an answer"
+        );
+        guard.saw(b"1\r\n\r\n");
+        assert_eq!(guard.phase, Phase::Body);
+        guard.answered(cx);
+        assert_eq!(guard.phase, Phase::Idle);
+
+        let mut whole = HeadDeadline::new((), Duration::from_secs(5));
+        whole.saw(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+        whole.answered(cx);
+        assert_eq!(
+            whole.phase,
+            Phase::Idle,
+            "a whole head sent ahead needs no timer"
+        );
     }
 }

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clicks::{ClickWriter, FlushTask, FraudGuard, VisitorHasher};
+use crate::clicks::{ClickWriter, FlushTask, Tracker};
 use crate::config::Settings;
 use crate::domain::{AttributionPolicy, Window};
 use crate::head_deadline::HeadDeadline;
@@ -25,7 +25,7 @@ use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
 use crate::orders::OrderIntake;
 use crate::routes::{self, BodyDeadline};
-use crate::state::{AdminToken, AppState, RedirectPolicy, WebhookSecrets};
+use crate::state::{AdminToken, AppState, WebhookSecrets};
 use crate::store::Store;
 
 /// A built server, bound to its port, not yet serving.
@@ -102,16 +102,9 @@ impl Application {
         let state = web::Data::new(AppState {
             store,
             links,
-            clicks,
+            tracker: Tracker::new(clicks, &salt, settings, time_zone, metrics.clone()),
             metrics,
-            visitors: VisitorHasher::new(&salt),
-            fraud: FraudGuard::new(&settings.fraud, &settings.http.trusted_proxies),
-            redirect: RedirectPolicy {
-                status: StatusCode::from_u16(settings.http.redirect_status)?,
-                trusted_proxies: settings.http.trusted_proxies.clone(),
-                durable: settings.clicks.durable_redirects,
-                durable_timeout: settings.clicks.durable_timeout(),
-            },
+            redirect_status: StatusCode::from_u16(settings.http.redirect_status)?,
             admin_token: AdminToken::new(&settings.admin.token),
             report_tokens: settings
                 .admin

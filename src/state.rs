@@ -1,14 +1,11 @@
 //! What request handlers share.
 
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use chrono_tz::Tz;
-use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::clicks::{ClickWriter, FraudGuard, VisitorHasher};
+use crate::clicks::Tracker;
 use crate::config::WebhookSettings;
 use crate::domain::{Currency, Platform};
 use crate::link_cache::LinkCache;
@@ -20,11 +17,11 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub links: LinkCache,
-    pub clicks: ClickWriter,
+    /// Where a redirect's click goes: classification, fraud rules, counting, recording.
+    pub tracker: Tracker,
     pub metrics: Metrics,
-    pub visitors: VisitorHasher,
-    pub fraud: FraudGuard,
-    pub redirect: RedirectPolicy,
+    /// `302` or `307`.
+    pub redirect_status: StatusCode,
     pub admin_token: AdminToken,
     /// Tokens that may only read reports.
     pub report_tokens: Vec<AdminToken>,
@@ -68,14 +65,6 @@ impl WebhookSecrets {
             Platform::Generic => self.generic.as_ref(),
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct RedirectPolicy {
-    pub status: StatusCode,
-    pub trusted_proxies: Vec<IpNet>,
-    pub durable: bool,
-    pub durable_timeout: Duration,
 }
 
 /// The admin token, kept as a digest and compared in constant time, so neither a timing

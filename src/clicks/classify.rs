@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use crate::store::ClickClass;
+use crate::domain::ClickClass;
 
 /// Tokens that mark an automated client.
 const BOT_TOKENS: &[&str] = &[

@@ -1,17 +1,22 @@
-//! Everything between an answered redirect and its click landing in Redis: telling people
-//! from bots, finding the client's address, hashing the visitor, and the batching writer.
+//! Everything between an answered redirect and its click landing in Redis: the [`Tracker`]
+//! the redirect hands its click to, telling people from bots, finding the client's address,
+//! hashing the visitor, the fraud rules, and the batching writer.
 
 mod classify;
 mod click_ids;
 mod client_addr;
 mod fraud;
 mod spool;
+mod tracker;
 mod visitor;
 mod writer;
 
-pub use classify::classify_user_agent;
+use classify::classify_user_agent;
+use fraud::{FraudGuard, Verdict};
+use visitor::VisitorHasher;
+use writer::Recorded;
+
 pub use click_ids::ClickIds;
-pub use client_addr::{canonical_net, client_addr};
-pub use fraud::{FraudGuard, Verdict};
-pub use visitor::VisitorHasher;
-pub use writer::{ClickWriter, FlushTask, Recorded};
+pub use client_addr::canonical_net;
+pub use tracker::{Follower, Tracker};
+pub use writer::{ClickWriter, FlushTask};

@@ -174,8 +174,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::domain::ClickClass;
     use crate::domain::{ClickId, IdSpace};
-    use crate::store::{Click, ClickClass, ClickSums};
+    use crate::store::{Click, ClickSums};
 
     fn batch(seq: u64, clicks: u64) -> ClickBatch {
         let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));

@@ -401,7 +401,7 @@ fn gauge(n: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ClickClass;
+    use crate::domain::ClickClass;
 
     fn writer(capacity: usize, max_batch: usize) -> ClickWriter {
         ClickWriter {

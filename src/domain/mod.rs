@@ -3,6 +3,7 @@
 
 mod attribution;
 mod campaign;
+mod click_class;
 mod commission;
 mod cost;
 mod coupon;
@@ -20,6 +21,7 @@ pub use attribution::{
     SeenClick, Window,
 };
 pub use campaign::{Campaign, CampaignError, CampaignId};
+pub use click_class::ClickClass;
 pub use commission::{Commission, CommissionError, CommissionInput, DecimalText};
 pub use cost::{Cost, CostId, CostKind};
 pub use coupon::{CouponCode, CouponCodeError};

@@ -6,18 +6,15 @@
 
 use std::time::Instant;
 
-use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
-use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
-
-use crate::clicks::{Recorded, Verdict, classify_user_agent, client_addr};
+use crate::clicks::Follower;
 use crate::domain::LinkCode;
 use crate::link_cache::{ActiveLink, Lookup};
 use crate::metrics::RedirectOutcome;
 use crate::state::AppState;
-use crate::store::{Click, ClickClass};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// Built once: naming the header by a string would parse (and allocate) it per request.
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -79,59 +76,29 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
     if req.method() == Method::HEAD {
         return location(state, link.destination.to_string());
     }
-    let now = Utc::now();
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut class = classify_user_agent(user_agent);
-    let (addr, visitor) = match class {
-        ClickClass::Human | ClickClass::Suspicious => {
-            let addr = client_addr(req.peer_addr(), &state.redirect.trusted_proxies, || {
-                req.headers()
-                    .get_all(&X_FORWARDED_FOR)
-                    .map(HeaderValue::as_bytes)
-            });
-            (addr, state.visitors.hash(addr, user_agent))
-        }
-        ClickClass::Bot => (None, 0),
+    let follower = Follower {
+        peer: req.peer_addr(),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+        forwarded_for: || {
+            req.headers()
+                .get_all(&X_FORWARDED_FOR)
+                .map(HeaderValue::as_bytes)
+        },
     };
-    if class == ClickClass::Human
-        && state
-            .fraud
-            .judge(link.code.as_ref(), visitor, addr, now.timestamp_millis())
-            != Verdict::Fresh
-    {
-        class = ClickClass::Suspicious;
-    }
-    let click = Click {
-        code: &link.code,
-        influencer_id: &link.influencer_id,
-        at_ms: now.timestamp_millis(),
-        day: now.with_timezone(&state.time_zone).date_naive(),
-        class,
-        visitor,
-    };
-    match class {
-        ClickClass::Human => state.metrics.human_clicks.inc(),
-        ClickClass::Bot => state.metrics.bot_clicks.inc(),
-        ClickClass::Suspicious => state.metrics.suspicious_clicks.inc(),
-    }
-    let (click_id, recorded) = state.clicks.record(&click, state.redirect.durable);
-    if let Recorded::Committing(committed) = recorded
-        && tokio::time::timeout(state.redirect.durable_timeout, committed)
-            .await
-            .is_err()
-    {
-        state.metrics.durable_commit_timeouts.inc();
-    }
+    let click_id = state
+        .tracker
+        .track(&link.code, &link.influencer_id, follower)
+        .await;
     location(state, link.destination.with_click_id(click_id.as_str()))
 }
 
 fn location(state: &AppState, target: String) -> HttpResponse {
     match HeaderValue::from_maybe_shared(Bytes::from(target)) {
-        Ok(value) => HttpResponse::build(state.redirect.status)
+        Ok(value) => HttpResponse::build(state.redirect_status)
             .insert_header((header::LOCATION, value))
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .finish(),

@@ -14,17 +14,7 @@ use chrono::NaiveDate;
 
 use super::click_records::{self, BLOCK_CLICKS};
 use super::keys::field;
-use crate::domain::{Bucket, ClickId};
-
-/// Whether a click came from a person or from a link-preview fetcher or crawler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ClickClass {
-    Human,
-    Bot,
-    /// Scripted or repeated: a headless browser, a repeat within the repeat window, or a
-    /// burst. Counted apart from people's clicks, and not as a unique visitor.
-    Suspicious,
-}
+use crate::domain::{Bucket, ClickClass, ClickId};
 
 /// One answered redirect, as the redirect hands it over. Its id is given when it is summed,
 /// so ids and records come in the same order.

@@ -156,9 +156,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ClickClass;
     use crate::domain::{ClickId, IdSpace};
     use crate::store::click_records::{BLOCK_CLICKS, RECORD_LEN};
-    use crate::store::{Click, ClickClass, Keys};
+    use crate::store::{Click, Keys};
 
     fn sums_of(space: IdSpace, seqs: &[u64]) -> ClickSums {
         let (code, influencer) = (Arc::from("summer"), Arc::from("inf_abc"));

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use connection::{Connection, Replication, SlotPipeline};
 
 pub use changes::{Change, ChangeFeed};
-pub use click_sums::{Click, ClickClass, ClickSums};
+pub use click_sums::{Click, ClickSums};
 pub use clicks::ClickBatch;
 pub use connection::RedisTarget;
 pub use coupons::AddCoupon;

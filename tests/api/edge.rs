@@ -235,7 +235,7 @@ async fn bodies_dribbled_past_the_deadline_get_408_while_redirects_keep_answerin
         assert!(answer.contains(r#""code":"body_timeout""#), "{answer}");
         assert!(answer.contains("http.body_timeout_secs"), "{answer}");
         assert!(
-            took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
             "{took:?}"
         );
     }
@@ -257,7 +257,7 @@ async fn headers_dribbled_past_the_deadline_are_cut_off() {
         "{answer}"
     );
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
         "{took:?}"
     );
 }
@@ -327,15 +327,19 @@ async fn headers_dribbled_or_stalled_on_a_kept_alive_connection_are_cut_off() {
     let stalled_took = started.elapsed();
 
     // Assert: each first request was answered, then the connection was cut
-    for (answer, took) in [
-        (dribbled, dribbled_took),
-        (String::from_utf8_lossy(&answer).into_owned(), stalled_took),
+    for (case, answer, took) in [
+        ("dribbled", dribbled, dribbled_took),
+        (
+            "stalled",
+            String::from_utf8_lossy(&answer).into_owned(),
+            stalled_took,
+        ),
     ] {
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{case}: {answer}");
+        assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{case}: {answer}");
         assert!(
-            took >= Duration::from_millis(900) && took < Duration::from_secs(5),
-            "{took:?}"
+            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+            "{case}: {took:?}"
         );
     }
 }
