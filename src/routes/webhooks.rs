@@ -138,7 +138,7 @@ async fn receive(
         let body = read_body(payload).await?;
         match format.scheme {
             Scheme::Base64Hmac { header: name } => {
-                let signature = header(&req, name);
+                let signature = header(&req, name)?;
                 // WooCommerce checks a new webhook with an unsigned ping and refuses to save the
                 // webhook unless it gets a 200. It carries nothing, so answering it stores
                 // nothing.
@@ -149,7 +149,7 @@ async fn receive(
             }
             Scheme::Timestamped { header: name } => secret.verify_timestamped(
                 &body,
-                header(&req, name),
+                header(&req, name)?,
                 Utc::now().timestamp(),
                 state.webhooks.tolerance_secs,
             )?,
@@ -180,15 +180,28 @@ fn configured<'a>(
     secret.ok_or(Refusal::NotConfigured(variable))
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
+/// A header the delivery is read by (signature, topic, delivery id). Sent twice it is
+/// refused: a proxy's added line and a client's own would disagree on which one counts, as
+/// they do for `X-Forwarded-For`.
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a str>, Refusal> {
+    let mut values = req.headers().get_all(name);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(PayloadError::new(format!("the {name} header appears more than once")).into());
+    }
+    Ok(first.and_then(|v| v.to_str().ok()))
 }
 
 /// The first of `names` present, as a delivery's topic or id.
 fn required<'a>(req: &'a HttpRequest, names: &[&str]) -> Result<&'a str, Refusal> {
-    let value = names
-        .iter()
-        .find_map(|name| header(req, name))
+    let mut found = None;
+    for name in names {
+        if let Some(value) = header(req, name)? {
+            found = Some(value);
+            break;
+        }
+    }
+    let value = found
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| PayloadError::new(format!("the {} header is missing", names[0])))?;

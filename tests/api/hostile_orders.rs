@@ -446,3 +446,44 @@ async fn signature_timestamps_at_the_ends_of_the_integers_are_refused_as_expired
         assert_eq!(error["error"]["code"], "invalid_signature");
     }
 }
+
+#[tokio::test]
+async fn a_signature_topic_or_delivery_header_sent_twice_is_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let body = bytes(&shopify_order("ALICE10"));
+    let signature = crate::helpers::base64_signature(crate::helpers::SHOPIFY_SECRET, &body);
+    let single = [
+        ("x-shopify-topic", "orders/create".to_owned()),
+        ("x-shopify-event-id", "e1".to_owned()),
+        ("x-shopify-hmac-sha256", signature.clone()),
+    ];
+
+    for twice in [
+        "x-shopify-topic",
+        "x-shopify-event-id",
+        "x-shopify-hmac-sha256",
+    ] {
+        // Act
+        let mut headers = single.to_vec();
+        let value = if twice == "x-shopify-topic" {
+            "orders/cancelled".to_owned()
+        } else {
+            single.iter().find(|(n, _)| *n == twice).unwrap().1.clone()
+        };
+        headers.push((twice, value));
+        let (status, error) =
+            status_of(app.webhook("/webhooks/shopify", &headers, &body).await).await;
+
+        // Assert
+        assert_eq!(status, 400, "{twice}: {error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("more than once"),
+            "{error}"
+        );
+    }
+    assert!(app.orders_of("unattributed").await.is_empty());
+}
