@@ -12,14 +12,17 @@
 //! - [`config`]: layered settings (compiled-in `config/default.toml`, a file, `REFTRACK_*`
 //!   environment variables).
 //! - [`domain`]: values parsed once at the edge: link codes, destinations, handles, ids,
-//!   commissions, date ranges.
-//! - [`routes`]: HTTP handlers: the redirect hot path, the admin API under `/api/v1`,
-//!   health probes and `/metrics`. [`error`] maps failures to JSON error bodies.
+//!   money and its bounds, commissions, date ranges, orders and the rules of attribution.
+//! - [`routes`]: HTTP handlers: the redirect hot path (look up, track, answer), the admin API
+//!   under `/api/v1`, the webhooks, health probes and `/metrics`; a body deadline on every
+//!   request, and request spans with ids on `/api` and `/webhooks`. [`error`] maps failures
+//!   to JSON error bodies.
 //! - [`orders`]: order intake: the table of webhook formats, signatures, one parser per
 //!   platform, and [`orders::OrderIntake`], which attributes and stores each delivery once.
 //! - [`link_cache`]: links kept in process, refreshed from a Redis stream of changes.
-//! - [`clicks`]: bot classification, client address, visitor hashing, and the batching
-//!   writer that group-commits clicks to Redis.
+//! - [`clicks`]: the [`clicks::Tracker`] a redirect hands its click to: bot classification,
+//!   client address, visitor hashing, fraud rules, and the batching writer that
+//!   group-commits clicks to Redis.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
 //! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging.
 //! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured.
