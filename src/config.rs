@@ -119,6 +119,8 @@ pub struct ClickSettings {
 pub struct ReportSettings {
     pub time_zone: String,
     pub currency: String,
+    pub max_concurrent: usize,
+    pub queue_wait_ms: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -274,6 +276,7 @@ impl Settings {
         }
         self.reports.time_zone()?;
         self.reports.currency()?;
+        self.reports.check_limits()?;
         if self.fraud.burst_window_secs == 0 || self.fraud.burst_max_clicks == 0 {
             return Err(invalid(
                 "fraud.burst_window_secs",
@@ -415,6 +418,21 @@ impl ReportSettings {
         Currency::parse(&self.currency).map_err(|e| invalid("reports.currency", e.to_string()))
     }
 
+    /// How long a report waits for a free slot before it is answered 503 `busy`.
+    pub fn queue_wait(&self) -> Duration {
+        Duration::from_millis(self.queue_wait_ms)
+    }
+
+    fn check_limits(&self) -> Result<(), ConfigError> {
+        if !(1..=1024).contains(&self.max_concurrent) {
+            return Err(invalid("reports.max_concurrent", "must be 1 to 1024"));
+        }
+        if self.queue_wait_ms > 60_000 {
+            return Err(invalid("reports.queue_wait_ms", "must be 0 to 60000"));
+        }
+        Ok(())
+    }
+
     pub fn time_zone(&self) -> Result<chrono_tz::Tz, ConfigError> {
         self.time_zone.parse().map_err(|_| {
             invalid(
@@ -534,6 +552,16 @@ mod tests {
             ),
             ("REFTRACK_ADMIN__TOKEN", "short", "admin.token"),
             ("REFTRACK_REPORTS__CURRENCY", "dollars", "reports.currency"),
+            (
+                "REFTRACK_REPORTS__MAX_CONCURRENT",
+                "0",
+                "reports.max_concurrent",
+            ),
+            (
+                "REFTRACK_REPORTS__QUEUE_WAIT_MS",
+                "600000",
+                "reports.queue_wait_ms",
+            ),
             (
                 "REFTRACK_ATTRIBUTION__PRIORITY",
                 "loudest",

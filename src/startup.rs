@@ -19,7 +19,7 @@ use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
 use crate::orders::AttributionPolicy;
 use crate::routes;
-use crate::state::{AdminToken, AppState, RedirectPolicy, WebhookSecrets};
+use crate::state::{AdminToken, AppState, RedirectPolicy, ReportSlots, WebhookSecrets};
 use crate::store::Store;
 
 /// A built server, bound to its port, not yet serving.
@@ -111,6 +111,10 @@ impl Application {
                 priority: settings.attribution.priority,
             },
             webhooks: WebhookSecrets::new(&settings.webhooks),
+            reports: ReportSlots::new(
+                settings.reports.max_concurrent,
+                settings.reports.queue_wait(),
+            ),
         });
         let mut server = HttpServer::new(move || {
             App::new()

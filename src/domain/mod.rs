@@ -12,6 +12,7 @@ mod ids;
 mod link_code;
 mod money;
 mod order;
+mod report;
 mod roi;
 
 pub use campaign::{Campaign, CampaignError, CampaignId};
@@ -28,4 +29,8 @@ pub use order::{
     AttributedBy, Attribution, AttributionPriority, AttributionReason, Evidence, Order, OrderEvent,
     OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform, RefundAmount, SeenClick, Window,
 };
-pub use roi::Totals;
+pub use report::{
+    CurrencyTotals, DailyReport, DayRow, FIGURE_COLUMNS, Figures, InfluencerReport, InfluencerRow,
+    LinkReport, LinkRow, Period, SortError, sort_rows, spreadsheet_text,
+};
+pub use roi::{Overflow, Totals, checked_sum, format_minor};
