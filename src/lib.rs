@@ -30,6 +30,7 @@ pub mod error;
 pub mod link_cache;
 pub mod metrics;
 pub mod orders;
+pub mod pagination;
 pub mod routes;
 pub mod startup;
 pub mod state;
