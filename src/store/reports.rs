@@ -65,6 +65,9 @@ impl FieldSet {
     }
 }
 
+/// Owners read per round trip.
+const CHUNK: usize = 250;
+
 /// One owner's counters to read.
 #[derive(Debug, Clone, Copy)]
 pub struct FigureQuery<'a> {
@@ -96,17 +99,28 @@ impl OwnerFigures {
 }
 
 impl Store {
-    /// The figures of each query, in the order given, in one pipeline (per slot on a
-    /// cluster): one `HMGET` and one `PFCOUNT` per query. A counter that is not an integer
-    /// is skipped, logged and counted in `metrics`, so one bad field never fails a report.
+    /// The figures of each query, in the order given: one `HMGET` and one `PFCOUNT` per
+    /// query, sent as one pipeline (per slot on a cluster) per [`CHUNK`] queries, so each
+    /// round trip stays well inside the Redis deadline however many owners a report covers.
+    /// A counter that is not an integer is skipped, logged and counted in `metrics`, so one
+    /// bad field never fails a report.
     pub async fn report_figures(
         &self,
         queries: &[FigureQuery<'_>],
         metrics: &Metrics,
     ) -> StoreResult<Vec<OwnerFigures>> {
-        if queries.is_empty() {
-            return Ok(Vec::new());
+        let mut out = Vec::with_capacity(queries.len());
+        for chunk in queries.chunks(CHUNK) {
+            out.extend(self.chunk_figures(chunk, metrics).await?);
         }
+        Ok(out)
+    }
+
+    async fn chunk_figures(
+        &self,
+        queries: &[FigureQuery<'_>],
+        metrics: &Metrics,
+    ) -> StoreResult<Vec<OwnerFigures>> {
         let keys = self.keys();
         let mut pipe = SlotPipeline::new();
         let mut counts_keys = Vec::with_capacity(queries.len());
@@ -124,10 +138,7 @@ impl Store {
         }
         let replies = self.query_slots(&pipe).await?;
         let mut out = Vec::with_capacity(queries.len());
-        for ((query, key), reply) in queries
-            .iter()
-            .zip(&counts_keys)
-            .zip(replies.chunks_exact(2))
+        for ((query, key), reply) in queries.iter().zip(&counts_keys).zip(replies.chunks_exact(2))
         {
             let Value::Array(values) = &reply[0] else {
                 return Err(StoreError::corrupt(key, "HMGET did not answer a list"));
