@@ -17,6 +17,7 @@
 //! - [`link_cache`]: links kept in process, refreshed from a Redis stream of changes.
 //! - [`clicks`]: bot classification, client address, visitor hashing, and the batching
 //!   writer that group-commits clicks to Redis.
+//! - [`pagination`]: the lists' `limit` and `cursor`, shared by every list that pages.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
 //! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging.
 //! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured.
