@@ -30,10 +30,10 @@ async fn all_pages(app: &TestApp, limit: usize) -> (Vec<String>, usize) {
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
-        let mut path = format!("/api/v1/orders?influencer_id=unattributed&limit={limit}");
-        if let Some(cursor) = &cursor {
-            path.push_str(&format!("&cursor={cursor}"));
-        }
+        let after = cursor
+            .as_ref()
+            .map_or_else(String::new, |c| format!("&cursor={c}"));
+        let path = format!("/api/v1/orders?influencer_id=unattributed&limit={limit}{after}");
         let (status, page) = app.get_json(&path).await;
         assert_eq!(status, 200, "{page}");
         pages += 1;
