@@ -5,12 +5,15 @@
 //! come back in the same `HMGET` and are split by currency here, so a report over influencers
 //! who sold in 32 currencies costs one pass, not 32.
 
+use std::collections::HashMap;
+
 use redis::Value;
 
 use super::keys::{Owner, field};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
 use crate::domain::{Bucket, Currency, Overflow, Totals, checked_sum};
 use crate::metrics::{CorruptKind, Metrics};
+use redis::Cmd;
 
 /// The counter fields a report reads from each owner's `counts` hash: the same for every
 /// owner of a report, so they are named once and sent with every `HMGET`.
@@ -21,6 +24,8 @@ pub struct FieldSet {
     /// Human, bot and suspicious clicks per bucket, then per currency the money kinds per
     /// bucket, in the order of [`MONEY_KINDS`].
     names: Vec<String>,
+    /// Where each name is in `names`, to pick the report's fields out of a whole hash.
+    index: HashMap<String, usize>,
 }
 
 /// The money counter kinds read per currency and bucket, in the order of [`Totals`]' fields.
@@ -53,10 +58,16 @@ impl FieldSet {
                 }
             }
         }
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i))
+            .collect();
         Self {
             buckets: buckets.to_vec(),
             currencies: currencies.to_vec(),
             names,
+            index,
         }
     }
 
@@ -122,28 +133,48 @@ impl Store {
         metrics: &Metrics,
     ) -> StoreResult<Vec<OwnerFigures>> {
         let keys = self.keys();
+        let counts_keys: Vec<String> = queries.iter().map(|q| keys.counts(q.owner)).collect();
+        let mut sizes = SlotPipeline::new();
+        for key in &counts_keys {
+            sizes.add(key, Cmd::hlen(key));
+        }
+        let sizes = self.query_slots(&sizes).await?;
         let mut pipe = SlotPipeline::new();
-        let mut counts_keys = Vec::with_capacity(queries.len());
-        for query in queries {
-            let counts = keys.counts(query.owner);
-            let mut read_counts = redis::cmd("HMGET");
-            read_counts.arg(&counts).arg(&query.fields.names);
-            pipe.add(&counts, read_counts);
+        let mut whole = Vec::with_capacity(queries.len());
+        for ((query, counts), size) in queries.iter().zip(&counts_keys).zip(&sizes) {
+            let size: usize = redis::from_redis_value_ref(size)?;
+            let read_whole = reads_whole(size, query.fields.names.len());
+            if read_whole {
+                pipe.add(counts, Cmd::hgetall(counts));
+            } else {
+                let mut read_counts = redis::cmd("HMGET");
+                read_counts.arg(counts).arg(&query.fields.names);
+                pipe.add(counts, read_counts);
+            }
+            whole.push(read_whole);
             let mut count_uniques = redis::cmd("PFCOUNT");
             for bucket in &query.fields.buckets {
                 count_uniques.arg(keys.uniques(query.owner, *bucket));
             }
-            pipe.add(&counts, count_uniques);
-            counts_keys.push(counts);
+            pipe.add(counts, count_uniques);
         }
         let replies = self.query_slots(&pipe).await?;
         let mut out = Vec::with_capacity(queries.len());
-        for ((query, key), reply) in queries.iter().zip(&counts_keys).zip(replies.chunks_exact(2))
+        for (((query, key), whole), reply) in queries
+            .iter()
+            .zip(&counts_keys)
+            .zip(whole)
+            .zip(replies.chunks_exact(2))
         {
-            let Value::Array(values) = &reply[0] else {
-                return Err(StoreError::corrupt(key, "HMGET did not answer a list"));
-            };
-            let mut figures = split(key, query.fields, values, metrics)?;
+            let values = if whole {
+                picked(query.fields, &reply[0])
+            } else if let Value::Array(values) = &reply[0] {
+                Some(values.iter().collect())
+            } else {
+                None
+            }
+            .ok_or_else(|| StoreError::corrupt(key, "the counters hash did not read as one"))?;
+            let mut figures = split(key, query.fields, &values, metrics)?;
             figures.clicks.unique_clicks = redis::from_redis_value_ref::<u64>(&reply[1])?.into();
             out.push(figures);
         }
@@ -151,11 +182,42 @@ impl Store {
     }
 }
 
+/// Whether to read a counters hash whole rather than field by field. Redis keeps a hash of
+/// up to 128 entries (`hash-max-listpack-entries`) as one list and searches it from the start
+/// for every field an `HMGET` names: a report over 32 currencies asked such a hash for 163
+/// fields and spent 0.5 ms per owner. Reading those whole is one pass; larger hashes are
+/// indexed, and reading only the report's fields is cheaper than reading their whole history.
+fn reads_whole(size: usize, wanted: usize) -> bool {
+    size <= 128 && size <= wanted.saturating_mul(4)
+}
+
+static NIL: Value = Value::Nil;
+
+/// The report's fields out of an `HGETALL` reply, in the field set's order (absent ones nil).
+fn picked<'a>(fields: &FieldSet, reply: &'a Value) -> Option<Vec<&'a Value>> {
+    let mut values = vec![&NIL; fields.names.len()];
+    let mut place = |name: &Value, value: &'a Value| {
+        if let Value::BulkString(name) = name
+            && let Some(i) = std::str::from_utf8(name)
+                .ok()
+                .and_then(|n| fields.index.get(n))
+        {
+            values[*i] = value;
+        }
+    };
+    match reply {
+        Value::Array(flat) => flat.chunks_exact(2).for_each(|kv| place(&kv[0], &kv[1])),
+        Value::Map(pairs) => pairs.iter().for_each(|(k, v)| place(k, v)),
+        _ => return None,
+    }
+    Some(values)
+}
+
 /// Sums each run of bucket values of an `HMGET` reply into its figure.
 fn split(
     key: &str,
     fields: &FieldSet,
-    values: &[Value],
+    values: &[&Value],
     metrics: &Metrics,
 ) -> StoreResult<OwnerFigures> {
     let per_kind = fields.buckets.len().max(1);
