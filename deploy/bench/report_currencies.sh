@@ -87,4 +87,4 @@ echo "$INFLUENCERS influencers, $CURRENCIES currencies, median of $RUNS ($BIN):"
 echo "  month, JSON: $(time_of "from=$year-06-01&to=$year-06-30") s"
 echo "  year,  JSON: $(time_of "from=$year-01-01&to=$year-12-31") s"
 echo "  year,  CSV:  $(time_of "from=$year-01-01&to=$year-12-31&format=csv") s"
-redis-cli -s "$work/redis.sock" info commandstats | grep -E 'cmdstat_(hmget|pfcount|evalsha)' | tr -d '\r' | sed 's/^/  redis /'
+redis-cli -s "$work/redis.sock" info commandstats | grep -E 'cmdstat_(hmget|hgetall|hlen|pfcount)' | tr -d '\r' | sed 's/^/  redis /'

@@ -134,10 +134,10 @@ async fn huge_counters_add_up_exactly_and_a_corrupt_one_is_skipped_and_counted()
         .arg("lots")
         .query(&mut redis)
         .unwrap();
-    // Alice's hash grows past 128 fields, which are read field by field, not whole.
+    // Alice's hash grows past 512 fields, which are read field by field, not whole.
     let mut history = redis::cmd("HSET");
     history.arg(keys.counts(Owner::Influencer(&alice)));
-    for day in 0..200 {
+    for day in 0..600 {
         history.arg(format!("h:d:1999{day:04}")).arg(1);
     }
     let _: () = history.query(&mut redis).unwrap();
