@@ -23,6 +23,7 @@
 //! - [`clicks`]: the [`clicks::Tracker`] a redirect hands its click to: bot classification,
 //!   client address, visitor hashing, fraud rules, and the batching writer that
 //!   group-commits clicks to Redis.
+//! - [`pagination`]: the lists' `limit` and `cursor`, shared by every list that pages.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
 //! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging.
 //! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured.
@@ -37,6 +38,7 @@ mod head_deadline;
 pub mod link_cache;
 pub mod metrics;
 pub mod orders;
+pub mod pagination;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -153,6 +153,9 @@ pub struct Metrics {
     webhook_duration: HistogramVec,
     orders_attributed: IntCounterVec,
     refunds_other_currency: IntCounterVec,
+    corrupt_records: IntCounterVec,
+    pub report_overflows: IntCounter,
+    pub reports_busy: IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -369,8 +372,38 @@ impl Metrics {
                 )
                 .expect("valid metric"),
             ),
+            corrupt_records: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "reftrack_corrupt_records_total",
+                        "Stored records or counters that could not be read and were skipped, by kind.",
+                    ),
+                    &["kind"],
+                )
+                .expect("valid metric"),
+            ),
+            report_overflows: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_report_overflows_total",
+                    "Reports refused because a total was too large to add up exactly.",
+                )
+                .expect("valid metric"),
+            ),
+            reports_busy: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_reports_busy_total",
+                    "Reports answered 503 busy: every report slot stayed taken.",
+                )
+                .expect("valid metric"),
+            ),
             registry: r,
         };
+        for kind in CorruptKind::ALL {
+            metrics.corrupt_records.with_label_values(&[kind.label()]);
+        }
         for operation in RedisOperation::ALL {
             metrics.redis_errors.with_label_values(&[operation.label()]);
         }
@@ -441,5 +474,34 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// What kind of stored data could not be read, for `reftrack_corrupt_records_total`.
+#[derive(Debug, Clone, Copy)]
+pub enum CorruptKind {
+    /// A counter field that is not an integer (or a negative click count).
+    Counter,
+    /// An order record whose state does not decode.
+    Order,
+}
+
+impl CorruptKind {
+    const ALL: [Self; 2] = [Self::Counter, Self::Order];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Order => "order",
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a stored record or counter that was skipped because it could not be read.
+    pub fn corrupt_record(&self, kind: CorruptKind) {
+        self.corrupt_records
+            .with_label_values(&[kind.label()])
+            .inc();
     }
 }

@@ -25,7 +25,7 @@ use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
 use crate::orders::OrderIntake;
 use crate::routes::{self, BodyDeadline};
-use crate::state::{AdminToken, AppState, WebhookSecrets};
+use crate::state::{AdminToken, AppState, ReportSlots, WebhookSecrets};
 use crate::store::Store;
 
 /// A built server, bound to its port, not yet serving.
@@ -117,6 +117,10 @@ impl Application {
             report_currency: settings.reports.currency()?,
             orders,
             webhooks: WebhookSecrets::new(&settings.webhooks),
+            reports: ReportSlots::new(
+                settings.reports.max_concurrent,
+                settings.reports.queue_wait(),
+            ),
         });
         let server = serve(settings, listener, bound, state)?;
         tracing::info!(address = %bound, "listening");

@@ -1,9 +1,12 @@
 //! What request handlers share.
 
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::clicks::Tracker;
 use crate::config::WebhookSettings;
@@ -33,6 +36,34 @@ pub struct AppState {
     pub report_currency: Currency,
     pub orders: OrderIntake,
     pub webhooks: WebhookSecrets,
+    /// Bounds the reports prepared at once.
+    pub reports: ReportSlots,
+}
+
+/// Slots for report work (`reports.max_concurrent`): a report reads counters of every
+/// influencer, so a few report tokens polling at once could otherwise keep Redis and the
+/// workers busy for everyone. A report waits up to `wait` for a slot, then is told to retry.
+#[derive(Debug)]
+pub struct ReportSlots {
+    slots: Semaphore,
+    wait: Duration,
+}
+
+impl ReportSlots {
+    pub fn new(max_concurrent: usize, wait: Duration) -> Self {
+        Self {
+            slots: Semaphore::new(max_concurrent),
+            wait,
+        }
+    }
+
+    /// A slot, held until the returned permit is dropped; `None` when none came free in time.
+    pub async fn enter(&self) -> Option<SemaphorePermit<'_>> {
+        tokio::time::timeout(self.wait, self.slots.acquire())
+            .await
+            .ok()?
+            .ok()
+    }
 }
 
 /// Each platform's signing secret (`None`: not configured, nothing accepted).
@@ -96,6 +127,15 @@ impl AdminToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_report_finds_no_slot_while_all_are_taken_and_one_once_freed() {
+        let slots = ReportSlots::new(1, Duration::from_millis(20));
+        let held = slots.enter().await.expect("a free slot");
+        assert!(slots.enter().await.is_none(), "the only slot is held");
+        drop(held);
+        assert!(slots.enter().await.is_some(), "the slot was given back");
+    }
 
     #[test]
     fn only_the_exact_token_matches() {

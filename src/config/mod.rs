@@ -122,6 +122,8 @@ pub struct ClickSettings {
 pub struct ReportSettings {
     pub time_zone: String,
     pub currency: String,
+    pub max_concurrent: usize,
+    pub queue_wait_ms: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -282,6 +284,7 @@ impl Settings {
         }
         self.reports.time_zone()?;
         self.reports.currency()?;
+        self.reports.check_limits()?;
         if self.fraud.burst_window_secs == 0 || self.fraud.burst_max_clicks == 0 {
             return Err(invalid(
                 "fraud.burst_window_secs",
@@ -453,6 +456,21 @@ impl ClickSettings {
 impl ReportSettings {
     pub fn currency(&self) -> Result<Currency, ConfigError> {
         Currency::parse(&self.currency).map_err(|e| invalid("reports.currency", e.to_string()))
+    }
+
+    /// How long a report waits for a free slot before it is answered 503 `busy`.
+    pub fn queue_wait(&self) -> Duration {
+        Duration::from_millis(self.queue_wait_ms)
+    }
+
+    fn check_limits(&self) -> Result<(), ConfigError> {
+        if !(1..=1024).contains(&self.max_concurrent) {
+            return Err(invalid("reports.max_concurrent", "must be 1 to 1024"));
+        }
+        if self.queue_wait_ms > 60_000 {
+            return Err(invalid("reports.queue_wait_ms", "must be 0 to 60000"));
+        }
+        Ok(())
     }
 
     pub fn time_zone(&self) -> Result<chrono_tz::Tz, ConfigError> {

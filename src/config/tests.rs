@@ -117,6 +117,16 @@ fn bad_values_name_their_key() {
         ("REFTRACK_ADMIN__TOKEN", "short", "admin.token"),
         ("REFTRACK_REPORTS__CURRENCY", "dollars", "reports.currency"),
         (
+            "REFTRACK_REPORTS__MAX_CONCURRENT",
+            "0",
+            "reports.max_concurrent",
+        ),
+        (
+            "REFTRACK_REPORTS__QUEUE_WAIT_MS",
+            "600000",
+            "reports.queue_wait_ms",
+        ),
+        (
             "REFTRACK_ATTRIBUTION__PRIORITY",
             "loudest",
             "attribution.priority",

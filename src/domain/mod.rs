@@ -14,6 +14,7 @@ mod ids;
 mod link_code;
 mod money;
 mod order;
+mod report;
 mod roi;
 
 pub use attribution::{
@@ -35,4 +36,8 @@ pub use order::{
     Order, OrderError, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform,
     RefundAmount,
 };
-pub use roi::Totals;
+pub use report::{
+    CurrencyTotals, DailyReport, DayRow, FIGURE_COLUMNS, Figures, InfluencerReport, InfluencerRow,
+    LinkReport, LinkRow, Period, SortError, sort_rows, spreadsheet_text,
+};
+pub use roi::{Overflow, Totals, checked_sum, format_minor};

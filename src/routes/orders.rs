@@ -14,12 +14,9 @@ use crate::domain::{
     OrderStatus,
 };
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 use crate::store::Owner;
-
-/// Orders listed when the request names no limit, and the most it may ask for.
-const DEFAULT_LIMIT: usize = 500;
-const MAX_LIMIT: usize = 5_000;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -27,7 +24,10 @@ pub struct OrdersQuery {
     influencer_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    limit: Option<usize>,
+    /// Orders per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -76,6 +76,8 @@ struct OrderList {
     from: NaiveDate,
     to: NaiveDate,
     orders: Vec<OrderView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
 }
 
 fn view(order: &Order) -> Option<OrderView> {
@@ -129,7 +131,7 @@ fn day_start_ms(day: NaiveDate, tz: Tz) -> i64 {
     get,
     operation_id = "orders_list",
     path = "/api/v1/orders",
-    summary = "An influencer's orders and how each was attributed",
+    summary = "An influencer's orders and how each was attributed, a page at a time",
     params(OrdersQuery),
     responses((status = 200, body = OrderList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
     security(("bearer" = []))
@@ -139,13 +141,8 @@ pub async fn list(
     query: web::Query<OrdersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
     let influencer = match query.influencer_id.as_deref() {
         None => {
             return Err(ApiError::bad_request(
@@ -164,17 +161,22 @@ pub async fn list(
         .to()
         .succ_opt()
         .map_or(i64::MAX, |next| day_start_ms(next, state.time_zone) - 1);
-    let orders = state
+    let page = state
         .store
-        .orders_of(owner, from_ms, to_ms, limit)
-        .await?
-        .into_iter()
-        .filter_map(|order| view(&order))
-        .collect();
+        .orders_of(
+            owner,
+            from_ms,
+            to_ms,
+            cursor.as_ref(),
+            limit,
+            &state.metrics,
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(OrderList {
         influencer_id: influencer,
         from: range.from(),
         to: range.to(),
-        orders,
+        orders: page.items.iter().filter_map(view).collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }

@@ -1,18 +1,29 @@
 //! `/api/v1/reports`: clicks, orders, costs and ROI per influencer, per day, and per link,
 //! as JSON or CSV.
+//!
+//! Each report reads every owner's counters once, for all the currencies it shows, and holds
+//! one of `reports.max_concurrent` slots while it works, so report tokens cannot tie up the
+//! server: a report that finds no free slot within `reports.queue_wait_ms` is answered 503
+//! `busy` with `Retry-After`.
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::collections::{HashMap, HashSet};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{Days, NaiveDate};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::campaigns::campaign_of;
 use super::influencers::influencer_id;
-use crate::domain::{Bucket, Campaign, CampaignId, Currency, DateRange, Totals};
+use crate::domain::{
+    Campaign, Currency, CurrencyTotals, DailyReport, DateRange, DayRow, FIGURE_COLUMNS, Figures,
+    InfluencerReport, InfluencerRow, LinkReport, LinkRow, Overflow, Period, Totals, sort_rows,
+    spreadsheet_text,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{FigureQuery, InfluencerRecord, LinkRecord, Owner};
+use crate::store::{FieldSet, FigureQuery, InfluencerRecord, LinkRecord, Owner, OwnerFigures};
 
 /// Days covered when a report names no range: the last 30, today included.
 const DEFAULT_DAYS: u64 = 30;
@@ -28,168 +39,6 @@ pub struct ReportQuery {
     sort: Option<String>,
     order: Option<String>,
     format: Option<String>,
-}
-
-/// A row's figures, money as decimal strings of the report's currency and ratios as numbers
-/// (`null` where the denominator is zero).
-#[derive(Serialize, utoipa::ToSchema)]
-struct Figures {
-    clicks: u64,
-    unique_clicks: u64,
-    bot_clicks: u64,
-    suspicious_clicks: u64,
-    /// Suspicious clicks over human and suspicious ones: who inflates their numbers.
-    suspicious_share: Option<f64>,
-    orders: i64,
-    conversion_rate: Option<f64>,
-    revenue: String,
-    refunds: String,
-    net_revenue: String,
-    aov: Option<String>,
-    commission: String,
-    costs: String,
-    total_cost: String,
-    profit: String,
-    roi: Option<f64>,
-    epc: Option<String>,
-    #[schema(value_type = String, example = "USD")]
-    currency: Currency,
-}
-
-/// Column names of [`Figures`], in order, for CSV headers.
-const FIGURE_COLUMNS: [&str; 18] = [
-    "clicks",
-    "unique_clicks",
-    "bot_clicks",
-    "suspicious_clicks",
-    "suspicious_share",
-    "orders",
-    "conversion_rate",
-    "revenue",
-    "refunds",
-    "net_revenue",
-    "aov",
-    "commission",
-    "costs",
-    "total_cost",
-    "profit",
-    "roi",
-    "epc",
-    "currency",
-];
-
-impl Figures {
-    fn new(t: &Totals, currency: Currency) -> Self {
-        let money = |minor: i64| currency.format(minor);
-        Self {
-            clicks: t.clicks,
-            unique_clicks: t.unique_clicks,
-            bot_clicks: t.bot_clicks,
-            suspicious_clicks: t.suspicious_clicks,
-            suspicious_share: t.suspicious_share(),
-            orders: t.orders,
-            conversion_rate: t.conversion_rate(),
-            revenue: money(t.revenue),
-            refunds: money(t.refunds),
-            net_revenue: money(t.net_revenue()),
-            aov: t.aov().map(money),
-            commission: money(t.commission),
-            costs: money(t.costs),
-            total_cost: money(t.total_cost()),
-            profit: money(t.profit()),
-            roi: t.roi(),
-            epc: t.epc(currency),
-            currency,
-        }
-    }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct InfluencerRow {
-    /// `null` on the row of unattributed orders.
-    influencer_id: Option<String>,
-    handle: Option<String>,
-    #[serde(flatten)]
-    figures: Figures,
-    #[serde(skip)]
-    totals: Totals,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct DayRow {
-    date: NaiveDate,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct LinkRow {
-    code: String,
-    influencer_id: String,
-    disabled: bool,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
-/// The period of a report in the reporting time zone.
-#[derive(Serialize, utoipa::ToSchema)]
-struct Period {
-    from: NaiveDate,
-    to: NaiveDate,
-    time_zone: String,
-}
-
-/// Totals of orders in a currency other than the report's: shown apart, never converted or
-/// added in.
-#[derive(Serialize, utoipa::ToSchema)]
-struct CurrencyTotals {
-    #[schema(value_type = String, example = "USD")]
-    currency: Currency,
-    orders: i64,
-    revenue: String,
-    refunds: String,
-    net_revenue: String,
-    commission: String,
-    costs: String,
-}
-
-/// The influencer report: one row per influencer, then the row of unattributed orders.
-/// Totals add the rows up (a follower who clicked two influencers' links is a unique click
-/// of each).
-#[derive(Serialize, utoipa::ToSchema)]
-struct InfluencerReport {
-    #[serde(flatten)]
-    period: Period,
-    /// The campaign the report is limited to, if any.
-    #[schema(value_type = Option<String>)]
-    campaign_id: Option<CampaignId>,
-    #[schema(value_type = String, example = "USD")]
-    currency: Currency,
-    rows: Vec<InfluencerRow>,
-    totals: Figures,
-    other_currencies: Vec<CurrencyTotals>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct DailyReport {
-    #[serde(flatten)]
-    period: Period,
-    influencer_id: String,
-    handle: String,
-    #[schema(value_type = String, example = "USD")]
-    currency: Currency,
-    days: Vec<DayRow>,
-    totals: Figures,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct LinkReport {
-    #[serde(flatten)]
-    period: Period,
-    #[schema(value_type = String, example = "USD")]
-    currency: Currency,
-    rows: Vec<LinkRow>,
-    totals: Figures,
 }
 
 /// The report range from `from` and `to` (YYYY-MM-DD), by default the last 30 days.
@@ -250,7 +99,40 @@ fn wants_csv(req: &HttpRequest, query: &ReportQuery) -> Result<bool, ApiError> {
     }
 }
 
-/// A CSV response: a header of `keys` then the figure columns, one record per row.
+/// The answer when every report slot stays taken: 503 `busy`, to retry in a second.
+fn busy(state: &AppState) -> HttpResponse {
+    state.metrics.reports_busy.inc();
+    let mut response = ApiError::client(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "the server is preparing as many reports as it allows at once \
+         (reports.max_concurrent); retry after the Retry-After seconds",
+    )
+    .error_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// A total beyond what a report can add up exactly: counted, logged, and refused rather than
+/// shown wrapped.
+fn overflow<'a>(state: &'a AppState, what: &'static str) -> impl Fn(Overflow) -> ApiError + 'a {
+    move |e| {
+        state.metrics.report_overflows.inc();
+        tracing::error!(what, error = %e, "a report total does not fit");
+        ApiError::client(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "figure_overflow",
+            format!(
+                "the {what} of this report add up beyond ±2^90 minor units and cannot be shown exactly"
+            ),
+        )
+    }
+}
+
+/// A CSV response: a header of `keys` then the figure columns, one record per row. The key
+/// cells are text and are made safe for spreadsheets; the figures are numbers and stay so.
 fn csv_response<'a>(
     keys: &[&str],
     rows: impl IntoIterator<Item = (Vec<String>, &'a Figures)>,
@@ -262,7 +144,7 @@ fn csv_response<'a>(
     let internal = |e: csv::Error| {
         tracing::error!(error = %e, "writing CSV");
         ApiError::client(
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "internal error",
         )
@@ -270,6 +152,7 @@ fn csv_response<'a>(
     let header: Vec<&str> = keys.iter().copied().chain(FIGURE_COLUMNS).collect();
     writer.write_record(&header).map_err(internal)?;
     for (key_cells, figures) in rows {
+        let key_cells: Vec<_> = key_cells.iter().map(|c| spreadsheet_text(c)).collect();
         writer.serialize((key_cells, figures)).map_err(internal)?;
     }
     let body = writer
@@ -284,71 +167,6 @@ fn csv_response<'a>(
         .body(body))
 }
 
-/// Sorts influencer rows by a column, descending by default (`order=asc` to reverse);
-/// rows without a value (a `null` ratio) go last either way.
-fn sort_rows(
-    rows: &mut [InfluencerRow],
-    sort: Option<&str>,
-    order: Option<&str>,
-) -> Result<(), ApiError> {
-    let ascending = match order {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_order",
-                format!("order '{other}' is not asc or desc"),
-            ));
-        }
-    };
-    let key: fn(&Totals) -> Option<Decimal> = match sort.unwrap_or("clicks") {
-        "handle" => {
-            // Names read A to Z unless asked otherwise.
-            rows.sort_by(|a, b| a.handle.cmp(&b.handle));
-            if order == Some("desc") {
-                rows.reverse();
-            }
-            return Ok(());
-        }
-        "clicks" => |t| Some(t.clicks.into()),
-        "unique_clicks" => |t| Some(t.unique_clicks.into()),
-        "bot_clicks" => |t| Some(t.bot_clicks.into()),
-        "suspicious_clicks" => |t| Some(t.suspicious_clicks.into()),
-        "suspicious_share" => |t| t.suspicious_share().and_then(|r| Decimal::try_from(r).ok()),
-        "orders" => |t| Some(t.orders.into()),
-        "conversion_rate" => |t| t.conversion_rate().and_then(|r| Decimal::try_from(r).ok()),
-        "revenue" => |t| Some(t.revenue.into()),
-        "net_revenue" => |t| Some(t.net_revenue().into()),
-        "commission" => |t| Some(t.commission.into()),
-        "costs" => |t| Some(t.costs.into()),
-        "total_cost" => |t| Some(t.total_cost().into()),
-        "profit" => |t| Some(t.profit().into()),
-        "roi" => |t| t.roi().and_then(|r| Decimal::try_from(r).ok()),
-        "epc" => {
-            |t| (t.clicks > 0).then(|| Decimal::from(t.net_revenue()) / Decimal::from(t.clicks))
-        }
-        other => {
-            return Err(ApiError::bad_request(
-                "invalid_sort",
-                format!("cannot sort by '{other}'"),
-            ));
-        }
-    };
-    rows.sort_by(|a, b| {
-        let ordering = match (key(&a.totals), key(&b.totals)) {
-            (Some(x), Some(y)) => {
-                let o = x.cmp(&y);
-                if ascending { o } else { o.reverse() }
-            }
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        ordering.then_with(|| a.handle.cmp(&b.handle))
-    });
-    Ok(())
-}
-
 /// What an influencer report covers: everything, or one campaign (its links' clicks and
 /// orders, and the costs booked to it).
 enum Scope {
@@ -359,50 +177,58 @@ enum Scope {
     },
 }
 
-/// Totals per influencer, in the order given, then those of unattributed orders.
-async fn influencer_totals(
+/// Figures per influencer, in the order given, then those of unattributed orders, each in
+/// every currency of `currencies` from one read of each owner's counters.
+async fn influencer_figures(
     state: &AppState,
     influencers: &[InfluencerRecord],
     scope: &Scope,
-    buckets: &[Bucket],
-    currency: Currency,
-) -> Result<Vec<Totals>, ApiError> {
-    let query = |owner, campaign| FigureQuery {
-        owner,
-        buckets: buckets.to_vec(),
-        campaign,
-    };
+    buckets: &[crate::domain::Bucket],
+    currencies: &[Currency],
+) -> Result<Vec<OwnerFigures>, ApiError> {
     let owners = influencers.iter().map(|i| Owner::Influencer(i.id.as_str()));
+    let plain = FieldSet::new(buckets, currencies, None);
     match scope {
         Scope::All => {
             let queries: Vec<FigureQuery<'_>> = owners
                 .chain([Owner::Unattributed])
-                .map(|owner| query(owner, None))
-                .collect();
-            Ok(state.store.report_figures(&queries, currency).await?)
-        }
-        Scope::Campaign { campaign, links } => {
-            let id = Some(campaign.id.as_str());
-            let queries: Vec<FigureQuery<'_>> = links
-                .iter()
-                .map(|l| query(Owner::Link(l.code.as_str()), None))
-                .chain(owners.map(|owner| query(owner, id)))
-                .collect();
-            let figures = state.store.report_figures(&queries, currency).await?;
-            let (by_link, by_influencer) = figures.split_at(links.len());
-            let mut out: Vec<Totals> = by_influencer
-                .iter()
-                .map(|t| Totals {
-                    costs: t.costs,
-                    ..Totals::default()
+                .map(|owner| FigureQuery {
+                    owner,
+                    fields: &plain,
                 })
                 .collect();
-            for (link, t) in links.iter().zip(by_link) {
-                if let Some(i) = influencers.iter().position(|i| i.id == link.influencer_id) {
-                    out[i].add(&Totals { costs: 0, ..*t });
+            Ok(state.store.report_figures(&queries, &state.metrics).await?)
+        }
+        Scope::Campaign { campaign, links } => {
+            let costs = FieldSet::new(buckets, currencies, Some(campaign.id.as_str()));
+            let queries: Vec<FigureQuery<'_>> = links
+                .iter()
+                .map(|l| FigureQuery {
+                    owner: Owner::Link(l.code.as_str()),
+                    fields: &plain,
+                })
+                .chain(owners.map(|owner| FigureQuery {
+                    owner,
+                    fields: &costs,
+                }))
+                .collect();
+            let figures = state.store.report_figures(&queries, &state.metrics).await?;
+            let (by_link, by_influencer) = figures.split_at(links.len());
+            let mut out: Vec<OwnerFigures> =
+                by_influencer.iter().map(OwnerFigures::costs_only).collect();
+            let position: HashMap<&str, usize> = influencers
+                .iter()
+                .enumerate()
+                .map(|(i, influencer)| (influencer.id.as_str(), i))
+                .collect();
+            for (link, figures) in links.iter().zip(by_link) {
+                if let Some(i) = position.get(link.influencer_id.as_str()) {
+                    out[*i]
+                        .add_without_costs(figures)
+                        .map_err(overflow(state, "figures of a campaign's links"))?;
                 }
             }
-            out.push(Totals::default());
+            out.push(OwnerFigures::default());
             Ok(out)
         }
     }
@@ -414,7 +240,7 @@ async fn influencer_totals(
     path = "/api/v1/reports/influencers",
     summary = "The ROI report, per influencer",
     params(ReportQuery),
-    responses((status = 200, content((InfluencerReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    responses((status = 200, content((InfluencerReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable, or every report slot is taken (`busy`, with Retry-After)", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn influencers(
@@ -424,6 +250,9 @@ pub async fn influencers(
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
     let csv = wants_csv(&req, &query)?;
+    let Some(_slot) = state.reports.enter().await else {
+        return Ok(busy(&state));
+    };
     let scope = match query.campaign_id.as_deref() {
         Some(raw) => {
             let campaign = campaign_of(&state, raw).await?;
@@ -436,33 +265,49 @@ pub async fn influencers(
         (Scope::Campaign { campaign, .. }, None) => campaign.currency,
         _ => currency(&state, &query)?,
     };
+    // The report's currency first; the CSV shows no other currencies, so it reads none.
+    let mut currencies = vec![currency];
+    if !csv {
+        let others = state.store.currencies().await?;
+        currencies.extend(others.into_iter().filter(|c| *c != currency));
+    }
     let influencers = state.store.influencers().await?;
     let buckets = range.buckets();
-    let figures = influencer_totals(&state, &influencers, &scope, &buckets, currency).await?;
+    let figures = influencer_figures(&state, &influencers, &scope, &buckets, &currencies).await?;
+    let in_campaign: Option<HashSet<&str>> = match &scope {
+        Scope::Campaign { links, .. } => {
+            Some(links.iter().map(|l| l.influencer_id.as_str()).collect())
+        }
+        Scope::All => None,
+    };
     let mut totals = Totals::default();
-    let mut rows: Vec<InfluencerRow> = figures
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| match (&scope, influencers.get(*i)) {
-            // A campaign's report lists the influencers in it: with a link or a cost there.
-            (Scope::Campaign { links, .. }, Some(influencer)) => {
-                t.costs != 0 || links.iter().any(|l| l.influencer_id == influencer.id)
-            }
-            _ => true,
-        })
-        .map(|(i, t)| {
-            totals.add(t);
-            let influencer = influencers.get(i);
-            InfluencerRow {
-                influencer_id: influencer.map(|i| i.id.to_string()),
-                handle: influencer.map(|i| i.handle.to_string()),
-                figures: Figures::new(t, currency),
-                totals: *t,
-            }
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(figures.len());
+    for (i, owner) in figures.iter().enumerate() {
+        let t = owner.in_currency(0);
+        let influencer = influencers.get(i);
+        // A campaign's report lists the influencers in it: with a link or a cost there.
+        if let (Some(listed), Some(influencer)) = (&in_campaign, influencer)
+            && t.costs == 0
+            && !listed.contains(influencer.id.as_str())
+        {
+            continue;
+        }
+        totals.add(&t).map_err(overflow(&state, "rows"))?;
+        rows.push(InfluencerRow {
+            influencer_id: influencer.map(|i| i.id.to_string()),
+            handle: influencer.map(|i| i.handle.to_string()),
+            figures: Figures::new(&t, currency),
+            totals: t,
+        });
+    }
     let unattributed = rows.pop();
-    sort_rows(&mut rows, query.sort.as_deref(), query.order.as_deref())?;
+    sort_rows(&mut rows, query.sort.as_deref(), query.order.as_deref()).map_err(|e| {
+        let code = match e {
+            crate::domain::SortError::Order(_) => "invalid_order",
+            crate::domain::SortError::Column(_) => "invalid_sort",
+        };
+        ApiError::bad_request(code, e.to_string())
+    })?;
     rows.extend(unattributed);
     if csv {
         return csv_response(
@@ -480,24 +325,14 @@ pub async fn influencers(
         );
     }
     let mut other_currencies = Vec::new();
-    for other in state.store.currencies().await? {
-        if other == currency {
-            continue;
-        }
+    for (j, other) in currencies.iter().enumerate().skip(1) {
         let mut t = Totals::default();
-        for figures in influencer_totals(&state, &influencers, &scope, &buckets, other).await? {
-            t.add(&figures);
+        for owner in &figures {
+            t.add(&owner.money.get(j).copied().unwrap_or_default())
+                .map_err(overflow(&state, "totals in another currency"))?;
         }
         if t.orders != 0 || t.costs != 0 {
-            other_currencies.push(CurrencyTotals {
-                currency: other,
-                orders: t.orders,
-                revenue: other.format(t.revenue),
-                refunds: other.format(t.refunds),
-                net_revenue: other.format(t.net_revenue()),
-                commission: other.format(t.commission),
-                costs: other.format(t.costs),
-            });
+            other_currencies.push(CurrencyTotals::new(&t, *other));
         }
     }
     Ok(HttpResponse::Ok().json(InfluencerReport {
@@ -519,7 +354,7 @@ pub async fn influencers(
     path = "/api/v1/reports/influencers/{id}/daily",
     summary = "One influencer's figures per day",
     params(("id" = String, Path, description = "influencer id"), ReportQuery),
-    responses((status = 200, content((DailyReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    responses((status = 200, content((DailyReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable, or every report slot is taken (`busy`, with Retry-After)", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn daily(
@@ -532,31 +367,37 @@ pub async fn daily(
     let currency = currency(&state, &query)?;
     let csv = wants_csv(&req, &query)?;
     let id = influencer_id(&path)?;
+    let Some(_slot) = state.reports.enter().await else {
+        return Ok(busy(&state));
+    };
     let influencer = state.store.influencer(&id).await?.ok_or_else(|| {
         ApiError::not_found("influencer_not_found", format!("no influencer {id}"))
     })?;
     let days: Vec<NaiveDate> = range.days().collect();
-    let queries: Vec<FigureQuery<'_>> = days
+    let owner = Owner::Influencer(id.as_str());
+    let per_day: Vec<FieldSet> = days
         .iter()
-        .map(|day| FigureQuery {
-            owner: Owner::Influencer(id.as_str()),
-            buckets: vec![Bucket::Day(*day)],
-            campaign: None,
-        })
+        .map(|day| FieldSet::new(&[crate::domain::Bucket::Day(*day)], &[currency], None))
         .collect();
-    let figures = state.store.report_figures(&queries, currency).await?;
+    // Unique clicks over the whole period come from the period's sketches, not a sum of days.
+    let whole = FieldSet::new(&range.buckets(), &[currency], None);
+    let queries: Vec<FigureQuery<'_>> = per_day
+        .iter()
+        .chain([&whole])
+        .map(|fields| FigureQuery { owner, fields })
+        .collect();
+    let mut figures = state.store.report_figures(&queries, &state.metrics).await?;
+    let period_figures = figures.pop().unwrap_or_default();
     let mut totals = Totals::default();
-    let rows: Vec<DayRow> = days
-        .iter()
-        .zip(&figures)
-        .map(|(day, t)| {
-            totals.add(t);
-            DayRow {
-                date: *day,
-                figures: Figures::new(t, currency),
-            }
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(days.len());
+    for (day, owner) in days.iter().zip(&figures) {
+        let t = owner.in_currency(0);
+        totals.add(&t).map_err(overflow(&state, "days"))?;
+        rows.push(DayRow {
+            date: *day,
+            figures: Figures::new(&t, currency),
+        });
+    }
     if csv {
         return csv_response(
             &["date"],
@@ -564,20 +405,7 @@ pub async fn daily(
             &format!("reftrack-{id}-daily-{}-{}.csv", range.from(), range.to()),
         );
     }
-    // Unique clicks over the whole period come from the period's sketches, not a sum of days.
-    let period_query = [FigureQuery {
-        owner: Owner::Influencer(id.as_str()),
-        buckets: range.buckets(),
-        campaign: None,
-    }];
-    if let Some(whole) = state
-        .store
-        .report_figures(&period_query, currency)
-        .await?
-        .first()
-    {
-        totals.unique_clicks = whole.unique_clicks;
-    }
+    totals.unique_clicks = period_figures.clicks.unique_clicks;
     Ok(HttpResponse::Ok().json(DailyReport {
         period: period(&state, range),
         influencer_id: id.to_string(),
@@ -594,7 +422,7 @@ pub async fn daily(
     path = "/api/v1/reports/links",
     summary = "Figures per link of one influencer",
     params(ReportQuery),
-    responses((status = 200, body = LinkReport), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
+    responses((status = 200, body = LinkReport), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable, or every report slot is taken (`busy`, with Retry-After)", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn links(
@@ -609,31 +437,32 @@ pub async fn links(
             "report links with ?influencer_id=<id>",
         ));
     };
-    let links = state.store.links_of(&influencer_id(raw)?).await?;
-    let buckets = range.buckets();
+    let id = influencer_id(raw)?;
+    let Some(_slot) = state.reports.enter().await else {
+        return Ok(busy(&state));
+    };
+    let links = state.store.links_of(&id).await?;
+    let fields = FieldSet::new(&range.buckets(), &[currency], None);
     let queries: Vec<FigureQuery<'_>> = links
         .iter()
         .map(|l| FigureQuery {
             owner: Owner::Link(l.code.as_str()),
-            buckets: buckets.clone(),
-            campaign: None,
+            fields: &fields,
         })
         .collect();
-    let figures = state.store.report_figures(&queries, currency).await?;
+    let figures = state.store.report_figures(&queries, &state.metrics).await?;
     let mut totals = Totals::default();
-    let rows = links
-        .iter()
-        .zip(&figures)
-        .map(|(link, t)| {
-            totals.add(t);
-            LinkRow {
-                code: link.code.to_string(),
-                influencer_id: link.influencer_id.to_string(),
-                disabled: link.disabled,
-                figures: Figures::new(t, currency),
-            }
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(links.len());
+    for (link, owner) in links.iter().zip(&figures) {
+        let t = owner.in_currency(0);
+        totals.add(&t).map_err(overflow(&state, "links"))?;
+        rows.push(LinkRow {
+            code: link.code.to_string(),
+            influencer_id: link.influencer_id.to_string(),
+            disabled: link.disabled,
+            figures: Figures::new(&t, currency),
+        });
+    }
     Ok(HttpResponse::Ok().json(LinkReport {
         period: period(&state, range),
         currency,

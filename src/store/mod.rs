@@ -29,7 +29,7 @@ pub use influencers::{InfluencerRecord, SaveInfluencer};
 pub use keys::{Keys, Owner};
 pub use links::{CreateLink, LinkRecord};
 pub use orders::StoredOrder;
-pub use reports::FigureQuery;
+pub use reports::{FieldSet, FigureQuery, OwnerFigures};
 
 use scripts::Scripts;
 

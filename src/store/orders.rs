@@ -1,11 +1,20 @@
 //! Order records, the click records attribution reads, and what orders add to counters.
 
-use redis::{AsyncCommands, Cmd};
+use std::sync::LazyLock;
+
+use redis::{AsyncCommands, Cmd, Script};
 
 use super::click_records;
 use super::keys::Owner;
 use super::{SlotPipeline, Store, StoreError, StoreResult};
 use crate::domain::{ClickId, Currency, LinkCode, Order, OrderKey, SeenClick};
+use crate::metrics::{CorruptKind, Metrics};
+use crate::pagination::{Cursor, Page};
+
+/// Reads one page of an order index (see the script), kept beside `orders_of` rather than
+/// among the shared scripts because only the order list uses it.
+static ORDER_PAGE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/order_page.lua")));
 
 /// An order's record and the revision it was read at.
 #[derive(Debug, Clone)]
@@ -73,31 +82,37 @@ impl Store {
         Ok(())
     }
 
-    /// Orders in `owner`'s index placed between the two times (inclusive), oldest first, at
-    /// most `limit`.
+    /// One page of the orders in `owner`'s index placed between the two times (inclusive),
+    /// oldest first (orders of the same millisecond by key), starting after `after`. A record
+    /// that does not decode is skipped, logged (its key only) and counted, so one bad record
+    /// never hides the rest of the list.
     pub async fn orders_of(
         &self,
         owner: Owner<'_>,
         from_ms: i64,
         to_ms: i64,
+        after: Option<&Cursor>,
         limit: usize,
-    ) -> StoreResult<Vec<Order>> {
-        let mut conn = self.conn();
-        let members: Vec<String> = conn
-            .zrangebyscore_limit(
-                self.keys().order_index(owner),
-                from_ms,
-                to_ms,
-                0,
-                isize::try_from(limit).unwrap_or(isize::MAX),
-            )
-            .await?;
-        if members.is_empty() {
-            return Ok(Vec::new());
+        metrics: &Metrics,
+    ) -> StoreResult<Page<Order>> {
+        let (entries, more) = self.order_page(owner, from_ms, to_ms, after, limit).await?;
+        let next = if more {
+            entries.last().map(|(member, score)| Cursor {
+                score: *score,
+                member: member.clone(),
+            })
+        } else {
+            None
+        };
+        if entries.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next,
+            });
         }
-        let keys: Vec<String> = members
+        let keys: Vec<String> = entries
             .iter()
-            .map(|m| self.keys().order(&OrderKey::from_stored(m)))
+            .map(|(member, _)| self.keys().order(&OrderKey::from_stored(member)))
             .collect();
         let mut pipe = SlotPipeline::new();
         for key in &keys {
@@ -106,11 +121,63 @@ impl Store {
         let states = self.query_slots(&pipe).await?;
         let mut orders = Vec::with_capacity(keys.len());
         for (key, state) in keys.iter().zip(&states) {
-            if let Some(state) = redis::from_redis_value_ref::<Option<String>>(state)? {
-                orders.push(decode(key, &state)?);
+            let decoded = match state {
+                redis::Value::Nil => continue,
+                redis::Value::BulkString(bytes) => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|text| decode(key, text).ok()),
+                _ => None,
+            };
+            if let Some(order) = decoded {
+                orders.push(order);
+            } else {
+                metrics.corrupt_record(CorruptKind::Order);
+                tracing::warn!(
+                    key = key.as_str(),
+                    "skipped an order record that does not decode"
+                );
             }
         }
-        Ok(orders)
+        Ok(Page {
+            items: orders,
+            next,
+        })
+    }
+
+    /// Up to `limit` (member, score) entries of an order index after the cursor and within
+    /// the times, and whether more follow.
+    async fn order_page(
+        &self,
+        owner: Owner<'_>,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> StoreResult<(Vec<(String, i64)>, bool)> {
+        let index = self.keys().order_index(owner);
+        let mut invocation = ORDER_PAGE.key(&index);
+        invocation.arg(from_ms).arg(limit.saturating_add(1));
+        match after {
+            Some(cursor) => invocation.arg(cursor.score).arg(&cursor.member),
+            None => invocation.arg("").arg(""),
+        };
+        let flat: Vec<(String, f64)> = invocation.invoke_async(&mut self.conn()).await?;
+        let mut entries: Vec<(String, i64)> = Vec::with_capacity(flat.len());
+        for (member, score) in flat {
+            // Scores are whole milliseconds, far below 2^53, so the cast is exact.
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "scores are whole milliseconds"
+            )]
+            let score = score as i64;
+            if score > to_ms {
+                break;
+            }
+            entries.push((member, score));
+        }
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        Ok((entries, more))
     }
 
     /// The click a click id names, while its record is kept (its attribution window), with

@@ -1,0 +1,156 @@
+//! The list convention of the admin API: `limit` (how many items a page holds) and an opaque
+//! `cursor` (where the previous page ended), answered with `next_cursor` (`null` on the last
+//! page). Every list that pages parses its parameters here, so they fail the same way.
+//!
+//! A cursor is the sort key of the last item returned: its score (a time in milliseconds) and
+//! its member (a unique key). Items that share a score are ordered by member, so a page
+//! boundary inside a run of equal times neither skips nor repeats one.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::ApiError;
+
+/// Items on a page when the request names no limit.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The most a page may hold.
+pub const MAX_LIMIT: usize = 1_000;
+
+/// Longest member a cursor may carry: item keys are far shorter, and an unbounded one would
+/// let a request make Redis compare megabytes.
+const MAX_MEMBER_LEN: usize = 512;
+/// Marks the cursor format, so a later format can tell old cursors apart.
+const VERSION: &str = "v1";
+
+/// A page's size from the `limit` query parameter (raw text, so a bad value is named).
+pub fn limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_limit",
+                format!(
+                    "limit '{}' is not a whole number from 1 to {MAX_LIMIT}",
+                    raw.chars().take(32).collect::<String>()
+                ),
+            )
+        })
+}
+
+/// Where a page ends: the sort key of its last item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub score: i64,
+    pub member: String,
+}
+
+impl Cursor {
+    /// The text a client sends back as `cursor`: URL-safe, with no meaning it should rely on.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{VERSION}:{}:{}", self.score, self.member))
+    }
+
+    /// Reads a client's `cursor`; anything this module did not write is a 400 naming it.
+    pub fn decode(raw: &str) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "cursor is not one this server returned as next_cursor; start again without it",
+            )
+        };
+        if raw.len() > 4 * MAX_MEMBER_LEN {
+            return Err(bad());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let mut parts = text.splitn(3, ':');
+        let (Some(VERSION), Some(score), Some(member)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let score = score.parse().map_err(|_| bad())?;
+        if member.is_empty()
+            || member.len() > MAX_MEMBER_LEN
+            || member.chars().any(char::is_control)
+        {
+            return Err(bad());
+        }
+        Ok(Self {
+            score,
+            member: member.to_owned(),
+        })
+    }
+
+    /// The cursor of the `cursor` query parameter, if any.
+    pub fn from_query(raw: Option<&str>) -> Result<Option<Self>, ApiError> {
+        raw.map(Self::decode).transpose()
+    }
+}
+
+/// One page of a list and the cursor of the next (`None`: this was the last).
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: &ApiError) -> String {
+        match e {
+            ApiError::Client { code, message, .. } => format!("{code}: {message}"),
+            ApiError::Store(_) => "store".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_cursor_reads_back_as_written_even_with_colons_in_its_member() {
+        let cursor = Cursor {
+            score: 1_764_000_000_123,
+            member: "shopify:450789469".to_owned(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        let negative = Cursor {
+            score: -5,
+            member: "generic:A-1".to_owned(),
+        };
+        assert_eq!(Cursor::decode(&negative.encode()).unwrap(), negative);
+    }
+
+    #[test]
+    fn cursors_this_server_did_not_write_are_refused_naming_the_cursor() {
+        let forged = [
+            "",
+            "not base64!",
+            &URL_SAFE_NO_PAD.encode("v2:1:generic:A"),
+            &URL_SAFE_NO_PAD.encode("v1:soon:generic:A"),
+            &URL_SAFE_NO_PAD.encode("v1:1:"),
+            &URL_SAFE_NO_PAD.encode("v1:1:generic:\nA"),
+            &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
+            &"A".repeat(5000),
+        ];
+        for raw in forged {
+            let err = Cursor::decode(raw).unwrap_err();
+            assert!(code(&err).starts_with("invalid_cursor: cursor"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn limits_default_to_a_hundred_and_out_of_range_ones_name_limit() {
+        assert_eq!(limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(limit(Some("1")).unwrap(), 1);
+        assert_eq!(limit(Some("1000")).unwrap(), MAX_LIMIT);
+        for raw in ["0", "1001", "-1", "ten", "", "99999999999999999999999"] {
+            let err = code(&limit(Some(raw)).unwrap_err());
+            assert!(err.starts_with("invalid_limit: limit"), "{raw}: {err}");
+            assert!(err.contains("1 to 1000"), "{raw}: {err}");
+        }
+    }
+}
