@@ -19,7 +19,7 @@ use crate::domain::{
     AttributedBy, AttributionPolicy, Bucket, ClickId, CouponCode, Currency, Evidence, Order,
     OrderFacts, OrderKey, Platform,
 };
-use crate::metrics::{AttributionLabel, Metrics};
+use crate::metrics::{AttributionLabel, CorruptKind, Metrics};
 use crate::store::keys::{Owner, field};
 use crate::store::{Store, StoreError};
 
@@ -82,7 +82,14 @@ impl OrderIntake {
                 let jitter = rand::random_range(0..=attempt as u64 * 2);
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
             }
-            let (rev, mut order) = match store.order(key).await? {
+            let stored = store.order(key).await.inspect_err(|e| {
+                // A damaged record is never folded into: the delivery is answered 500 and
+                // the shop retries until an operator repairs or removes the record.
+                if matches!(e, StoreError::Corrupt { .. }) {
+                    self.metrics.corrupt_record(CorruptKind::Order);
+                }
+            })?;
+            let (rev, mut order) = match stored {
                 Some(stored) => (stored.rev, stored.order),
                 None => (0, Order::new(key, delivery.platform)),
             };

@@ -228,6 +228,17 @@ impl Store {
     }
 }
 
+/// An order record as stored, refused as corrupt when it does not decode or does not keep the
+/// bounds every order is taken in with (see `Order::is_sound`): a record damaged outside
+/// reftrack is never counted or folded into.
 fn decode(key: &str, state: &str) -> StoreResult<Order> {
-    serde_json::from_str(state).map_err(|e| StoreError::corrupt(key, e.to_string()))
+    let order: Order =
+        serde_json::from_str(state).map_err(|e| StoreError::corrupt(key, e.to_string()))?;
+    if !order.is_sound() {
+        return Err(StoreError::corrupt(
+            key,
+            "an amount beyond the bounds of any order",
+        ));
+    }
+    Ok(order)
 }

@@ -487,3 +487,50 @@ async fn a_signature_topic_or_delivery_header_sent_twice_is_refused() {
     }
     assert!(app.orders_of("unattributed").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_damaged_order_record_is_never_folded_into_and_is_counted() {
+    // Arrange: an order stored, then its record damaged outside reftrack
+    let app = spawn_app().await;
+    let alice = with_coupon(&app, "alice", "10", "ALICE10").await;
+    let mut order = generic("order.created", "G-1", "10.00", "USD");
+    order["coupon"] = "ALICE10".into();
+    assert_eq!(status_of(app.generic(&order).await).await.0, 200);
+    let key = Keys::new("rt").order(&reftrack::domain::OrderKey::new(
+        reftrack::domain::Platform::Generic,
+        "G-1",
+    ));
+    let mut redis = app.redis.connection();
+    let state: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("state")
+        .query(&mut redis)
+        .unwrap();
+    let damaged = state.replace("\"revenue\":1000", "\"revenue\":-1000");
+    assert_ne!(damaged, state);
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("state")
+        .arg(&damaged)
+        .query(&mut redis)
+        .unwrap();
+
+    // Act
+    let refund = status_of(
+        app.generic(&generic("order.refunded", "G-1", "5.00", "USD"))
+            .await,
+    )
+    .await;
+
+    // Assert
+    assert_eq!(refund.0, 500, "{}", refund.1);
+    assert_eq!(refund.1["error"]["code"], "internal");
+    assert_eq!(
+        figures(&app, &alice).await,
+        json!([1, "10.00", "0.00", "1.00"])
+    );
+    let counted = app
+        .metric(r#"reftrack_corrupt_records_total{kind="order"}"#)
+        .await;
+    assert!(counted >= 1.0, "{counted}");
+}
