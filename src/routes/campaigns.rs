@@ -4,7 +4,8 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{text, timestamp};
+use super::input::text;
+use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Currency};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -51,13 +52,6 @@ impl<'a> From<&'a Campaign> for CampaignView<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 struct CampaignList<'a> {
     campaigns: Vec<CampaignView<'a>>,
-}
-
-/// The campaign a request names, or the client error that says why there is none.
-pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiError> {
-    let unknown = || ApiError::unprocessable("unknown_campaign", format!("no campaign '{raw}'"));
-    let id = CampaignId::parse(raw).ok_or_else(unknown)?;
-    state.store.campaign(&id).await?.ok_or_else(unknown)
 }
 
 #[utoipa::path(

@@ -4,9 +4,8 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{text, timestamp};
-use super::campaigns::campaign_of;
-use super::influencers::influencer_id;
+use super::input::{campaign_of, influencer_id, text};
+use super::output::timestamp;
 use crate::domain::{
     CampaignId, Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId,
 };

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::influencers::influencer_id;
+use super::input::influencer_id;
 use crate::domain::{CouponCode, InfluencerId};
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -3,7 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{nullable, text, timestamp};
+use super::input::{influencer_id, nullable, text};
+use super::output::timestamp;
 use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -101,15 +102,6 @@ fn optional_text(
     max: usize,
 ) -> Result<Option<String>, ApiError> {
     value.map(|v| text(field, v, max)).transpose()
-}
-
-pub fn influencer_id(raw: &str) -> Result<InfluencerId, ApiError> {
-    InfluencerId::parse(raw).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_influencer_id",
-            format!("'{raw}' is not an influencer id"),
-        )
-    })
 }
 
 async fn existing(state: &AppState, raw_id: &str) -> Result<InfluencerRecord, ApiError> {

@@ -3,9 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::admin::timestamp;
-use super::campaigns::campaign_of;
-use super::influencers::influencer_id;
+use super::input::{campaign_of, influencer_id};
+use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
 use crate::state::AppState;

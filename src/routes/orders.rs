@@ -6,9 +6,8 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::admin::timestamp;
-use super::influencers::influencer_id;
-use super::reports::range;
+use super::input::{influencer_id, range};
+use super::output::timestamp;
 use crate::domain::{
     AttributedBy, AttributionReason, CampaignId, Commission, CommissionInput, InfluencerId, Order,
     OrderStatus,

@@ -11,11 +11,10 @@ use std::collections::{HashMap, HashSet};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::campaigns::campaign_of;
-use super::influencers::influencer_id;
+use super::input::{campaign_of, influencer_id, range};
 use crate::domain::{
     Campaign, Currency, CurrencyTotals, DailyReport, DateRange, DayRow, FIGURE_COLUMNS, Figures,
     InfluencerReport, InfluencerRow, LinkReport, LinkRow, Overflow, Period, Totals, sort_rows,
@@ -24,9 +23,6 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{FieldSet, FigureQuery, InfluencerRecord, LinkRecord, Owner, OwnerFigures};
-
-/// Days covered when a report names no range: the last 30, today included.
-const DEFAULT_DAYS: u64 = 30;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -39,31 +35,6 @@ pub struct ReportQuery {
     sort: Option<String>,
     order: Option<String>,
     format: Option<String>,
-}
-
-/// The report range from `from` and `to` (YYYY-MM-DD), by default the last 30 days.
-pub fn range(
-    state: &AppState,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<DateRange, ApiError> {
-    let bad =
-        |e: crate::domain::DateRangeError| ApiError::bad_request("invalid_range", e.to_string());
-    let today = chrono::Utc::now()
-        .with_timezone(&state.time_zone)
-        .date_naive();
-    let to = to
-        .map(DateRange::parse_day)
-        .transpose()
-        .map_err(bad)?
-        .unwrap_or(today);
-    let from = match from {
-        Some(raw) => DateRange::parse_day(raw).map_err(bad)?,
-        None => to
-            .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
-            .unwrap_or(to),
-    };
-    DateRange::new(from, to).map_err(bad)
 }
 
 fn period(state: &AppState, range: DateRange) -> Period {

@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tracing_actix_web::TracingLogger;
 
-use super::admin::{no_such_route, resource};
+use super::fallback::{no_such_route, resource};
 use super::request_span::{RequestSpan, with_request_id};
 use crate::domain::Platform;
 use crate::error::ApiError;

@@ -1,0 +1,68 @@
+//! JSON answers for what no handler takes: unknown routes (404), unsupported methods (405,
+//! with `Allow`), and bodies or queries the extractors refuse.
+
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, web};
+
+use crate::error::ApiError;
+
+/// Admin request bodies are small; anything larger is a mistake or an attack.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// A resource that answers unsupported methods with a JSON 405 and the `Allow` header
+/// listing the methods it has.
+pub fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        method_not_allowed(&req, allow)
+    }))
+}
+
+pub async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(
+        "no_such_route",
+        format!("no API route {} {}", req.method(), req.path()),
+    ))
+}
+
+fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut response = ApiError::client(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not supported on {}; use {allow}",
+            req.method(),
+            req.path()
+        ),
+    )
+    .error_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
+}
+
+pub fn json_error(e: &JsonPayloadError) -> ApiError {
+    match e {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request bodies are limited to {JSON_LIMIT} bytes"),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::client(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON with 'Content-Type: application/json'",
+        ),
+        JsonPayloadError::Deserialize(inner) => {
+            ApiError::bad_request("invalid_json", inner.to_string())
+        }
+        other => ApiError::bad_request("invalid_body", other.to_string()),
+    }
+}
+
+pub fn query_error(e: &QueryPayloadError) -> ApiError {
+    ApiError::bad_request("invalid_query", e.to_string())
+}
