@@ -11,6 +11,7 @@ use crate::domain::{
     CampaignError, CommissionError, CouponCodeError, DateRangeError, DestinationError, HandleError,
     LinkCodeError, MoneyError,
 };
+use crate::pagination::PageError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,16 @@ impl From<DateRangeError> for ApiError {
         let code = match e {
             DateRangeError::NotADate(_) => "invalid_date",
             _ => "invalid_range",
+        };
+        Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<PageError> for ApiError {
+    fn from(e: PageError) -> Self {
+        let code = match e {
+            PageError::Limit(_) => "invalid_limit",
+            PageError::Cursor => "invalid_cursor",
         };
         Self::bad_request(code, e.to_string())
     }

@@ -9,7 +9,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::ApiError;
+/// Why a list's paging parameters cannot be used; each names its parameter.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PageError {
+    #[error("limit '{0}' is not a whole number from 1 to {MAX_LIMIT}")]
+    Limit(String),
+    #[error("cursor is not one this server returned as next_cursor; start again without it")]
+    Cursor,
+}
 
 /// Items on a page when the request names no limit.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -23,7 +30,7 @@ const MAX_MEMBER_LEN: usize = 512;
 const VERSION: &str = "v1";
 
 /// A page's size from the `limit` query parameter (raw text, so a bad value is named).
-pub fn limit(raw: Option<&str>) -> Result<usize, ApiError> {
+pub fn limit(raw: Option<&str>) -> Result<usize, PageError> {
     let Some(raw) = raw else {
         return Ok(DEFAULT_LIMIT);
     };
@@ -31,15 +38,7 @@ pub fn limit(raw: Option<&str>) -> Result<usize, ApiError> {
         .parse::<usize>()
         .ok()
         .filter(|n| (1..=MAX_LIMIT).contains(n))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_limit",
-                format!(
-                    "limit '{}' is not a whole number from 1 to {MAX_LIMIT}",
-                    raw.chars().take(32).collect::<String>()
-                ),
-            )
-        })
+        .ok_or_else(|| PageError::Limit(raw.chars().take(32).collect()))
 }
 
 /// Where a page ends: the sort key of its last item.
@@ -56,13 +55,8 @@ impl Cursor {
     }
 
     /// Reads a client's `cursor`; anything this module did not write is a 400 naming it.
-    pub fn decode(raw: &str) -> Result<Self, ApiError> {
-        let bad = || {
-            ApiError::bad_request(
-                "invalid_cursor",
-                "cursor is not one this server returned as next_cursor; start again without it",
-            )
-        };
+    pub fn decode(raw: &str) -> Result<Self, PageError> {
+        let bad = || PageError::Cursor;
         if raw.len() > 4 * MAX_MEMBER_LEN {
             return Err(bad());
         }
@@ -87,7 +81,7 @@ impl Cursor {
     }
 
     /// The cursor of the `cursor` query parameter, if any.
-    pub fn from_query(raw: Option<&str>) -> Result<Option<Self>, ApiError> {
+    pub fn from_query(raw: Option<&str>) -> Result<Option<Self>, PageError> {
         raw.map(Self::decode).transpose()
     }
 }
@@ -102,13 +96,6 @@ pub struct Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn code(e: &ApiError) -> String {
-        match e {
-            ApiError::Client { code, message, .. } => format!("{code}: {message}"),
-            ApiError::Store(_) => "store".to_owned(),
-        }
-    }
 
     #[test]
     fn a_cursor_reads_back_as_written_even_with_colons_in_its_member() {
@@ -138,7 +125,8 @@ mod tests {
         ];
         for raw in forged {
             let err = Cursor::decode(raw).unwrap_err();
-            assert!(code(&err).starts_with("invalid_cursor: cursor"), "{raw}");
+            assert_eq!(err, PageError::Cursor, "{raw}");
+            assert!(err.to_string().starts_with("cursor"), "{raw}");
         }
     }
 
@@ -148,8 +136,8 @@ mod tests {
         assert_eq!(limit(Some("1")).unwrap(), 1);
         assert_eq!(limit(Some("1000")).unwrap(), MAX_LIMIT);
         for raw in ["0", "1001", "-1", "ten", "", "99999999999999999999999"] {
-            let err = code(&limit(Some(raw)).unwrap_err());
-            assert!(err.starts_with("invalid_limit: limit"), "{raw}: {err}");
+            let err = limit(Some(raw)).unwrap_err().to_string();
+            assert!(err.starts_with("limit"), "{raw}: {err}");
             assert!(err.contains("1 to 1000"), "{raw}: {err}");
         }
     }

@@ -26,7 +26,7 @@ use crate::metrics::Metrics;
 use crate::orders::OrderIntake;
 use crate::routes::{self, BodyDeadline};
 use crate::state::{AdminToken, AppState, ReportSlots, WebhookSecrets};
-use crate::store::Store;
+use crate::store::{RedisTarget, Store};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -60,9 +60,12 @@ impl Application {
         if settings.redis.url.is_empty() || settings.admin.token.is_empty() {
             bail!("the Redis URL and the admin token must be set before building the application");
         }
-        let store = Store::connect(&settings.redis.target(), &settings.redis.key_prefix)
-            .await
-            .context("connecting to Redis")?;
+        let store = Store::connect(
+            &RedisTarget::of(&settings.redis),
+            &settings.redis.key_prefix,
+        )
+        .await
+        .context("connecting to Redis")?;
         store.ping().await.context("Redis does not answer PING")?;
         let metrics = Metrics::new();
         let salt = store

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
 /// The client's address: the TCP peer, unless the peer is a trusted proxy, in which case the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
@@ -80,20 +80,6 @@ fn parse_entry(entry: &[u8]) -> Entry {
             inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
         });
     ip.map_or(Entry::Opaque, |ip| Entry::Addr(ip.to_canonical()))
-}
-
-/// A block written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) as the IPv4 block it means
-/// (`10.0.0.0/8`): addresses are matched in canonical form, so the mapped form would match
-/// nothing. Other blocks are returned as given.
-pub fn canonical_net(net: IpNet) -> IpNet {
-    if let IpNet::V6(v6) = net
-        && v6.prefix_len() >= 96
-        && let Some(v4) = v6.network().to_ipv4_mapped()
-        && let Ok(v4) = Ipv4Net::new(v4, v6.prefix_len() - 96)
-    {
-        return IpNet::V4(v4);
-    }
-    net
 }
 
 #[cfg(test)]
@@ -220,15 +206,5 @@ mod tests {
             ),
             "198.51.100.1"
         );
-    }
-
-    #[test]
-    fn mapped_blocks_in_the_configuration_mean_their_ipv4_blocks() {
-        let canonical = |s: &str| canonical_net(s.parse().unwrap()).to_string();
-        assert_eq!(canonical("::ffff:10.0.0.0/104"), "10.0.0.0/8");
-        assert_eq!(canonical("::ffff:192.0.2.1/128"), "192.0.2.1/32");
-        assert_eq!(canonical("2001:db8::/32"), "2001:db8::/32");
-        assert_eq!(canonical("::/0"), "::/0");
-        assert_eq!(canonical("10.0.0.0/8"), "10.0.0.0/8");
     }
 }

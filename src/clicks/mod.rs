@@ -17,6 +17,5 @@ use visitor::VisitorHasher;
 use writer::Recorded;
 
 pub use click_ids::ClickIds;
-pub use client_addr::canonical_net;
 pub use tracker::{Follower, Tracker};
 pub use writer::{ClickWriter, FlushTask};

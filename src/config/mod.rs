@@ -12,7 +12,6 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::domain::{AttributionPriority, Currency};
-use crate::store::RedisTarget;
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "REFTRACK_";
@@ -341,7 +340,7 @@ fn cidr_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Ip
         .map(|item| {
             item.parse::<IpNet>()
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map(crate::clicks::canonical_net)
+                .map(crate::domain::canonical_net)
                 .map_err(|_| {
                     serde::de::Error::custom(format!("'{item}' is not an address or CIDR block"))
                 })
@@ -399,15 +398,6 @@ impl RedisSettings {
                 .collect()
         } else {
             vec![self.url.as_str()]
-        }
-    }
-
-    pub fn target(&self) -> RedisTarget<'_> {
-        RedisTarget {
-            urls: self.urls(),
-            cluster: self.cluster,
-            timeout: self.timeout(),
-            wait_replicas: self.wait_replicas,
         }
     }
 

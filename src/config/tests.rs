@@ -69,7 +69,7 @@ fn a_cluster_url_names_its_seed_nodes() {
     ])
     .unwrap();
     assert_eq!(
-        s.redis.target().urls,
+        s.redis.urls(),
         ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]
     );
 }

@@ -13,6 +13,7 @@ mod handle;
 mod ids;
 mod link_code;
 mod money;
+mod net;
 mod order;
 mod report;
 mod roi;
@@ -32,6 +33,7 @@ pub use handle::{Handle, HandleError};
 pub use ids::{ClickId, IdSpace, InfluencerId, random_string};
 pub use link_code::{LinkCode, LinkCodeError};
 pub use money::{Currency, MAX_AMOUNT_MINOR, MoneyError, plain_decimal};
+pub use net::canonical_net;
 pub use order::{
     Order, OrderError, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform,
     RefundAmount,

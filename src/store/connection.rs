@@ -16,6 +16,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
+use crate::config::RedisSettings;
+
 /// How to reach Redis.
 #[derive(Debug, Clone)]
 pub struct RedisTarget<'a> {
@@ -26,6 +28,18 @@ pub struct RedisTarget<'a> {
     pub timeout: Duration,
     /// Replicas that must hold a click batch or an order before it counts as written.
     pub wait_replicas: u32,
+}
+
+impl<'a> RedisTarget<'a> {
+    /// The target the settings name.
+    pub fn of(settings: &'a RedisSettings) -> Self {
+        Self {
+            urls: settings.urls(),
+            cluster: settings.cluster,
+            timeout: settings.timeout(),
+            wait_replicas: settings.wait_replicas,
+        }
+    }
 }
 
 /// How many replicas must hold a write before it counts, and how long to wait for them.
