@@ -14,6 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use anyhow::{Context, bail};
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -57,7 +58,9 @@ impl Application {
     /// HTTP listener. `settings.redis.url` and `settings.admin.token` must be set (`serve`
     /// fills them in when the configuration leaves them empty).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        if settings.redis.url.is_empty() || settings.admin.token.is_empty() {
+        if settings.redis.url.expose_secret().is_empty()
+            || settings.admin.token.expose_secret().is_empty()
+        {
             bail!("the Redis URL and the admin token must be set before building the application");
         }
         let store = Store::connect(
@@ -89,7 +92,7 @@ impl Application {
         let listener = TcpListener::bind(settings.http.bind)
             .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;
         let bound = listener.local_addr()?;
-        let time_zone = settings.reports.time_zone()?;
+        let time_zone = settings.reports.time_zone;
         let orders = OrderIntake::new(
             store.clone(),
             AttributionPolicy {
@@ -107,17 +110,17 @@ impl Application {
             links,
             tracker: Tracker::new(clicks, &salt, settings, time_zone, metrics.clone()),
             metrics,
-            redirect_status: StatusCode::from_u16(settings.http.redirect_status)?,
-            admin_token: AdminToken::new(&settings.admin.token),
+            redirect_status: StatusCode::from_u16(settings.http.redirect_status.code())?,
+            admin_token: AdminToken::new(settings.admin.token.expose_secret()),
             report_tokens: settings
                 .admin
                 .report_tokens
                 .iter()
-                .map(|t| AdminToken::new(t))
+                .map(|t| AdminToken::new(t.expose_secret()))
                 .collect(),
             public_base: settings.http.public_base(bound),
             time_zone,
-            report_currency: settings.reports.currency()?,
+            report_currency: settings.reports.currency,
             orders,
             webhooks: WebhookSecrets::new(&settings.webhooks),
             reports: ReportSlots::new(

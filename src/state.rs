@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use chrono_tz::Tz;
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -80,10 +81,10 @@ pub struct WebhookSecrets {
 impl WebhookSecrets {
     pub fn new(settings: &WebhookSettings) -> Self {
         Self {
-            shopify: WebhookSecret::new(&settings.shopify_secret),
-            woocommerce: WebhookSecret::new(&settings.woocommerce_secret),
-            stripe: WebhookSecret::new(&settings.stripe_secret),
-            generic: WebhookSecret::new(&settings.generic_secret),
+            shopify: WebhookSecret::new(settings.shopify_secret.expose_secret()),
+            woocommerce: WebhookSecret::new(settings.woocommerce_secret.expose_secret()),
+            stripe: WebhookSecret::new(settings.stripe_secret.expose_secret()),
+            generic: WebhookSecret::new(settings.generic_secret.expose_secret()),
             tolerance_secs: settings.tolerance_secs,
         }
     }

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use secrecy::ExposeSecret;
+
 use crate::config::Settings;
 use crate::embedded_redis::EmbeddedRedis;
 use crate::startup::Application;
@@ -19,11 +21,11 @@ pub async fn serve(config: Option<PathBuf>) -> ExitCode {
     };
     telemetry::init(&settings.log);
 
-    let embedded = if settings.redis.url.is_empty() {
+    let embedded = if settings.redis.url.expose_secret().is_empty() {
         match EmbeddedRedis::start(&settings.redis.data_dir).await {
             Ok(redis) => {
                 tracing::info!(data_dir = %settings.redis.data_dir.display(), "started a private redis-server");
-                settings.redis.url = redis.url();
+                settings.redis.url = redis.url().into();
                 Some(redis)
             }
             Err(e) => {
@@ -34,12 +36,13 @@ pub async fn serve(config: Option<PathBuf>) -> ExitCode {
     } else {
         None
     };
-    if settings.admin.token.is_empty() {
-        settings.admin.token = domain::random_string(&nanoid::alphabet::SAFE, 32);
+    if settings.admin.token.expose_secret().is_empty() {
+        let token = domain::random_string(&nanoid::alphabet::SAFE, 32);
+        // Printed once, to the operator's terminal, never to the logs.
         println!(
-            "No admin token configured (REFTRACK_ADMIN__TOKEN); this run's token is:\n\n    {}\n",
-            settings.admin.token
+            "No admin token configured (REFTRACK_ADMIN__TOKEN); this run's token is:\n\n    {token}\n"
         );
+        settings.admin.token = token.into();
     }
 
     let result = match Application::build(&settings).await {

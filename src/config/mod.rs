@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono_tz::Tz;
 use config::{Config, Environment, File, FileFormat};
 use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
@@ -51,7 +53,7 @@ pub struct HttpSettings {
     pub bind: SocketAddr,
     pub public_url: String,
     pub workers: usize,
-    pub redirect_status: u16,
+    pub redirect_status: RedirectStatus,
     #[serde(deserialize_with = "cidr_list")]
     pub trusted_proxies: Vec<IpNet>,
     pub shutdown_timeout_secs: u64,
@@ -60,10 +62,11 @@ pub struct HttpSettings {
     pub max_connections_per_worker: usize,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
-    pub url: String,
+    /// Secret: the URL may carry a password.
+    pub url: SecretString,
     pub cluster: bool,
     pub data_dir: PathBuf,
     pub key_prefix: String,
@@ -71,36 +74,12 @@ pub struct RedisSettings {
     pub wait_replicas: u32,
 }
 
-/// Kept out of `Debug` output: the URL may carry a password.
-impl std::fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSettings")
-            .field("url", &if self.url.is_empty() { "" } else { "<set>" })
-            .field("cluster", &self.cluster)
-            .field("data_dir", &self.data_dir)
-            .field("key_prefix", &self.key_prefix)
-            .field("timeout_ms", &self.timeout_ms)
-            .field("wait_replicas", &self.wait_replicas)
-            .finish()
-    }
-}
-
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
-    pub token: String,
-    #[serde(deserialize_with = "string_list")]
-    pub report_tokens: Vec<String>,
-}
-
-/// Never prints the token.
-impl std::fmt::Debug for AdminSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminSettings")
-            .field("token", &"<redacted>")
-            .field("report_tokens", &self.report_tokens.len())
-            .finish()
-    }
+    pub token: SecretString,
+    #[serde(deserialize_with = "secret_list")]
+    pub report_tokens: Vec<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,34 +98,21 @@ pub struct ClickSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSettings {
-    pub time_zone: String,
-    pub currency: String,
+    #[serde(deserialize_with = "time_zone")]
+    pub time_zone: Tz,
+    pub currency: Currency,
     pub max_concurrent: usize,
     pub queue_wait_ms: u64,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {
-    pub shopify_secret: String,
-    pub woocommerce_secret: String,
-    pub stripe_secret: String,
-    pub generic_secret: String,
+    pub shopify_secret: SecretString,
+    pub woocommerce_secret: SecretString,
+    pub stripe_secret: SecretString,
+    pub generic_secret: SecretString,
     pub tolerance_secs: i64,
-}
-
-/// Never prints a secret, only whether it is set.
-impl std::fmt::Debug for WebhookSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |s: &str| if s.is_empty() { "" } else { "<set>" };
-        f.debug_struct("WebhookSettings")
-            .field("shopify_secret", &set(&self.shopify_secret))
-            .field("woocommerce_secret", &set(&self.woocommerce_secret))
-            .field("stripe_secret", &set(&self.stripe_secret))
-            .field("generic_secret", &set(&self.generic_secret))
-            .field("tolerance_secs", &self.tolerance_secs)
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +140,35 @@ pub struct AttributionSettings {
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
+}
+
+/// The status of a referral redirect: never a cacheable 301, so a browser asks again and
+/// every click is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectStatus {
+    Found,
+    TemporaryRedirect,
+}
+
+impl RedirectStatus {
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Found => 302,
+            Self::TemporaryRedirect => 307,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RedirectStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u16::deserialize(deserializer)? {
+            302 => Ok(Self::Found),
+            307 => Ok(Self::TemporaryRedirect),
+            other => Err(serde::de::Error::custom(format!(
+                "{other} is not a redirect reftrack answers with; use 302 or 307"
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -228,9 +223,6 @@ impl Settings {
                 return Err(invalid("http.public_url", "must be an http(s) base URL"));
             }
         }
-        if !matches!(self.http.redirect_status, 302 | 307) {
-            return Err(invalid("http.redirect_status", "must be 302 or 307"));
-        }
         self.http.validate()?;
         self.redis.validate_url()?;
         if self.redis.key_prefix.is_empty()
@@ -248,10 +240,16 @@ impl Settings {
         if self.redis.timeout_ms == 0 {
             return Err(invalid("redis.timeout_ms", "must be at least 1"));
         }
-        if !self.admin.token.is_empty() && self.admin.token.len() < 16 {
+        let token = self.admin.token.expose_secret();
+        if !token.is_empty() && token.len() < 16 {
             return Err(invalid("admin.token", "must be at least 16 characters"));
         }
-        if self.admin.report_tokens.iter().any(|t| t.len() < 16) {
+        if self
+            .admin
+            .report_tokens
+            .iter()
+            .any(|t| t.expose_secret().len() < 16)
+        {
             return Err(invalid(
                 "admin.report_tokens",
                 "each token must be at least 16 characters",
@@ -281,8 +279,6 @@ impl Settings {
                 "must be at least clicks.max_batch",
             ));
         }
-        self.reports.time_zone()?;
-        self.reports.currency()?;
         self.reports.check_limits()?;
         if self.fraud.burst_window_secs == 0 || self.fraud.burst_max_clicks == 0 {
             return Err(invalid(
@@ -327,6 +323,26 @@ fn string_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
+    })
+}
+
+/// Secrets, as [`string_list`] reads them.
+fn secret_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SecretString>, D::Error> {
+    Ok(string_list(deserializer)?
+        .into_iter()
+        .map(SecretString::from)
+        .collect())
+}
+
+/// An IANA time zone name (`Europe/Berlin`).
+fn time_zone<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    name.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown time zone '{name}'; use an IANA name such as UTC or Europe/Berlin"
+        ))
     })
 }
 
@@ -390,19 +406,19 @@ impl RedisSettings {
 
     /// The URLs to connect to: the one server, or the cluster's seed nodes.
     pub fn urls(&self) -> Vec<&str> {
+        let url = self.url.expose_secret();
         if self.cluster {
-            self.url
-                .split(',')
+            url.split(',')
                 .map(str::trim)
                 .filter(|u| !u.is_empty())
                 .collect()
         } else {
-            vec![self.url.as_str()]
+            vec![url]
         }
     }
 
     fn validate_url(&self) -> Result<(), ConfigError> {
-        if self.url.is_empty() {
+        if self.url.expose_secret().is_empty() {
             if self.cluster {
                 return Err(invalid(
                     "redis.url",
@@ -444,10 +460,6 @@ impl ClickSettings {
 }
 
 impl ReportSettings {
-    pub fn currency(&self) -> Result<Currency, ConfigError> {
-        Currency::parse(&self.currency).map_err(|e| invalid("reports.currency", e.to_string()))
-    }
-
     /// How long a report waits for a free slot before it is answered 503 `busy`.
     pub fn queue_wait(&self) -> Duration {
         Duration::from_millis(self.queue_wait_ms)
@@ -461,15 +473,6 @@ impl ReportSettings {
             return Err(invalid("reports.queue_wait_ms", "must be 0 to 60000"));
         }
         Ok(())
-    }
-
-    pub fn time_zone(&self) -> Result<chrono_tz::Tz, ConfigError> {
-        self.time_zone.parse().map_err(|_| {
-            invalid(
-                "reports.time_zone",
-                format!("unknown time zone '{}'", self.time_zone),
-            )
-        })
     }
 }
 

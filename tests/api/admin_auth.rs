@@ -102,7 +102,7 @@ async fn a_report_token_reads_reports_and_nothing_else() {
     // Arrange
     let report_token = "report-only-token-0123456789";
     let app = crate::helpers::spawn_app_with(|s| {
-        s.admin.report_tokens = vec![report_token.to_owned()];
+        s.admin.report_tokens = vec![report_token.into()];
     })
     .await;
     let get = |path: &str| {

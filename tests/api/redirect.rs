@@ -98,7 +98,10 @@ async fn clicks_answered_at_once_by_several_workers_each_find_their_own_record()
 
 #[tokio::test]
 async fn redirect_status_can_be_configured_to_307() {
-    let app = spawn_app_with(|s| s.http.redirect_status = 307).await;
+    let app = spawn_app_with(|s| {
+        s.http.redirect_status = reftrack::config::RedirectStatus::TemporaryRedirect;
+    })
+    .await;
     let influencer = app.influencer("alice").await;
     let code = app.link(&influencer, "https://shop.example/").await;
 

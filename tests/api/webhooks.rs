@@ -350,7 +350,8 @@ async fn a_delivery_that_cannot_be_stored_gets_503_so_the_shop_retries() {
 #[tokio::test]
 async fn a_platform_without_a_secret_refuses_with_503_naming_the_setting() {
     // Arrange
-    let app = crate::helpers::spawn_app_with(|s| s.webhooks.stripe_secret = String::new()).await;
+    let app =
+        crate::helpers::spawn_app_with(|s| s.webhooks.stripe_secret = String::new().into()).await;
 
     // Act
     let (status, body) = status_of(
