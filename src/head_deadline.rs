@@ -142,7 +142,37 @@ fn head_end(mut newline: u8, bytes: &[u8]) -> Result<u8, &[u8]> {
 
 /// Where a run of heads read ahead stands after `bytes`: [`LEADING`] when the last of them
 /// ended (or none began).
-fn scan(mut newline: u8, mut bytes: &[u8]) -> u8 {
+///
+/// These bytes are mostly request bodies, so they are not walked byte by byte: after the first
+/// two (which may finish an empty line begun in the last read), only what follows the last
+/// empty line matters, and of that only whether it has begun a head and how it ends.
+fn scan(newline: u8, bytes: &[u8]) -> u8 {
+    let (first, rest) = bytes.split_at(bytes.len().min(2));
+    let mut newline = scan_each(newline, first);
+    let last_blank = [&b"\n\n"[..], b"\n\r\n"]
+        .iter()
+        .filter_map(|line| memchr::memmem::rfind(rest, line).map(|at| at + line.len()))
+        .max();
+    let tail = match last_blank {
+        Some(after) => {
+            newline = LEADING;
+            &rest[after..]
+        }
+        None => rest,
+    };
+    if tail.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+        // Line breaks only: too few to matter, whatever they continue.
+        return scan_each(newline, tail);
+    }
+    match tail {
+        [.., b'\n', b'\r'] => 2,
+        [.., b'\n'] => 1,
+        _ => 0,
+    }
+}
+
+/// [`scan`] the slow way, byte by byte.
+fn scan_each(mut newline: u8, mut bytes: &[u8]) -> u8 {
     loop {
         match head_end(newline, bytes) {
             Ok(after) => return after,
@@ -257,6 +287,39 @@ mod tests {
             Phase::Head { .. }
         ));
         assert_eq!(phase_after(&[b""]), Phase::Idle);
+    }
+
+    #[test]
+    fn the_quick_scan_of_bytes_past_a_head_agrees_with_the_byte_by_byte_one() {
+        let pieces: [&[u8]; 8] = [
+            b"\r",
+            b"\n",
+            b"GET / HTTP/1.1",
+            b"X: y",
+            b"\r\n",
+            b"\n",
+            b"{}",
+            b"",
+        ];
+        // Every sequence of up to four pieces, from every starting state.
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            let longer: Vec<Vec<u8>> = inputs
+                .iter()
+                .flat_map(|i| pieces.iter().map(move |p| [i.as_slice(), p].concat()))
+                .collect();
+            inputs.extend(longer);
+        }
+        for start in [0, 1, 2, LEADING] {
+            for input in &inputs {
+                assert_eq!(
+                    scan(start, input),
+                    scan_each(start, input),
+                    "{start} {:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
     }
 
     #[tokio::test]
