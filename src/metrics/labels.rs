@@ -1,7 +1,6 @@
 //! The fixed label sets of reftrack's metrics: every label value comes from one of these
 //! enums, never from an influencer, link code, order or token.
 
-
 /// How a request for a referral link ended.
 #[derive(Debug, Clone, Copy)]
 pub enum RedirectOutcome {
