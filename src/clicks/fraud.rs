@@ -67,8 +67,8 @@ impl FraudGuard {
             seen: Mutex::new(Tracker::default()),
             hasher: RandomState::new(),
             repeat_ms: i64::from(settings.repeat_window_secs) * 1000,
-            burst_ms: i64::from(settings.burst_window_secs) * 1000,
-            burst_max: settings.burst_max_clicks,
+            burst_ms: i64::from(settings.burst_window_secs.get()) * 1000,
+            burst_max: settings.burst_max_clicks.get(),
             address_burst_ms: i64::from(settings.address_burst_window_secs) * 1000,
             address_burst_max: settings.address_burst_max_clicks,
             address_exempt: settings
@@ -77,7 +77,7 @@ impl FraudGuard {
                 .chain(trusted_proxies)
                 .copied()
                 .collect(),
-            capacity: settings.tracked_clients,
+            capacity: settings.tracked_clients.get(),
         }
     }
 
@@ -182,17 +182,19 @@ struct Counted {
 
 #[cfg(test)]
 mod tests {
+    use std::num::NonZero;
+
     use super::*;
 
     fn settings(burst_max: u32) -> FraudSettings {
         FraudSettings {
             repeat_window_secs: 30,
-            burst_window_secs: 3600,
-            burst_max_clicks: burst_max,
+            burst_window_secs: NonZero::new(3600).unwrap(),
+            burst_max_clicks: NonZero::new(burst_max).unwrap(),
             address_burst_window_secs: 3600,
             address_burst_max_clicks: 0,
             address_burst_exempt: Vec::new(),
-            tracked_clients: 1000,
+            tracked_clients: NonZero::new(1000).unwrap(),
         }
     }
 
@@ -223,7 +225,7 @@ mod tests {
         let g = FraudGuard::new(
             &FraudSettings {
                 repeat_window_secs: 0,
-                burst_max_clicks: 100,
+                burst_max_clicks: NonZero::new(100).unwrap(),
                 ..settings(100)
             },
             &[],

@@ -135,7 +135,7 @@ impl ClickWriter {
             buffer: Mutex::new(Buffer::default()),
             wake: Notify::new(),
             capacity: settings.buffer_capacity,
-            max_batch: settings.max_batch,
+            max_batch: settings.max_batch.get(),
             metrics,
         });
         let (stop, stopped) = watch::channel(None);

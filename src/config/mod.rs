@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,7 +71,8 @@ pub struct RedisSettings {
     pub cluster: bool,
     pub data_dir: PathBuf,
     pub key_prefix: String,
-    pub timeout_ms: u64,
+    #[serde(deserialize_with = "at_least_one")]
+    pub timeout_ms: NonZeroU64,
     pub wait_replicas: u32,
 }
 
@@ -86,8 +88,10 @@ pub struct AdminSettings {
 #[serde(deny_unknown_fields)]
 pub struct ClickSettings {
     pub attribution_window_days: u32,
-    pub flush_interval_ms: u64,
-    pub max_batch: usize,
+    #[serde(deserialize_with = "at_least_one")]
+    pub flush_interval_ms: NonZeroU64,
+    #[serde(deserialize_with = "at_least_one")]
+    pub max_batch: NonZeroUsize,
     pub buffer_capacity: usize,
     pub durable_redirects: bool,
     pub durable_timeout_ms: u64,
@@ -119,13 +123,16 @@ pub struct WebhookSettings {
 #[serde(deny_unknown_fields)]
 pub struct FraudSettings {
     pub repeat_window_secs: u32,
-    pub burst_window_secs: u32,
-    pub burst_max_clicks: u32,
+    #[serde(deserialize_with = "at_least_one")]
+    pub burst_window_secs: NonZeroU32,
+    #[serde(deserialize_with = "at_least_one")]
+    pub burst_max_clicks: NonZeroU32,
     pub address_burst_window_secs: u32,
     pub address_burst_max_clicks: u32,
     #[serde(deserialize_with = "cidr_list")]
     pub address_burst_exempt: Vec<IpNet>,
-    pub tracked_clients: usize,
+    #[serde(deserialize_with = "at_least_one")]
+    pub tracked_clients: NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,9 +244,6 @@ impl Settings {
                 "must be non-empty letters, digits, '-', '_' or '.' (no ':' or braces)",
             ));
         }
-        if self.redis.timeout_ms == 0 {
-            return Err(invalid("redis.timeout_ms", "must be at least 1"));
-        }
         let token = self.admin.token.expose_secret();
         if !token.is_empty() && token.len() < 16 {
             return Err(invalid("admin.token", "must be at least 16 characters"));
@@ -261,39 +265,24 @@ impl Settings {
                 "must be 1 to 365",
             ));
         }
-        if self.clicks.flush_interval_ms == 0 {
-            return Err(invalid("clicks.flush_interval_ms", "must be at least 1"));
-        }
-        if self.clicks.max_batch == 0 {
-            return Err(invalid("clicks.max_batch", "must be at least 1"));
-        }
         if self.clicks.spool_max_bytes < 1024 * 1024 {
             return Err(invalid(
                 "clicks.spool_max_bytes",
                 "must be at least 1048576 (1 MiB)",
             ));
         }
-        if self.clicks.buffer_capacity < self.clicks.max_batch {
+        if self.clicks.buffer_capacity < self.clicks.max_batch.get() {
             return Err(invalid(
                 "clicks.buffer_capacity",
                 "must be at least clicks.max_batch",
             ));
         }
         self.reports.check_limits()?;
-        if self.fraud.burst_window_secs == 0 || self.fraud.burst_max_clicks == 0 {
-            return Err(invalid(
-                "fraud.burst_window_secs",
-                "fraud.burst_window_secs and fraud.burst_max_clicks must be at least 1",
-            ));
-        }
         if !(1..=86_400).contains(&self.fraud.address_burst_window_secs) {
             return Err(invalid(
                 "fraud.address_burst_window_secs",
                 "must be 1 to 86400",
             ));
-        }
-        if self.fraud.tracked_clients == 0 {
-            return Err(invalid("fraud.tracked_clients", "must be at least 1"));
         }
         if self.attribution.clock_skew_secs > 86_400 {
             return Err(invalid("attribution.clock_skew_secs", "must be 0 to 86400"));
@@ -334,6 +323,20 @@ fn secret_list<'de, D: serde::Deserializer<'de>>(
         .into_iter()
         .map(SecretString::from)
         .collect())
+}
+
+/// A count or duration that must be at least 1, refused in those words (serde's own message
+/// for a zero names the Rust type).
+fn at_least_one<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<NonZeroU64>,
+{
+    let n = u64::deserialize(deserializer)?;
+    let at_least_one = NonZeroU64::new(n)
+        .ok_or_else(|| serde::de::Error::custom("0 is not allowed: it must be at least 1"))?;
+    T::try_from(at_least_one)
+        .map_err(|_| serde::de::Error::custom(format!("{n} is larger than this setting allows")))
 }
 
 /// An IANA time zone name (`Europe/Berlin`).
@@ -401,7 +404,7 @@ impl HttpSettings {
 
 impl RedisSettings {
     pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms)
+        Duration::from_millis(self.timeout_ms.get())
     }
 
     /// The URLs to connect to: the one server, or the cluster's seed nodes.
@@ -451,7 +454,7 @@ impl RedisSettings {
 
 impl ClickSettings {
     pub fn flush_interval(&self) -> Duration {
-        Duration::from_millis(self.flush_interval_ms)
+        Duration::from_millis(self.flush_interval_ms.get())
     }
 
     pub fn durable_timeout(&self) -> Duration {

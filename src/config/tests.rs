@@ -118,6 +118,17 @@ fn bad_values_name_their_key() {
         ),
         ("REFTRACK_ADMIN__TOKEN", "short", "admin.token"),
         ("REFTRACK_REPORTS__CURRENCY", "dollars", "reports.currency"),
+        ("REFTRACK_CLICKS__MAX_BATCH", "0", "clicks.max_batch"),
+        (
+            "REFTRACK_FRAUD__TRACKED_CLIENTS",
+            "0",
+            "fraud.tracked_clients",
+        ),
+        (
+            "REFTRACK_FRAUD__BURST_WINDOW_SECS",
+            "0",
+            "fraud.burst_window_secs",
+        ),
         (
             "REFTRACK_REPORTS__MAX_CONCURRENT",
             "0",
@@ -168,5 +179,24 @@ fn bad_values_name_their_key() {
     for (var, value, key) in cases {
         let err = load(&[(var, value)]).unwrap_err().to_string();
         assert!(err.contains(key), "{var}={value}: {err}");
+    }
+}
+
+#[test]
+fn settings_that_must_be_at_least_one_say_so_without_naming_a_rust_type() {
+    for (variable, key) in [
+        ("REFTRACK_CLICKS__MAX_BATCH", "clicks.max_batch"),
+        ("REFTRACK_REDIS__TIMEOUT_MS", "redis.timeout_ms"),
+        ("REFTRACK_FRAUD__TRACKED_CLIENTS", "fraud.tracked_clients"),
+    ] {
+        let message = load(&[(variable, "0")]).unwrap_err().to_string();
+        assert!(
+            message.contains("at least 1") && message.contains(key),
+            "{message}"
+        );
+        assert!(
+            !message.contains("usize") && !message.contains("u64"),
+            "{message}"
+        );
     }
 }

@@ -1,3 +1,4 @@
+use std::num::NonZero;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -191,7 +192,7 @@ async fn bad_report_ranges_get_a_clear_400() {
 async fn durable_redirects_answer_only_after_the_click_is_committed() {
     // Arrange: flushes would otherwise wait a minute.
     let app = spawn_app_with(|s| {
-        s.clicks.flush_interval_ms = 60_000;
+        s.clicks.flush_interval_ms = NonZero::new(60_000).unwrap();
         s.clicks.durable_redirects = true;
     })
     .await;
@@ -211,7 +212,7 @@ async fn durable_redirects_answer_only_after_the_click_is_committed() {
 async fn default_redirects_answer_before_the_click_is_written() {
     // The control for the durable test: same setup without durability, the click is still
     // in the buffer when the redirect has been answered.
-    let app = spawn_app_with(|s| s.clicks.flush_interval_ms = 60_000).await;
+    let app = spawn_app_with(|s| s.clicks.flush_interval_ms = NonZero::new(60_000).unwrap()).await;
     let influencer = app.influencer("alice").await;
     let code = app.link(&influencer, "https://shop.example/").await;
 
@@ -224,7 +225,8 @@ async fn default_redirects_answer_before_the_click_is_written() {
 
 #[tokio::test]
 async fn a_graceful_stop_writes_every_buffered_click() {
-    let mut app = spawn_app_with(|s| s.clicks.flush_interval_ms = 60_000).await;
+    let mut app =
+        spawn_app_with(|s| s.clicks.flush_interval_ms = NonZero::new(60_000).unwrap()).await;
     let influencer = app.influencer("alice").await;
     let code = app.link(&influencer, "https://shop.example/").await;
     join_all((0..50).map(|_| app.click(&code, BROWSER))).await;
@@ -284,7 +286,7 @@ async fn a_follower_clicking_again_within_the_window_is_one_click_and_a_suspicio
 #[tokio::test]
 async fn a_burst_beyond_the_limit_is_suspicious_and_the_share_shows_who_inflates() {
     // Arrange: no repeat window, at most 3 clicks per follower and link per hour
-    let app = spawn_app_with(|s| s.fraud.burst_max_clicks = 3).await;
+    let app = spawn_app_with(|s| s.fraud.burst_max_clicks = NonZero::new(3).unwrap()).await;
     let honest = app.influencer("honest").await;
     let inflated = app.influencer("inflated").await;
     let honest_code = app.link(&honest, "https://shop.example/").await;

@@ -1,6 +1,7 @@
 //! Redis outages: a hung Redis never holds up a redirect, clicks answered meanwhile are
 //! spooled to disk and counted when Redis is back, also when reftrack restarts in between.
 
+use std::num::NonZero;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -9,7 +10,7 @@ use crate::helpers::{BROWSER, TOKEN, TestApp, TestRedis, spawn_app_on, spawn_app
 
 /// A short Redis deadline, so a hung Redis is noticed in a fraction of a second.
 async fn app_with_short_redis_deadline() -> TestApp {
-    spawn_app_with(|s| s.redis.timeout_ms = 200).await
+    spawn_app_with(|s| s.redis.timeout_ms = NonZero::new(200).unwrap()).await
 }
 
 async fn wait_for_metric(app: &TestApp, name: &str, holds: impl Fn(f64) -> bool) -> f64 {
@@ -72,7 +73,9 @@ async fn clicks_spooled_before_a_restart_are_counted_by_the_next_process() {
     // Act: reftrack stops while Redis is still away, then starts again once it is back
     app.stop().await;
     app.redis.resume();
-    let next = app.replica_with(|s| s.redis.timeout_ms = 200).await;
+    let next = app
+        .replica_with(|s| s.redis.timeout_ms = NonZero::new(200).unwrap())
+        .await;
 
     // Assert
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -97,7 +100,10 @@ async fn clicks_spooled_before_a_restart_are_counted_by_the_next_process() {
 #[tokio::test]
 async fn a_redis_restart_with_its_append_only_file_loses_nothing() {
     // Arrange
-    let mut app = spawn_app_on(TestRedis::start_durable(), |s| s.redis.timeout_ms = 200).await;
+    let mut app = spawn_app_on(TestRedis::start_durable(), |s| {
+        s.redis.timeout_ms = NonZero::new(200).unwrap();
+    })
+    .await;
     let alice = app.influencer("alice").await;
     let code = app.link(&alice, "https://shop.example/p").await;
     for _ in 0..10 {

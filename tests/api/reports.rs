@@ -1,6 +1,7 @@
 //! Reports over many currencies in one pass, totals of huge or corrupt counters, report
 //! slots, and CSV cells made safe for spreadsheets.
 
+use std::num::NonZero;
 use std::time::Duration;
 
 use chrono::{Datelike, Utc};
@@ -205,7 +206,7 @@ async fn a_report_that_finds_every_slot_taken_is_answered_busy_with_retry_after(
     let app = spawn_app_with(|s| {
         s.reports.max_concurrent = 1;
         s.reports.queue_wait_ms = 100;
-        s.redis.timeout_ms = 3_000;
+        s.redis.timeout_ms = NonZero::new(3_000).unwrap();
     })
     .await;
     app.influencer("alice").await;

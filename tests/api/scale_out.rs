@@ -3,6 +3,7 @@
 //! changed through one replica reaches the others, and a cluster master that dies under load
 //! loses no click.
 
+use std::num::NonZero;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -94,7 +95,7 @@ async fn with_wait_replicas_a_write_no_replica_holds_is_not_acknowledged() {
     // Arrange: a write must reach one replica, and this Redis has none
     let app = spawn_app_with(|s| {
         s.redis.wait_replicas = 1;
-        s.redis.timeout_ms = 200;
+        s.redis.timeout_ms = NonZero::new(200).unwrap();
     })
     .await;
     let order =
@@ -117,7 +118,7 @@ async fn a_cluster_master_killed_under_load_loses_no_click() {
     // it; after a failover the promoted replica still has a replica of its own
     let mut app = spawn_app_on(TestRedis::start_cluster_with_replicas(2), |s| {
         s.redis.wait_replicas = 1;
-        s.redis.timeout_ms = 3000;
+        s.redis.timeout_ms = NonZero::new(3000).unwrap();
     })
     .await;
     let influencer = app.influencer("alice").await;
