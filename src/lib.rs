@@ -24,6 +24,7 @@
 //!   client address, visitor hashing, fraud rules, and the batching writer that
 //!   group-commits clicks to Redis.
 //! - [`pagination`]: the lists' `limit` and `cursor`, shared by every list that pages.
+//! - [`reports`]: the reports without HTTP: scope, figures, rows, totals and their order.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
 //! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging.
 //! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured.
@@ -39,6 +40,7 @@ pub mod link_cache;
 pub mod metrics;
 pub mod orders;
 pub mod pagination;
+pub mod reports;
 pub mod routes;
 pub mod startup;
 pub mod state;

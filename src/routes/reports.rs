@@ -1,12 +1,11 @@
 //! `/api/v1/reports`: clicks, orders, costs and ROI per influencer, per day, and per link,
 //! as JSON or CSV.
 //!
-//! Each report reads every owner's counters once, for all the currencies it shows, and holds
+//! The figures, rows and totals come from the `reports` module; this file reads the request
+//! and writes the answer. Each report reads every owner's counters once, for all the currencies it shows, and holds
 //! one of `reports.max_concurrent` slots while it works, so report tokens cannot tie up the
 //! server: a report that finds no free slot within `reports.queue_wait_ms` is answered 503
 //! `busy` with `Retry-After`.
-
-use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -16,13 +15,13 @@ use serde::Deserialize;
 
 use super::input::{campaign_of, influencer_id, range};
 use crate::domain::{
-    Campaign, Currency, CurrencyTotals, DailyReport, DateRange, DayRow, FIGURE_COLUMNS, Figures,
-    InfluencerReport, InfluencerRow, LinkReport, LinkRow, Overflow, Period, Totals, sort_rows,
-    spreadsheet_text,
+    Currency, DailyReport, DateRange, DayRow, FIGURE_COLUMNS, Figures, InfluencerReport,
+    LinkReport, LinkRow, Overflow, Period, SortError, Totals, spreadsheet_text,
 };
 use crate::error::ApiError;
+use crate::reports::{self, ReportError};
 use crate::state::AppState;
-use crate::store::{FieldSet, FigureQuery, InfluencerRecord, LinkRecord, Owner, OwnerFigures};
+use crate::store::{FieldSet, FigureQuery, Owner};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -86,20 +85,33 @@ fn busy(state: &AppState) -> HttpResponse {
     response
 }
 
-/// A total beyond what a report can add up exactly: counted, logged, and refused rather than
-/// shown wrapped.
-fn overflow<'a>(state: &'a AppState, what: &'static str) -> impl Fn(Overflow) -> ApiError + 'a {
-    move |e| {
-        state.metrics.report_overflows.inc();
-        tracing::error!(what, error = %e, "a report total does not fit");
-        ApiError::client(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "figure_overflow",
-            format!(
-                "the {what} of this report add up beyond ±2^90 minor units and cannot be shown exactly"
-            ),
-        )
+/// A report that failed: a store failure as any other, a total too large to add up exactly
+/// counted, logged and refused (never shown wrapped), a bad sort a 400.
+fn report_error(state: &AppState, error: ReportError) -> ApiError {
+    match error {
+        ReportError::Store(e) => e.into(),
+        ReportError::Overflow(what) => {
+            state.metrics.report_overflows.inc();
+            tracing::error!(what, "a report total does not fit");
+            ApiError::client(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "figure_overflow",
+                ReportError::Overflow(what).to_string(),
+            )
+        }
+        ReportError::Sort(e) => {
+            let code = match e {
+                SortError::Order(_) => "invalid_order",
+                SortError::Column(_) => "invalid_sort",
+            };
+            ApiError::bad_request(code, e.to_string())
+        }
     }
+}
+
+/// The error of a total in `what` that does not fit.
+fn overflow<'a>(state: &'a AppState, what: &'static str) -> impl Fn(Overflow) -> ApiError + 'a {
+    move |_| report_error(state, ReportError::Overflow(what))
 }
 
 /// A CSV response: a header of `keys` then the figure columns, one record per row. The key
@@ -138,73 +150,6 @@ fn csv_response<'a>(
         .body(body))
 }
 
-/// What an influencer report covers: everything, or one campaign (its links' clicks and
-/// orders, and the costs booked to it).
-enum Scope {
-    All,
-    Campaign {
-        campaign: Campaign,
-        links: Vec<LinkRecord>,
-    },
-}
-
-/// Figures per influencer, in the order given, then those of unattributed orders, each in
-/// every currency of `currencies` from one read of each owner's counters.
-async fn influencer_figures(
-    state: &AppState,
-    influencers: &[InfluencerRecord],
-    scope: &Scope,
-    buckets: &[crate::domain::Bucket],
-    currencies: &[Currency],
-) -> Result<Vec<OwnerFigures>, ApiError> {
-    let owners = influencers.iter().map(|i| Owner::Influencer(i.id.as_str()));
-    let plain = FieldSet::new(buckets, currencies, None);
-    match scope {
-        Scope::All => {
-            let queries: Vec<FigureQuery<'_>> = owners
-                .chain([Owner::Unattributed])
-                .map(|owner| FigureQuery {
-                    owner,
-                    fields: &plain,
-                })
-                .collect();
-            Ok(state.store.report_figures(&queries, &state.metrics).await?)
-        }
-        Scope::Campaign { campaign, links } => {
-            let costs = FieldSet::new(buckets, currencies, Some(campaign.id.as_str()));
-            let queries: Vec<FigureQuery<'_>> = links
-                .iter()
-                .map(|l| FigureQuery {
-                    owner: Owner::Link(l.code.as_str()),
-                    fields: &plain,
-                })
-                .chain(owners.map(|owner| FigureQuery {
-                    owner,
-                    fields: &costs,
-                }))
-                .collect();
-            let figures = state.store.report_figures(&queries, &state.metrics).await?;
-            let (by_link, by_influencer) = figures.split_at(links.len());
-            let mut out: Vec<OwnerFigures> =
-                by_influencer.iter().map(OwnerFigures::costs_only).collect();
-            let position: HashMap<&str, usize> = influencers
-                .iter()
-                .enumerate()
-                .map(|(i, influencer)| (influencer.id.as_str(), i))
-                .collect();
-            for (link, figures) in links.iter().zip(by_link) {
-                if let Some(i) = position.get(link.influencer_id.as_str()) {
-                    out[*i]
-                        .add_without_costs(figures)
-                        .map_err(overflow(state, "figures of a campaign's links"))?;
-                }
-            }
-            out.push(OwnerFigures::default());
-            Ok(out)
-        }
-    }
-}
-
 #[utoipa::path(
     get,
     operation_id = "reports_influencers",
@@ -228,12 +173,12 @@ pub async fn influencers(
         Some(raw) => {
             let campaign = campaign_of(&state, raw).await?;
             let links = state.store.campaign_links(&campaign.id).await?;
-            Scope::Campaign { campaign, links }
+            reports::Scope::Campaign { campaign, links }
         }
-        None => Scope::All,
+        None => reports::Scope::All,
     };
     let currency = match (&scope, &query.currency) {
-        (Scope::Campaign { campaign, .. }, None) => campaign.currency,
+        (reports::Scope::Campaign { campaign, .. }, None) => campaign.currency,
         _ => currency(&state, &query)?,
     };
     // The report's currency first; the CSV shows no other currencies, so it reads none.
@@ -243,43 +188,25 @@ pub async fn influencers(
         currencies.extend(others.into_iter().filter(|c| *c != currency));
     }
     let influencers = state.store.influencers().await?;
-    let buckets = range.buckets();
-    let figures = influencer_figures(&state, &influencers, &scope, &buckets, &currencies).await?;
-    let in_campaign: Option<HashSet<&str>> = match &scope {
-        Scope::Campaign { links, .. } => {
-            Some(links.iter().map(|l| l.influencer_id.as_str()).collect())
-        }
-        Scope::All => None,
-    };
-    let mut totals = Totals::default();
-    let mut rows = Vec::with_capacity(figures.len());
-    for (i, owner) in figures.iter().enumerate() {
-        let t = owner.in_currency(0);
-        let influencer = influencers.get(i);
-        // A campaign's report lists the influencers in it: with a link or a cost there.
-        if let (Some(listed), Some(influencer)) = (&in_campaign, influencer)
-            && t.costs == 0
-            && !listed.contains(influencer.id.as_str())
-        {
-            continue;
-        }
-        totals.add(&t).map_err(overflow(&state, "rows"))?;
-        rows.push(InfluencerRow {
-            influencer_id: influencer.map(|i| i.id.to_string()),
-            handle: influencer.map(|i| i.handle.to_string()),
-            figures: Figures::new(&t, currency),
-            totals: t,
-        });
-    }
-    let unattributed = rows.pop();
-    sort_rows(&mut rows, query.sort.as_deref(), query.order.as_deref()).map_err(|e| {
-        let code = match e {
-            crate::domain::SortError::Order(_) => "invalid_order",
-            crate::domain::SortError::Column(_) => "invalid_sort",
-        };
-        ApiError::bad_request(code, e.to_string())
-    })?;
-    rows.extend(unattributed);
+    let figures = reports::influencer_figures(
+        &state.store,
+        &state.metrics,
+        &influencers,
+        &scope,
+        &range.buckets(),
+        &currencies,
+    )
+    .await
+    .map_err(|e| report_error(&state, e))?;
+    let (rows, totals) = reports::influencer_rows(
+        &influencers,
+        &figures,
+        &scope,
+        currency,
+        query.sort.as_deref(),
+        query.order.as_deref(),
+    )
+    .map_err(|e| report_error(&state, e))?;
     if csv {
         return csv_response(
             &["influencer_id", "handle"],
@@ -295,23 +222,11 @@ pub async fn influencers(
             &format!("reftrack-influencers-{}-{}.csv", range.from(), range.to()),
         );
     }
-    let mut other_currencies = Vec::new();
-    for (j, other) in currencies.iter().enumerate().skip(1) {
-        let mut t = Totals::default();
-        for owner in &figures {
-            t.add(&owner.money.get(j).copied().unwrap_or_default())
-                .map_err(overflow(&state, "totals in another currency"))?;
-        }
-        if t.orders != 0 || t.costs != 0 {
-            other_currencies.push(CurrencyTotals::new(&t, *other));
-        }
-    }
+    let other_currencies = reports::other_currency_totals(&figures, &currencies)
+        .map_err(|e| report_error(&state, e))?;
     Ok(HttpResponse::Ok().json(InfluencerReport {
         period: period(&state, range),
-        campaign_id: match &scope {
-            Scope::Campaign { campaign, .. } => Some(campaign.id.clone()),
-            Scope::All => None,
-        },
+        campaign_id: scope.campaign_id(),
         currency,
         rows,
         totals: Figures::new(&totals, currency),
