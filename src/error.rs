@@ -86,6 +86,41 @@ impl From<CampaignError> for ApiError {
     }
 }
 
+/// A JSON body's fault in words for the client: serde's own messages name Rust types
+/// (`expected u64`, `expected struct Order with 15 elements`, `untagged enum ...`), which say
+/// nothing to whoever sent the body. The position is kept.
+pub fn plain_json_message(e: &serde_json::Error) -> String {
+    let mut message = e.to_string();
+    for (rust, plain) in [
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected u32", "expected a whole number of 0 or more"),
+        ("expected u16", "expected a whole number of 0 or more"),
+        ("expected usize", "expected a whole number of 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ] {
+        message = message.replace(rust, plain);
+    }
+    while let Some(at) = message.find("expected struct ") {
+        let rest = &message[at + "expected struct ".len()..];
+        let name_end = rest.find([' ', ',']).unwrap_or(rest.len());
+        let mut end = at + "expected struct ".len() + name_end;
+        if let Some(after) = message[end..].strip_prefix(" with ")
+            && let Some(elements) = after.find(" elements")
+        {
+            end += " with ".len() + elements + " elements".len();
+        }
+        message.replace_range(at..end, "expected an object");
+    }
+    if let Some(at) = message.find("data did not match any variant of untagged enum ") {
+        let rest = &message[at..];
+        let end = at + rest.find(" at line").unwrap_or(rest.len());
+        message.replace_range(at..end, "the value has none of the accepted shapes");
+    }
+    message
+}
+
 /// Every error's body: `{"error": {"code", "message"}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody<'a> {
@@ -173,5 +208,35 @@ impl ResponseError for ApiError {
                 request_id: crate::telemetry::request_id(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code, reason = "only deserialised, to see the error")]
+    struct Order {
+        id: u64,
+        total: i64,
+    }
+
+    #[test]
+    fn json_errors_are_told_without_rust_type_names_and_keep_their_position() {
+        for (body, said) in [
+            (r#"{"id": -1, "total": 1}"#, "a whole number of 0 or more"),
+            (r#"{"id": 1, "total": 1.5}"#, "a whole number"),
+            ("[]", "expected an object"),
+            ("5", "expected an object"),
+        ] {
+            let e = serde_json::from_str::<Order>(body).unwrap_err();
+            let message = plain_json_message(&e);
+            assert!(message.contains(said), "{body}: {message}");
+            assert!(message.contains("line 1"), "{body}: {message}");
+            for rust in ["u64", "i64", "struct", "Order"] {
+                assert!(!message.contains(rust), "{body}: {message}");
+            }
+        }
     }
 }

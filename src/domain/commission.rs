@@ -18,11 +18,40 @@ pub enum Commission {
 }
 
 /// The JSON shape marketers send: `{"percent": "10"}` or `{"flat": "5.00"}`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-#[serde(untagged, deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(untagged)]
 pub enum CommissionInput {
     Percent { percent: DecimalText },
     Flat { flat: DecimalText },
+}
+
+/// Read by hand, so a wrong shape is explained in the API's words (serde's untagged enums
+/// answer "data did not match any variant of untagged enum ...").
+impl<'de> Deserialize<'de> for CommissionInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(
+            deny_unknown_fields,
+            expecting = "a commission object: {\"percent\": \"10\"} or {\"flat\": \"5.00\"}"
+        )]
+        struct Fields {
+            percent: Option<DecimalText>,
+            flat: Option<DecimalText>,
+        }
+        match Fields::deserialize(deserializer)? {
+            Fields {
+                percent: Some(percent),
+                flat: None,
+            } => Ok(Self::Percent { percent }),
+            Fields {
+                percent: None,
+                flat: Some(flat),
+            } => Ok(Self::Flat { flat }),
+            _ => Err(serde::de::Error::custom(
+                "a commission has exactly one of \"percent\" (such as \"10\") or \"flat\" (such as \"5.00\")",
+            )),
+        }
+    }
 }
 
 /// A decimal given as a string (`"12.5"`) or an integer (`10`); never a float, which could not
@@ -98,6 +127,7 @@ impl DecimalText {
             Self::Text(text) => match plain_decimal(text) {
                 Ok(value) => value,
                 Err(MoneyError::OutOfRange(_)) => return Ok(None),
+                Err(MoneyError::TooManyDecimals(_)) => return Err(CommissionError::TooPrecise),
                 Err(_) => return Err(CommissionError::NotADecimal(text.clone())),
             },
             Self::Integer(n) => Decimal::from(*n),

@@ -15,6 +15,10 @@ pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 /// Longest decimal text read as an amount; more digits than this cannot be a bounded amount.
 const MAX_DECIMAL_LEN: usize = 40;
 
+/// Most decimal places read: beyond 28 the decimal type would round them away before any
+/// precision check, and no currency or rate has more than a few.
+const MAX_DECIMALS: usize = 18;
+
 /// An ISO 4217 currency with a defined minor unit (USD, EUR, JPY, KWD, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency(iso_currency::Currency);
@@ -31,6 +35,8 @@ pub enum MoneyError {
     Negative(String),
     #[error("'{amount}' has more decimal places than {currency} allows")]
     TooPrecise { amount: String, currency: Currency },
+    #[error("'{0}' has more decimal places than any amount can have ({MAX_DECIMALS})")]
+    TooManyDecimals(String),
     #[error("'{0}' is beyond the largest amount accepted ({MAX_AMOUNT_MINOR} minor units)")]
     OutOfRange(String),
 }
@@ -129,6 +135,9 @@ pub fn plain_decimal(text: &str) -> Result<Decimal, MoneyError> {
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
         return Err(not_plain());
+    }
+    if fraction.is_some_and(|f| f.len() > MAX_DECIMALS) {
+        return Err(MoneyError::TooManyDecimals(original.to_owned()));
     }
     if text.len() > MAX_DECIMAL_LEN {
         return Err(MoneyError::OutOfRange(original.to_owned()));

@@ -69,7 +69,12 @@ pub(crate) fn sum(
 }
 
 pub(crate) fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PayloadError> {
-    serde_json::from_slice(body).map_err(|e| PayloadError::new(format!("invalid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        PayloadError::new(format!(
+            "invalid JSON: {}",
+            crate::error::plain_json_message(&e)
+        ))
+    })
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time (`2008-01-10T11:00:00-05:00`).

@@ -87,11 +87,13 @@ pub fn parse(
             events
         }
         "refunded" => vec![OrderEvent::Placed(facts), OrderEvent::RefundedInFull],
-        "cancelled" | "failed" => vec![
+        "cancelled" => vec![
             OrderEvent::Awaiting(facts),
             OrderEvent::Cancelled { currency: None },
         ],
-        "pending" | "on-hold" => vec![OrderEvent::Awaiting(facts)],
+        // A failed payment is not the end of an order: the customer may pay again, and the
+        // order then moves on to processing. It waits, as an unpaid order does.
+        "pending" | "on-hold" | "failed" => vec![OrderEvent::Awaiting(facts)],
         _ => return Ok(Parsed::Ignored),
     };
     Ok(Parsed::Order(Delivery {
@@ -186,6 +188,8 @@ mod tests {
         order["status"] = "refunded".into();
         assert_eq!(events_for(&order), 2);
         order["status"] = "failed".into();
+        assert_eq!(events_for(&order), 1, "a failed payment waits for another");
+        order["status"] = "cancelled".into();
         assert_eq!(events_for(&order), 2);
         order["status"] = "trash".into();
         assert_eq!(events_for(&order), 0);

@@ -57,7 +57,7 @@ pub fn json_error(e: &JsonPayloadError) -> ApiError {
             "send JSON with 'Content-Type: application/json'",
         ),
         JsonPayloadError::Deserialize(inner) => {
-            ApiError::bad_request("invalid_json", inner.to_string())
+            ApiError::bad_request("invalid_json", crate::error::plain_json_message(inner))
         }
         other => ApiError::bad_request("invalid_body", other.to_string()),
     }

@@ -534,3 +534,71 @@ async fn a_damaged_order_record_is_never_folded_into_and_is_counted() {
         .await;
     assert!(counted >= 1.0, "{counted}");
 }
+
+#[tokio::test]
+async fn a_woocommerce_order_whose_payment_failed_counts_once_it_is_paid() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = with_coupon(&app, "alice", "10", "alice10").await;
+    let failed = woo_order("failed", "40.00", "alice10");
+    assert_eq!(
+        status_of(app.woocommerce("order.updated", "1", &bytes(&failed)).await)
+            .await
+            .0,
+        200
+    );
+
+    // Act
+    let paid = woo_order("processing", "40.00", "alice10");
+    assert_eq!(
+        status_of(app.woocommerce("order.updated", "2", &bytes(&paid)).await)
+            .await
+            .0,
+        200
+    );
+
+    // Assert
+    assert_eq!(
+        figures(&app, &alice).await,
+        json!([1, "40.00", "0.00", "4.00"])
+    );
+}
+
+#[tokio::test]
+async fn a_commission_of_the_wrong_shape_is_explained_without_rust_type_names() {
+    // Arrange
+    let app = spawn_app().await;
+
+    for commission in [
+        json!({"percent": 1.5}),
+        json!({"percent": "10", "flat": "5"}),
+        json!({"percent": "10.0000000000000000000000000000001"}),
+        json!(5),
+        json!({"bonus": "5"}),
+    ] {
+        // Act
+        let response = app
+            .post_json(
+                "/api/v1/influencers",
+                &json!({"handle": "bob", "commission": commission}),
+            )
+            .await;
+        let (status, body) = status_of(response).await;
+
+        // Assert
+        assert_eq!(status, 400, "{commission}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        for rust in [
+            "untagged",
+            "enum",
+            "struct",
+            "variant",
+            "Fields",
+            "DecimalText",
+            "i64",
+            "u64",
+        ] {
+            assert!(!message.contains(rust), "{commission}: {message}");
+        }
+    }
+}
