@@ -71,7 +71,20 @@ struct RefundLineItem {
     quantity: i64,
     /// Newer API versions state the refunded subtotal; older ones only the line item.
     subtotal: Option<Value>,
+    /// The subtotal in the shop's currency and in the customer's (Shopify Markets).
+    subtotal_set: Option<MoneySet>,
     line_item: LineItem,
+}
+
+#[derive(Deserialize)]
+struct MoneySet {
+    shop_money: Option<Money>,
+}
+
+#[derive(Deserialize)]
+struct Money {
+    amount: String,
+    currency_code: String,
 }
 
 #[derive(Deserialize)]
@@ -225,6 +238,9 @@ fn refund_event(refund: &Refund) -> Result<Option<OrderEvent>, PayloadError> {
             "transactions.currency: one refund is paid back in both {currency} and {other}"
         )));
     }
+    if let Some(event) = shop_money_refund(refund)? {
+        return Ok(Some(event));
+    }
     let amount = if refund.refund_line_items.is_empty() {
         let paid_back: Result<Vec<i64>, _> = refunds
             .iter()
@@ -242,6 +258,39 @@ fn refund_event(refund: &Refund) -> Result<Option<OrderEvent>, PayloadError> {
     Ok(Some(OrderEvent::Refunded {
         refund_id: format!("refund:{}", refund.id),
         amount,
+        currency: Some(currency),
+    }))
+}
+
+/// A refund of line items that all state their subtotal in the shop's currency, in that
+/// currency: the order's amounts are the shop's, while the refund's transactions are in the
+/// customer's currency when it differs (Shopify Markets), and would not count against them.
+fn shop_money_refund(refund: &Refund) -> Result<Option<OrderEvent>, PayloadError> {
+    let shop: Option<Vec<&Money>> = refund
+        .refund_line_items
+        .iter()
+        .map(|item| item.subtotal_set.as_ref()?.shop_money.as_ref())
+        .collect();
+    let Some(shop) = shop.filter(|lines| !lines.is_empty()) else {
+        return Ok(None);
+    };
+    let code = &shop[0].currency_code;
+    if shop
+        .iter()
+        .any(|m| !m.currency_code.eq_ignore_ascii_case(code))
+    {
+        return Err(PayloadError::new(
+            "refund_line_items.subtotal_set.shop_money: the lines name more than one currency",
+        ));
+    }
+    let currency = currency("subtotal_set.shop_money.currency_code", code)?;
+    let lines: Result<Vec<i64>, _> = shop
+        .iter()
+        .map(|m| amount(currency, "subtotal_set.shop_money.amount", &m.amount))
+        .collect();
+    Ok(Some(OrderEvent::Refunded {
+        refund_id: format!("refund:{}", refund.id),
+        amount: RefundAmount::checked(sum("refund_line_items", lines?)?, false)?,
         currency: Some(currency),
     }))
 }
@@ -419,6 +468,30 @@ mod tests {
                 }
             ]
         ));
+    }
+
+    #[test]
+    fn a_markets_refund_counts_in_the_shops_currency_not_the_customers() {
+        let mut refund: Value =
+            serde_json::from_slice(&fixture("shopify_refunds_create.json")).unwrap();
+        refund["transactions"][0]["currency"] = "EUR".into();
+        refund["transactions"][0]["amount"] = "190.00".into();
+        for line in refund["refund_line_items"].as_array_mut().unwrap() {
+            line["subtotal_set"] = serde_json::json!({
+                "shop_money": {"amount": "199.00", "currency_code": "USD"},
+                "presentment_money": {"amount": "183.00", "currency_code": "EUR"}
+            });
+        }
+        let body = serde_json::to_vec(&refund).unwrap();
+        let d = delivery(parse("refunds/create", "e", &body, 0).unwrap());
+        assert_eq!(
+            d.events,
+            vec![OrderEvent::Refunded {
+                refund_id: "refund:509562969".into(),
+                amount: RefundAmount::Revenue(39_800),
+                currency: Some(Currency::parse("USD").unwrap()),
+            }]
+        );
     }
 
     #[test]
