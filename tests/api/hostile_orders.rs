@@ -15,6 +15,12 @@ async fn status_of(response: reqwest::Response) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Asserts a delivery was answered 200.
+async fn accepted(response: reqwest::Response) {
+    let (status, body) = status_of(response).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -78,12 +84,7 @@ async fn a_signed_order_resent_under_the_cancelled_topic_is_refused_and_cancels_
     let app = spawn_app().await;
     let alice = with_coupon(&app, "alice", "10", "ALICE10").await;
     let body = bytes(&shopify_order("ALICE10"));
-    assert_eq!(
-        status_of(app.shopify("orders/create", "e1", &body).await)
-            .await
-            .0,
-        200
-    );
+    accepted(app.shopify("orders/create", "e1", &body).await).await;
 
     // Act
     let (status, error) = status_of(app.shopify("orders/cancelled", "e2", &body).await).await;
@@ -107,24 +108,15 @@ async fn a_woocommerce_order_attributed_while_pending_earns_on_the_amount_it_was
     let app = spawn_app().await;
     let alice = with_coupon(&app, "alice", "10", "alice10").await;
     let pending = woo_order("pending", "500.00", "alice10");
-    assert_eq!(
-        status_of(
-            app.woocommerce("order.created", "1", &bytes(&pending))
-                .await
-        )
-        .await
-        .0,
-        200
-    );
+    accepted(
+        app.woocommerce("order.created", "1", &bytes(&pending))
+            .await,
+    )
+    .await;
 
     // Act
     let placed = woo_order("processing", "40.00", "alice10");
-    assert_eq!(
-        status_of(app.woocommerce("order.updated", "2", &bytes(&placed)).await)
-            .await
-            .0,
-        200
-    );
+    accepted(app.woocommerce("order.updated", "2", &bytes(&placed)).await).await;
 
     // Assert
     assert_eq!(
@@ -283,12 +275,12 @@ async fn a_refund_in_another_currency_is_refused_for_the_generic_format_and_kept
     let alice = with_coupon(&app, "alice", "10", "ALICE10").await;
     let mut order = generic("order.created", "G-1", "30000", "JPY");
     order["coupon"] = "ALICE10".into();
-    assert_eq!(status_of(app.generic(&order).await).await.0, 200);
+    accepted(app.generic(&order).await).await;
     let mut stripe = fixture_json("stripe_checkout_session_completed.json");
     stripe["livemode"] = true.into();
     stripe["data"]["object"]["metadata"]["coupon"] = "ALICE10".into();
     stripe["data"]["object"]["created"] = Utc::now().timestamp().into();
-    assert_eq!(status_of(app.stripe(&bytes(&stripe)).await).await.0, 200);
+    accepted(app.stripe(&bytes(&stripe)).await).await;
     let mut refund = fixture_json("stripe_charge_refunded.json");
     refund["livemode"] = true.into();
     refund["data"]["object"]["currency"] = "eur".into();
@@ -348,28 +340,18 @@ async fn a_live_order_that_follows_a_test_order_with_the_same_id_counts() {
     test["test"] = true.into();
     let mut shopify_test = fixture_json("shopify_orders_cancelled_test_notification.json");
     shopify_test["discount_codes"] = json!([{ "code": "ALICE10" }]);
-    assert_eq!(status_of(app.generic(&test).await).await.0, 200);
+    accepted(app.generic(&test).await).await;
     let body = bytes(&shopify_test);
-    assert_eq!(
-        status_of(app.shopify("orders/cancelled", "t1", &body).await)
-            .await
-            .0,
-        200
-    );
+    accepted(app.shopify("orders/cancelled", "t1", &body).await).await;
 
     // Act
     let mut live = test.clone();
     live["test"] = false.into();
-    assert_eq!(status_of(app.generic(&live).await).await.0, 200);
+    accepted(app.generic(&live).await).await;
     let mut shopify_live = shopify_order("ALICE10");
     shopify_live["id"] = shopify_test["id"].clone();
     let body = bytes(&shopify_live);
-    assert_eq!(
-        status_of(app.shopify("orders/create", "l1", &body).await)
-            .await
-            .0,
-        200
-    );
+    accepted(app.shopify("orders/create", "l1", &body).await).await;
 
     // Assert
     assert_eq!(
@@ -401,8 +383,8 @@ async fn an_order_cancelled_before_its_creation_arrives_is_listed_and_counts_not
     create["coupon"] = "ALICE10".into();
 
     // Act
-    assert_eq!(status_of(app.generic(&cancel).await).await.0, 200);
-    assert_eq!(status_of(app.generic(&create).await).await.0, 200);
+    accepted(app.generic(&cancel).await).await;
+    accepted(app.generic(&create).await).await;
 
     // Assert
     let orders = app.orders_of(&alice).await;
@@ -495,7 +477,7 @@ async fn a_damaged_order_record_is_never_folded_into_and_is_counted() {
     let alice = with_coupon(&app, "alice", "10", "ALICE10").await;
     let mut order = generic("order.created", "G-1", "10.00", "USD");
     order["coupon"] = "ALICE10".into();
-    assert_eq!(status_of(app.generic(&order).await).await.0, 200);
+    accepted(app.generic(&order).await).await;
     let key = Keys::new("rt").order(&reftrack::domain::OrderKey::new(
         reftrack::domain::Platform::Generic,
         "G-1",
@@ -541,21 +523,11 @@ async fn a_woocommerce_order_whose_payment_failed_counts_once_it_is_paid() {
     let app = spawn_app().await;
     let alice = with_coupon(&app, "alice", "10", "alice10").await;
     let failed = woo_order("failed", "40.00", "alice10");
-    assert_eq!(
-        status_of(app.woocommerce("order.updated", "1", &bytes(&failed)).await)
-            .await
-            .0,
-        200
-    );
+    accepted(app.woocommerce("order.updated", "1", &bytes(&failed)).await).await;
 
     // Act
     let paid = woo_order("processing", "40.00", "alice10");
-    assert_eq!(
-        status_of(app.woocommerce("order.updated", "2", &bytes(&paid)).await)
-            .await
-            .0,
-        200
-    );
+    accepted(app.woocommerce("order.updated", "2", &bytes(&paid)).await).await;
 
     // Assert
     assert_eq!(
