@@ -8,6 +8,7 @@
 //! so redirects never find it full while the disk has room, and replays the spool one segment
 //! per round, oldest first, in between.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -37,7 +38,13 @@ pub(super) struct Flusher {
     /// When to try replaying the spool next: backs off while Redis stays away.
     retry_spool_at: Instant,
     spool_backoff: Duration,
+    /// Links whose number this process has registered (see `store::click_records`).
+    registered: HashSet<Arc<str>>,
 }
+
+/// Registered links remembered, at most: past it the set starts again (registering twice
+/// is harmless), so a catalog of millions of links cannot grow it without bound.
+const MAX_REGISTERED: usize = 1_000_000;
 
 /// Where a batch is to go.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,6 +67,7 @@ impl Flusher {
             spool,
             retry_spool_at: Instant::now(),
             spool_backoff: MIN_BACKOFF,
+            registered: HashSet::new(),
         }
     }
 
@@ -238,11 +246,26 @@ impl Flusher {
     }
 
     /// One attempt at writing a batch.
-    async fn write(&self, batch: &ClickBatch) -> bool {
+    async fn write(&mut self, batch: &ClickBatch) -> bool {
         let metrics = &self.shared.metrics;
         let started = Instant::now();
-        match self.store.write_clicks(batch, self.window_days).await {
+        let new_links: Vec<&Arc<str>> = batch
+            .clicks
+            .codes()
+            .filter(|code| !self.registered.contains(*code))
+            .collect();
+        let codes: Vec<&str> = new_links.iter().map(|code| &***code).collect();
+        match self
+            .store
+            .write_clicks(batch, self.window_days, &codes)
+            .await
+        {
             Ok(()) => {
+                if self.registered.len() + new_links.len() > MAX_REGISTERED {
+                    self.registered.clear();
+                }
+                self.registered
+                    .extend(new_links.into_iter().map(Arc::clone));
                 metrics.flushes_ok.inc();
                 metrics
                     .flush_duration
@@ -262,7 +285,7 @@ impl Flusher {
 
     /// Writes the batch, retrying with backoff; `false` if stopping and the deadline passed.
     async fn write_until_landed(
-        &self,
+        &mut self,
         batch: &ClickBatch,
         stop: &watch::Receiver<Option<Instant>>,
     ) -> bool {

@@ -101,6 +101,11 @@ impl ClickSums {
         }
     }
 
+    /// The codes of the links clicked.
+    pub fn codes(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.links.keys()
+    }
+
     /// The clicks summed.
     pub fn len(&self) -> usize {
         self.clicks
@@ -295,7 +300,10 @@ mod tests {
 
         let records = &sums.runs[0].records;
         let read = click_records::decode(&second, &records[RECORD_LEN..]).unwrap();
-        assert_eq!(read.code, "summer");
+        assert_eq!(
+            read.link,
+            click_records::RecordedLink::Number(click_records::link_number("summer"))
+        );
         assert_eq!(click_records::decode(&second, records), None);
     }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use chrono::Days;
 use redis::{AsyncCommands, Cmd};
 
+use super::click_records;
 use super::click_sums::{ClickSums, Tally};
 use super::keys::{Owner, count_shard};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
@@ -110,6 +111,8 @@ fn shard_update(
 /// What a batch writes to one block of click records.
 struct BlockWrite<'a> {
     key: String,
+    /// The batch holds the block's first click: it allocates the block whole.
+    fresh: bool,
     /// Runs of consecutive clicks: the byte offset of the first, and their records.
     runs: Vec<(isize, &'a [u8])>,
     /// When the block can go (unix seconds).
@@ -128,9 +131,11 @@ fn record_writes<'a>(
             .entry((&run.space, run.block()))
             .or_insert_with(|| BlockWrite {
                 key: keys.click_block(&run.space, run.block()),
+                fresh: false,
                 runs: Vec::new(),
                 expire_at: i64::MIN,
             });
+        write.fresh |= run.offset() == 0;
         let offset = isize::try_from(run.offset()).unwrap_or(isize::MAX);
         write.runs.push((offset, &run.records));
         write.expire_at = write
@@ -144,10 +149,35 @@ impl Store {
     /// Writes a batch: click records, then one script per count shard with the counters and
     /// unique-visitor sketches of every owner the batch touches there (once per batch, by its
     /// number), in one pipeline (one per slot on a cluster).
-    pub async fn write_clicks(&self, batch: &ClickBatch, window_days: u64) -> StoreResult<()> {
+    ///
+    /// `new_links` are codes whose number this process has not registered yet (see
+    /// [`super::click_records::link_number`]): they are registered in the same pipeline.
+    pub async fn write_clicks(
+        &self,
+        batch: &ClickBatch,
+        window_days: u64,
+        new_links: &[&str],
+    ) -> StoreResult<()> {
         let keys = self.keys();
         let mut pipe = SlotPipeline::new();
+        if !new_links.is_empty() {
+            let numbers = keys.link_numbers();
+            let mut register = redis::cmd("HSET");
+            register.arg(&numbers);
+            for code in new_links {
+                register.arg(click_records::link_number(code)).arg(*code);
+            }
+            pipe.add(&numbers, register);
+        }
+        let empty_block = vec![0_u8; click_records::BLOCK_BYTES];
         for block in record_writes(&batch.clicks, window_days, keys) {
+            if block.fresh {
+                // Allocated whole, once: a string grown by SETRANGE doubles as it grows, and
+                // its records would cost half again their size.
+                let mut allocate = redis::cmd("SET");
+                allocate.arg(&block.key).arg(&empty_block[..]).arg("NX");
+                pipe.add(&block.key, allocate);
+            }
             for (offset, records) in block.runs {
                 pipe.add(&block.key, Cmd::setrange(&block.key, offset, records));
             }

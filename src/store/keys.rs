@@ -14,11 +14,12 @@
 //! | `P:{P:cat}:inf:<id>:links` | zset | an influencer's link codes by creation time |
 //! | `P:{P:cat}:changes` | stream | link and influencer changes, read by every replica to refresh its link cache |
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
+//! | `P:{P:cat}:link_numbers` | hash | link number (decimal; see `click_records::link_number`) → code, for reading click records back |
 //! | `P:{P:cs:<n>}:clicks:i:<id>` | hash | an influencer's click counters, in count shard `n` (see [`count_shard`]): `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious, day and month buckets (a year is the sum of its months) |
 //! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months) |
 //! | `P:{P:cs:<n>}:clicks:l:<code>`, `:uniq:l:<code>:<bucket>` | | the same per link |
 //! | `P:{P:cs:<n>}:applied` | hash | click-writer instance → last batch applied to count shard `n` |
-//! | `P:{P:clk:<space>:<block>}` | string | click records of one id space, 16,384 fixed-size slots (see `click_records.rs`); the click id names its block and slot; expires when the attribution window of its last click has passed |
+//! | `P:{P:clk:<space>:<block>}` | string | click records of one id space, 16,384 slots of 18 bytes (see `click_records.rs`), allocated whole; the click id names its block and slot; expires when the attribution window of its last click has passed |
 //! | `P:{P:cat}:coupons` | hash | coupon code (lower case) → influencer id (a code belongs to one influencer) |
 //! | `P:{P:cat}:inf:<id>:coupons` | set | an influencer's coupon codes |
 //! | `P:{P:cat}:campaigns` | hash | campaign id → campaign (JSON) |
@@ -120,6 +121,10 @@ impl Keys {
 
     pub fn influencer_links(&self, id: &InfluencerId) -> String {
         format!("{}:inf:{id}:links", self.catalog)
+    }
+
+    pub fn link_numbers(&self) -> String {
+        format!("{}:link_numbers", self.catalog)
     }
 
     pub fn changes(&self) -> String {
@@ -278,6 +283,7 @@ mod tests {
             keys.coupons(),
             keys.influencer_coupons(&id),
             keys.currencies(),
+            keys.link_numbers(),
         ];
         assert!(catalog.iter().all(|k| tag(k) == "rt:cat"), "{catalog:?}");
 
