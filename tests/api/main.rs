@@ -10,6 +10,7 @@ mod clicks;
 mod dashboard;
 mod edge;
 mod faults;
+mod flush;
 mod helpers;
 mod hostile_orders;
 mod influencers;
