@@ -9,6 +9,7 @@ mod cli;
 mod cli_commands;
 mod clicks;
 mod dashboard;
+mod dashboard_views;
 mod edge;
 mod faults;
 mod helpers;
