@@ -102,10 +102,19 @@ impl Store {
     pub async fn links(&self) -> StoreResult<Vec<LinkRecord>> {
         let keys = self.keys();
         let mut conn = self.conn();
-        let influencers: Vec<String> = conn.zrange(keys.influencer_index(), 0, -1).await?;
+        let influencers: Vec<InfluencerId> = conn
+            .zrange::<_, Vec<String>>(keys.influencer_index(), 0, -1)
+            .await?
+            .iter()
+            .filter_map(|id| InfluencerId::parse(id))
+            .collect();
+        // An empty pipeline answers nothing a list can be read from.
+        if influencers.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
-        for id in influencers.iter().filter_map(|id| InfluencerId::parse(id)) {
-            pipe.zrange(keys.influencer_links(&id), 0, -1);
+        for id in &influencers {
+            pipe.zrange(keys.influencer_links(id), 0, -1);
         }
         let indexes: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
         let codes: Vec<LinkCode> = indexes

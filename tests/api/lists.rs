@@ -227,3 +227,22 @@ async fn orders_list_everyones_without_an_influencer_in_time_order_across_pages(
     assert_eq!(everyone[2]["attribution"]["influencer_id"], Value::Null);
     assert_eq!(strings(&bobs, "order_id"), ["O-2", "O-5"]);
 }
+
+#[tokio::test]
+async fn every_list_answers_an_empty_page_when_there_is_nothing_yet() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act and Assert
+    for (path, field) in [
+        ("/api/v1/influencers", "influencers"),
+        ("/api/v1/links", "links"),
+        ("/api/v1/campaigns", "campaigns"),
+        ("/api/v1/orders", "orders"),
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body[field], json!([]), "{path}");
+        assert_eq!(body["next_cursor"], Value::Null, "{path}");
+    }
+}
