@@ -20,7 +20,7 @@ pub struct Connection {
     /// The admin token (the one `serve` printed); else REFTRACK_ADMIN__TOKEN, else the
     /// token file in --data-dir.
     #[arg(long, env = "REFTRACK_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
+    pub token: Option<String>,
     /// The server's data directory, where `serve` keeps a generated admin token.
     #[arg(
         long,

@@ -3,159 +3,25 @@
 //! from the keyboard), one influencer (links, coupons, costs, orders, chart), campaigns
 //! (create, view, compare) and orders in every currency.
 //!
-//! With REFTRACK_SCREENSHOTS=1 each view's screenshots are written to deploy/screenshots/.
+//! Like the other browser tests they are ignored by a plain `cargo test`; run them with
+//! `cargo test --test api dashboard_views -- --include-ignored`. With REFTRACK_SCREENSHOTS=1
+//! each view's screenshots are written to deploy/screenshots/.
 
 use std::time::{Duration, Instant};
 
-use fantoccini::elements::Element;
-use fantoccini::{Client, Locator};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::dashboard::{Browser, browser, fill, known_figures, sign_in};
-use crate::helpers::{TOKEN, TestApp, spawn_app};
-
-/// The two sizes every view is checked at: a laptop, and a phone (CSS pixels).
-const DESKTOP: (u32, u32) = (1280, 1000);
-const PHONE: (u32, u32) = (390, 844);
-
-async fn found(client: &Client, css: &str) -> Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-}
-
-/// Clicks the element once it is there.
-async fn click(client: &Client, css: &str) {
-    found(client, css).await.click().await.unwrap();
-}
-
-/// The element's text now, empty when it is not there: a view re-renders as its data
-/// arrives, and an element read as it is replaced is read again by the caller's polling.
-async fn text_now(client: &Client, css: &str) -> String {
-    match client.find(Locator::Css(css)).await {
-        Ok(element) => element.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-/// Polls until the element's text contains `needle`; returns the text.
-async fn text_with(client: &Client, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = text_now(client, css).await;
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} never showed {needle:?}: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Polls until `condition` holds on the server's answer to `path`.
-async fn until_api(app: &TestApp, path: &str, condition: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = app.get_json(path).await;
-        if status == 200 && condition(&body) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{path} never matched: {body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Resizes the window and reloads the page at `fragment` (the token stays in the tab).
-async fn resize(client: &Client, app: &TestApp, size: (u32, u32), fragment: &str) {
-    client.set_window_size(size.0, size.1).await.unwrap();
-    client
-        .goto(&app.url(&format!("/dashboard{fragment}")))
-        .await
-        .unwrap();
-    client.refresh().await.unwrap();
-}
-
-/// The page's width in CSS pixels and whether it scrolls sideways.
-async fn sideways(client: &Client) -> (f64, bool) {
-    let answer = client
-        .execute(
-            "return [window.innerWidth, document.documentElement.scrollWidth > window.innerWidth];",
-            vec![],
-        )
-        .await
-        .unwrap();
-    (answer[0].as_f64().unwrap(), answer[1].as_bool().unwrap())
-}
-
-/// On a phone: the page does not scroll sideways, and the cell labelled `label` in the first
-/// row of `table` is shown within the screen.
-async fn fits_a_phone(client: &Client, table: &str, label: &str) {
-    let (width, scrolls) = sideways(client).await;
-    assert!(width < 700.0, "the phone size took effect: {width}");
-    assert!(!scrolls, "no sideways scroll at {width}px");
-    let cell = found(
-        client,
-        &format!("{table} tbody tr td[data-label='{label}']"),
-    )
-    .await;
-    assert!(cell.is_displayed().await.unwrap(), "{label} is shown");
-    let (x, _, w, _) = cell.rectangle().await.unwrap();
-    assert!(
-        x >= 0.0 && x + w <= width + 1.0,
-        "{label} is on screen: {x}+{w} of {width}"
-    );
-}
-
-/// Saves the whole page (the window made as tall as the page, then put back).
-async fn screenshot(client: &Client, name: &str) {
-    if std::env::var_os("REFTRACK_SCREENSHOTS").is_none() {
-        return;
-    }
-    let (_, _, width, height) = client.get_window_rect().await.unwrap();
-    let page = client
-        .execute("return document.documentElement.scrollHeight;", vec![])
-        .await
-        .unwrap()
-        .as_u64()
-        .unwrap_or(height);
-    let pixels = |n: u64| u32::try_from(n.clamp(300, 4000)).unwrap();
-    client
-        .set_window_size(pixels(width), pixels(page + 140))
-        .await
-        .unwrap();
-    let path = format!(
-        "{}/deploy/screenshots/{name}.png",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::write(path, client.screenshot().await.unwrap()).unwrap();
-    client
-        .set_window_size(pixels(width), pixels(height))
-        .await
-        .unwrap();
-}
-
-async fn select(client: &Client, id: &str, value: &str) {
-    client
-        .find(Locator::Id(id))
-        .await
-        .unwrap()
-        .select_by_value(value)
-        .await
-        .unwrap();
-}
-
-async fn close(browser: Browser) {
-    browser.client.clone().close().await.unwrap();
-}
+use crate::browser_views::{
+    DESKTOP, PHONE, click, close, fits_a_phone, found, resize, screenshot, select, started,
+    text_now, text_with, until_api,
+};
+use crate::dashboard::{browser, fill, known_figures, sign_in};
+use crate::helpers::{TOKEN, spawn_app};
 
 #[tokio::test]
+#[ignore = "drives chromium through chromedriver; run with cargo test -- --include-ignored (CI does)"]
 async fn the_overview_shows_cards_against_the_previous_period_a_ranking_and_sorts_by_keyboard() {
-    let Some(browser) = browser().await else {
+    let Some(browser) = started(browser().await) else {
         return;
     };
     let client = &browser.client;
@@ -242,8 +108,9 @@ async fn the_overview_shows_cards_against_the_previous_period_a_ranking_and_sort
 }
 
 #[tokio::test]
+#[ignore = "drives chromium through chromedriver; run with cargo test -- --include-ignored (CI does)"]
 async fn the_influencer_view_edits_links_coupons_and_costs_and_shows_orders_and_chart() {
-    let Some(browser) = browser().await else {
+    let Some(browser) = started(browser().await) else {
         return;
     };
     let client = &browser.client;
@@ -337,12 +204,25 @@ async fn the_influencer_view_edits_links_coupons_and_costs_and_shows_orders_and_
     })
     .await;
     text_with(client, &format!("tr[data-code='{code}']"), "disabled").await;
+
+    // Act: disable alice (a second press confirms)
+    click(client, "#detail-disable").await;
+    text_with(client, "#detail-disable", "Confirm").await;
+    click(client, "#detail-disable").await;
+
+    // Assert
+    until_api(&app, &format!("/api/v1/influencers/{alice}"), |i| {
+        i["disabled"] == true
+    })
+    .await;
+    text_with(client, "#detail-summary", "disabled").await;
     close(browser).await;
 }
 
 #[tokio::test]
+#[ignore = "drives chromium through chromedriver; run with cargo test -- --include-ignored (CI does)"]
 async fn campaigns_are_created_viewed_and_compared_in_the_browser() {
-    let Some(browser) = browser().await else {
+    let Some(browser) = started(browser().await) else {
         return;
     };
     let client = &browser.client;
@@ -424,8 +304,9 @@ async fn campaigns_are_created_viewed_and_compared_in_the_browser() {
 }
 
 #[tokio::test]
+#[ignore = "drives chromium through chromedriver; run with cargo test -- --include-ignored (CI does)"]
 async fn orders_in_other_currencies_are_listed_and_shown_apart_in_the_overview() {
-    let Some(browser) = browser().await else {
+    let Some(browser) = started(browser().await) else {
         return;
     };
     let client = &browser.client;

@@ -4,6 +4,7 @@
 
 mod admin_auth;
 mod attribution;
+mod browser_views;
 mod campaigns;
 mod cli;
 mod cli_commands;
