@@ -364,3 +364,52 @@ async fn orders_in_other_currencies_are_listed_and_shown_apart_in_the_overview()
     screenshot(client, "orders-phone").await;
     close(browser).await;
 }
+
+#[tokio::test]
+async fn every_module_the_page_imports_is_served_under_the_pages_policy() {
+    // Arrange
+    let app = spawn_app().await;
+    let get = |path: String| {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        async move { client.get(url).send().await.unwrap() }
+    };
+    // The modules app.js imports, and theirs in turn.
+    let mut modules = vec!["app.js".to_owned()];
+    let mut read = 0;
+    while read < modules.len() {
+        let path = format!("/dashboard/{}", modules[read]);
+        let source = get(path).await.text().await.unwrap();
+        for import in source
+            .lines()
+            .filter_map(|l| l.split("from \"./").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+        {
+            if !modules.iter().any(|m| m == import) {
+                modules.push(import.to_owned());
+            }
+        }
+        read += 1;
+    }
+    modules.push("app.css".to_owned());
+
+    // Act and Assert
+    assert!(modules.len() >= 8, "{modules:?}");
+    for module in &modules {
+        let response = get(format!("/dashboard/{module}")).await;
+        assert_eq!(response.status().as_u16(), 200, "{module}");
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("script-src 'self'"), "{module}: {csp}");
+        let kind = response.headers()["content-type"].to_str().unwrap();
+        let wanted = if module == "app.css" {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(kind.starts_with(wanted), "{module}: {kind}");
+    }
+    let missing = get("/dashboard/nothing.js".to_owned()).await;
+    assert_eq!(missing.status().as_u16(), 404);
+}
