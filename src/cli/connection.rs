@@ -21,14 +21,10 @@ pub struct Connection {
     /// token file in --data-dir.
     #[arg(long, env = "REFTRACK_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
-    /// The server's data directory, where `serve` keeps a generated admin token.
-    #[arg(
-        long,
-        env = "REFTRACK_REDIS__DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
-    data_dir: PathBuf,
+    /// The server's data directory, where `serve` keeps a generated admin token (default:
+    /// REFTRACK_REDIS__DATA_DIR, else ./data). Not for `serve`, which reads redis.data_dir.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Connection {
@@ -45,10 +41,18 @@ impl Connection {
                     .and_then(given)
             })
             .or_else(|| {
-                std::fs::read_to_string(self.data_dir.join(TOKEN_FILE))
+                std::fs::read_to_string(self.data_dir().join(TOKEN_FILE))
                     .ok()
                     .as_deref()
                     .and_then(given)
             })
+    }
+
+    /// The data directory: `--data-dir`, else the server's own variable, else its default.
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .or_else(|| std::env::var_os("REFTRACK_REDIS__DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("./data"))
     }
 }

@@ -102,6 +102,14 @@ enum AdminCommand {
 impl Cli {
     pub async fn run(self) -> ExitCode {
         let result = match self.command {
+            Command::Serve { .. } if self.connection.data_dir.is_some() => {
+                eprintln!(
+                    "error: --data-dir tells the admin commands where the token file is; \
+                     `serve` keeps its data in redis.data_dir (set REFTRACK_REDIS__DATA_DIR \
+                     or the config file)"
+                );
+                return ExitCode::from(2);
+            }
             Command::Serve { config } => return serve::serve(config).await,
             Command::Completions { shell } => {
                 clap_complete::generate(

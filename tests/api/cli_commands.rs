@@ -478,3 +478,22 @@ async fn bash_completions_cover_the_commands() {
         assert!(script.stdout.contains(word), "{word}");
     }
 }
+
+#[tokio::test]
+async fn serve_refuses_the_admin_commands_data_dir_flag_instead_of_ignoring_it() {
+    // Act
+    let refused = run(
+        "http://127.0.0.1:1",
+        &[],
+        &["serve", "--data-dir", "/tmp/x"],
+    )
+    .await;
+
+    // Assert
+    assert!(!refused.success);
+    assert!(
+        refused.stderr.contains("REFTRACK_REDIS__DATA_DIR"),
+        "{}",
+        refused.stderr
+    );
+}
