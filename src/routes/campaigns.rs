@@ -1,13 +1,16 @@
 //! `/api/v1/campaigns`: create, list and get campaigns. Links, costs and (through their links)
 //! orders may belong to one; its `allowed_domains` restrict its links' destinations.
 
+use super::responses::Conflict;
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::input::text;
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Currency};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 
 /// Most domains one campaign may list.
@@ -52,17 +55,26 @@ impl<'a> From<&'a Campaign> for CampaignView<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 struct CampaignList<'a> {
     campaigns: Vec<CampaignView<'a>>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignsQuery {
+    /// Campaigns per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
-    post,
     operation_id = "campaigns_create",
-    path = "/api/v1/campaigns",
     summary = "Create a campaign",
     request_body = NewCampaign,
-    responses((status = 201, body = CampaignView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = CampaignView), Conflict)
 )]
+#[post("/campaigns")]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewCampaign>,
@@ -113,29 +125,40 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "campaigns_list",
-    path = "/api/v1/campaigns",
-    summary = "List campaigns",
-    responses((status = 200, body = CampaignList), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    summary = "List campaigns, oldest first, a page at a time",
+    params(CampaignsQuery),
+    responses((status = 200, body = CampaignList))
 )]
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let campaigns = state.store.campaigns().await?;
+#[get("/campaigns")]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<CampaignsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
+    let page = pagination::page_of(
+        state.store.campaigns().await?,
+        |c| Cursor {
+            score: c.created_ms,
+            member: c.id.as_str().to_owned(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(CampaignList {
-        campaigns: campaigns.iter().map(CampaignView::from).collect(),
+        campaigns: page.items.iter().map(CampaignView::from).collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 
 #[utoipa::path(
-    get,
     operation_id = "campaigns_get",
-    path = "/api/v1/campaigns/{id}",
     summary = "Get a campaign",
     params(("id" = String, Path, description = "campaign id")),
-    responses((status = 200, body = CampaignView), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = CampaignView))
 )]
+#[get("/campaigns/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,

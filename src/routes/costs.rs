@@ -1,7 +1,10 @@
 //! `/api/v1/influencers/{id}/costs`: fees, gifted products, shipping and other costs, the part
 //! of an influencer's price that is not commission.
 
+use super::responses::{Conflict, Unknown};
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, post};
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
 use super::input::{campaign_of, influencer_id, text};
@@ -10,6 +13,7 @@ use crate::domain::{
     CampaignId, Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId,
 };
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -58,6 +62,25 @@ impl From<&Cost> for CostView {
 struct CostList {
     influencer_id: String,
     costs: Vec<CostView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CostsQuery {
+    /// Costs per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
+}
+
+/// Where a cost sorts: by its day, then by when it was recorded (the id breaks ties).
+fn cost_cursor(cost: &Cost) -> Cursor {
+    Cursor {
+        score: i64::from(cost.date.num_days_from_ce()),
+        member: format!("{:020}:{}", cost.created_ms.max(0), cost.id.as_str()),
+    }
 }
 
 async fn existing(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError> {
@@ -72,15 +95,13 @@ async fn existing(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError>
 }
 
 #[utoipa::path(
-    post,
     operation_id = "costs_add",
-    path = "/api/v1/influencers/{id}/costs",
     summary = "Record a cost",
     request_body = NewCost,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 201, body = CostView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = CostView), Conflict, Unknown)
 )]
+#[post("/influencers/{id}/costs")]
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -117,35 +138,40 @@ pub async fn add(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "costs_list",
-    path = "/api/v1/influencers/{id}/costs",
-    summary = "List an influencer's costs",
-    params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = CostList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    summary = "List an influencer's costs by date, a page at a time",
+    params(("id" = String, Path, description = "influencer id"), CostsQuery),
+    responses((status = 200, body = CostList))
 )]
+#[get("/influencers/{id}/costs")]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<CostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
     let id = existing(&state, &path).await?;
-    let costs = state.store.costs_of(&id).await?;
+    let page = pagination::page_of(
+        state.store.costs_of(&id).await?,
+        cost_cursor,
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(CostList {
         influencer_id: id.to_string(),
-        costs: costs.iter().map(CostView::from).collect(),
+        costs: page.items.iter().map(CostView::from).collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 
 #[utoipa::path(
-    delete,
     operation_id = "costs_delete",
-    path = "/api/v1/influencers/{id}/costs/{cost_id}",
     summary = "Delete a cost",
     params(("id" = String, Path, description = "influencer id"), ("cost_id" = String, Path, description = "cost id")),
-    responses((status = 204, description = "deleted"), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 204, description = "deleted"))
 )]
+#[delete("/influencers/{id}/costs/{cost_id}")]
 pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -1,12 +1,15 @@
 //! `/api/v1/influencers/{id}/coupons`: the discount codes that attribute orders to an
 //! influencer. A code belongs to one influencer and matches case-insensitively.
 
+use super::responses::Conflict;
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use super::input::influencer_id;
 use crate::domain::{CouponCode, InfluencerId};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 use crate::store::AddCoupon;
 
@@ -26,6 +29,17 @@ struct CouponView<'a> {
 struct CouponList {
     influencer_id: String,
     coupons: Vec<String>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CouponsQuery {
+    /// Codes per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 fn code(raw: &str) -> Result<CouponCode, ApiError> {
@@ -37,15 +51,13 @@ fn no_influencer(id: &InfluencerId) -> ApiError {
 }
 
 #[utoipa::path(
-    post,
     operation_id = "coupons_add",
-    path = "/api/v1/influencers/{id}/coupons",
     summary = "Give an influencer a coupon code",
     request_body = NewCoupon,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 201, body = CouponView), (status = 200, description = "already theirs", body = CouponView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = CouponView), (status = 200, description = "already theirs", body = CouponView), Conflict)
 )]
+#[post("/influencers/{id}/coupons")]
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -69,38 +81,46 @@ pub async fn add(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "coupons_list",
-    path = "/api/v1/influencers/{id}/coupons",
-    summary = "List an influencer's coupon codes",
-    params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = CouponList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    summary = "List an influencer's coupon codes, alphabetically, a page at a time",
+    params(("id" = String, Path, description = "influencer id"), CouponsQuery),
+    responses((status = 200, body = CouponList))
 )]
+#[get("/influencers/{id}/coupons")]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<CouponsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
     let id = influencer_id(&path)?;
     if state.store.influencer(&id).await?.is_none() {
         return Err(no_influencer(&id));
     }
-    let coupons = state.store.coupons_of(&id).await?;
+    let page = pagination::page_of(
+        state.store.coupons_of(&id).await?,
+        |code| Cursor {
+            score: 0,
+            member: code.clone(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(CouponList {
         influencer_id: id.to_string(),
-        coupons,
+        coupons: page.items,
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 
 #[utoipa::path(
-    delete,
     operation_id = "coupons_remove",
-    path = "/api/v1/influencers/{id}/coupons/{code}",
     summary = "Take a coupon code from an influencer",
     params(("id" = String, Path, description = "influencer id"), ("code" = String, Path, description = "coupon code")),
-    responses((status = 204, description = "removed"), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 204, description = "removed"))
 )]
+#[delete("/influencers/{id}/coupons/{code}")]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -1,12 +1,15 @@
 //! `/api/v1/influencers`: create, list, get, update and disable influencers.
 
+use super::responses::Conflict;
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{influencer_id, nullable, text};
+use super::input::{flag, influencer_id, nullable, text};
 use super::output::timestamp;
 use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 use crate::store::{Change, InfluencerRecord, SaveInfluencer};
 
@@ -72,6 +75,19 @@ impl From<&InfluencerRecord> for InfluencerView {
 #[derive(Serialize, utoipa::ToSchema)]
 struct InfluencerList {
     influencers: Vec<InfluencerView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InfluencersQuery {
+    /// `true`: only disabled influencers; `false`: only active ones.
+    disabled: Option<String>,
+    /// Influencers per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 fn handle(raw: &str) -> Result<Handle, ApiError> {
@@ -121,14 +137,12 @@ fn handle_taken(handle: &Handle) -> ApiError {
 }
 
 #[utoipa::path(
-    post,
     operation_id = "influencers_create",
-    path = "/api/v1/influencers",
     summary = "Register an influencer",
     request_body = NewInfluencer,
-    responses((status = 201, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = InfluencerView), Conflict)
 )]
+#[post("/influencers")]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewInfluencer>,
@@ -154,29 +168,43 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "influencers_list",
-    path = "/api/v1/influencers",
-    summary = "List influencers",
-    responses((status = 200, body = InfluencerList), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    summary = "List influencers, oldest first, a page at a time",
+    params(InfluencersQuery),
+    responses((status = 200, body = InfluencerList))
 )]
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let influencers = state.store.influencers().await?;
+#[get("/influencers")]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<InfluencersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
+    let disabled = flag("disabled", query.disabled.as_deref())?;
+    let mut influencers = state.store.influencers().await?;
+    influencers.retain(|i| disabled.is_none_or(|d| i.disabled == d));
+    let page = pagination::page_of(
+        influencers,
+        |i| Cursor {
+            score: i.created_ms,
+            member: i.id.to_string(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(InfluencerList {
-        influencers: influencers.iter().map(InfluencerView::from).collect(),
+        influencers: page.items.iter().map(InfluencerView::from).collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 
 #[utoipa::path(
-    get,
     operation_id = "influencers_get",
-    path = "/api/v1/influencers/{id}",
     summary = "Get an influencer",
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = InfluencerView))
 )]
+#[get("/influencers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -186,15 +214,13 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    patch,
     operation_id = "influencers_update",
-    path = "/api/v1/influencers/{id}",
     summary = "Change an influencer",
     request_body = InfluencerPatch,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = InfluencerView), Conflict)
 )]
+#[patch("/influencers/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -225,14 +251,12 @@ pub async fn update(
 
 /// Disables an influencer: their links stop redirecting; their history stays in reports.
 #[utoipa::path(
-    delete,
     operation_id = "influencers_disable",
-    path = "/api/v1/influencers/{id}",
     summary = "Disable an influencer",
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = InfluencerView))
 )]
+#[delete("/influencers/{id}")]
 pub async fn disable(
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -1,12 +1,15 @@
 //! `/api/v1/links`: issue referral links, list an influencer's, change a destination, disable.
 
+use super::responses::{Conflict, Unknown};
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{campaign_of, influencer_id};
+use super::input::{campaign_of, flag, influencer_id};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 use crate::store::{Change, CreateLink, LinkRecord};
 
@@ -33,7 +36,16 @@ pub struct LinkPatch {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LinksQuery {
+    /// Only this influencer's links.
     influencer_id: Option<String>,
+    /// Only this campaign's links.
+    campaign_id: Option<String>,
+    /// `true`: only disabled links; `false`: only live ones.
+    disabled: Option<String>,
+    /// Links per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -51,6 +63,8 @@ struct LinkView {
 #[derive(Serialize, utoipa::ToSchema)]
 struct LinkList {
     links: Vec<LinkView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
 }
 
 impl LinkView {
@@ -90,14 +104,12 @@ async fn existing(state: &AppState, raw_code: &str) -> Result<LinkRecord, ApiErr
 }
 
 #[utoipa::path(
-    post,
     operation_id = "links_create",
-    path = "/api/v1/links",
     summary = "Issue a referral link",
     request_body = NewLink,
-    responses((status = 201, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = LinkView), Conflict, Unknown)
 )]
+#[post("/links")]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewLink>,
@@ -153,39 +165,65 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "links_list",
-    path = "/api/v1/links",
-    summary = "List an influencer's links",
+    summary = "List links, oldest first, a page at a time: all, or one influencer's or campaign's",
     params(LinksQuery),
-    responses((status = 200, body = LinkList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkList))
 )]
+#[get("/links")]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<LinksQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(raw) = &query.influencer_id else {
-        return Err(ApiError::bad_request(
-            "missing_influencer_id",
-            "list links with ?influencer_id=<id>",
-        ));
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
+    let disabled = flag("disabled", query.disabled.as_deref())?;
+    let influencer = query
+        .influencer_id
+        .as_deref()
+        .map(influencer_id)
+        .transpose()?;
+    let campaign = match query.campaign_id.as_deref() {
+        Some(raw) => Some(campaign_of(&state, raw).await?.id),
+        None => None,
     };
-    let links = state.store.links_of(&influencer_id(raw)?).await?;
+    let mut links = match (&influencer, &campaign) {
+        (Some(id), _) => state.store.links_of(id).await?,
+        (None, Some(campaign)) => state.store.campaign_links(campaign).await?,
+        (None, None) => state.store.links().await?,
+    };
+    links.retain(|l| {
+        campaign
+            .as_ref()
+            .is_none_or(|c| l.campaign_id.as_ref() == Some(c))
+            && disabled.is_none_or(|d| l.disabled == d)
+    });
+    let page = pagination::page_of(
+        links,
+        |l| Cursor {
+            score: l.created_ms,
+            member: l.code.to_string(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(LinkList {
-        links: links.iter().map(|l| LinkView::new(&state, l)).collect(),
+        links: page
+            .items
+            .iter()
+            .map(|l| LinkView::new(&state, l))
+            .collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 
 #[utoipa::path(
-    get,
     operation_id = "links_get",
-    path = "/api/v1/links/{code}",
     summary = "Get a link",
     params(("code" = String, Path, description = "link code")),
-    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkView))
 )]
+#[get("/links/{code}")]
 pub async fn get(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -195,15 +233,13 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    patch,
     operation_id = "links_update",
-    path = "/api/v1/links/{code}",
     summary = "Change a link's destination or disable it",
     request_body = LinkPatch,
     params(("code" = String, Path, description = "link code")),
-    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkView), Unknown)
 )]
+#[patch("/links/{code}")]
 pub async fn update(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -221,14 +257,12 @@ pub async fn update(
 
 /// Disables a link: it answers 404 from now on; its clicks stay in reports.
 #[utoipa::path(
-    delete,
     operation_id = "links_disable",
-    path = "/api/v1/links/{code}",
     summary = "Disable a link",
     params(("code" = String, Path, description = "link code")),
-    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkView))
 )]
+#[delete("/links/{code}")]
 pub async fn disable(
     state: web::Data<AppState>,
     code: web::Path<String>,
