@@ -4,12 +4,14 @@
 //! # Layout
 //!
 //! - `serve`: the server's start-up (configuration, the private Redis, the admin token).
+//! - `token_file`: the generated admin token kept in the data directory.
 //! - `client`: the admin API client the other commands share, with the errors people see.
 //! - `commands`: influencers, links, coupons, costs and the ROI report.
 
 mod client;
 mod commands;
 mod serve;
+mod token_file;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +20,7 @@ use clap::{Parser, Subcommand};
 
 use client::{ApiClient, CliError};
 pub use commands::{CostCommand, CouponCommand, InfluencerCommand, LinkCommand, ReportArgs};
+pub use token_file::{read_token, token_file};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,7 +77,8 @@ pub struct Connection {
         global = true
     )]
     url: String,
-    /// The admin token (the one `serve` printed, or REFTRACK_ADMIN__TOKEN).
+    /// The admin token (the one `serve` printed, or REFTRACK_ADMIN__TOKEN). With `serve`:
+    /// the token the server accepts (overriding admin.token).
     #[arg(long, env = "REFTRACK_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
 }
@@ -82,7 +86,9 @@ pub struct Connection {
 impl Cli {
     pub async fn run(self) -> ExitCode {
         let result = match self.command {
-            Command::Serve { config } => return serve::serve(config).await,
+            Command::Serve { config } => {
+                return serve::serve(config, self.connection.token).await;
+            }
             Command::Admin(command) => admin(command, &self.connection).await,
         };
         match result {

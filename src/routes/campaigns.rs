@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::input::text;
+use super::input::{Json, text};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Currency};
 use crate::error::ApiError;
@@ -65,7 +65,7 @@ struct CampaignList<'a> {
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<NewCampaign>,
+    body: Json<NewCampaign>,
 ) -> Result<HttpResponse, ApiError> {
     let currency = Currency::parse(&body.currency)?;
     // Click records are kept for the server's window, so a campaign cannot look further back.

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::input::{influencer_id, nullable, text};
+use super::input::{Json, influencer_id, nullable, text};
 use super::output::timestamp;
 use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
 use crate::error::ApiError;
@@ -131,7 +131,7 @@ fn handle_taken(handle: &Handle) -> ApiError {
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<NewInfluencer>,
+    body: Json<NewInfluencer>,
 ) -> Result<HttpResponse, ApiError> {
     let record = InfluencerRecord {
         id: InfluencerId::generate(),
@@ -198,7 +198,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    patch: web::Json<InfluencerPatch>,
+    patch: Json<InfluencerPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let mut record = existing(&state, &id).await?;
     let patch = patch.into_inner();

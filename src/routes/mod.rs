@@ -8,6 +8,7 @@ mod coupons;
 mod dashboard;
 mod fallback;
 mod health;
+mod home;
 mod influencers;
 mod input;
 mod links;
@@ -24,14 +25,23 @@ use actix_web::web;
 
 pub use body_deadline::BodyDeadline;
 
-/// Registers every route. Referral links are the default service, so the server's own paths
-/// win (their names are reserved link codes).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
+/// Registers every route, `/metrics` too unless `metrics_elsewhere` (`http.metrics_bind`
+/// serves it, through [`configure_metrics`]). Referral links are the default service, so the
+/// server's own paths win (their names are reserved link codes).
+pub fn configure(cfg: &mut web::ServiceConfig, metrics_elsewhere: bool) {
+    if !metrics_elsewhere {
+        configure_metrics(cfg);
+    }
+    cfg.route("/", web::get().to(home::home))
+        .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics))
         .service(admin::scope())
         .service(webhooks::scope())
         .configure(dashboard::configure)
         .default_service(web::to(redirect::follow));
+}
+
+/// `/metrics` alone: the routes of `http.metrics_bind`.
+pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics::metrics));
 }
