@@ -19,15 +19,19 @@ mod output;
 mod redirect;
 mod reports;
 mod request_span;
+mod responses;
 mod webhooks;
 
 use actix_web::web;
+
+use crate::state::AppState;
 
 pub use body_deadline::BodyDeadline;
 
 /// Registers every route, `/metrics` too unless `metrics_elsewhere` (`http.metrics_bind`
 /// serves it, through [`configure_metrics`]). Referral links are the default service, so the
-/// server's own paths win (their names are reserved link codes).
+/// server's own paths win (their names are reserved link codes). The OpenAPI document comes
+/// before the `/api` scope so that it is public: it holds no secret.
 pub fn configure(cfg: &mut web::ServiceConfig, metrics_elsewhere: bool) {
     if !metrics_elsewhere {
         configure_metrics(cfg);
@@ -35,6 +39,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, metrics_elsewhere: bool) {
     cfg.route("/", web::get().to(home::home))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route(
+            "/api/v1/openapi.json",
+            web::get().to(|state: web::Data<AppState>| async move {
+                openapi::document(&state, admin::documented())
+            }),
+        )
         .service(admin::scope())
         .service(webhooks::scope())
         .configure(dashboard::configure)
