@@ -113,6 +113,10 @@ pub fn plain_json_message(e: &serde_json::Error) -> String {
         }
         message.replace_range(at..end, "expected an object");
     }
+    message = message
+        .replace("unknown variant ", "unknown value ")
+        .replace("invalid type: ", "got ")
+        .replace("invalid value: ", "got ");
     if let Some(at) = message.find("data did not match any variant of untagged enum ") {
         let rest = &message[at..];
         let end = at + rest.find(" at line").unwrap_or(rest.len());

@@ -14,7 +14,8 @@
 //! - [`domain`]: values parsed once at the edge: link codes, destinations, handles, ids,
 //!   money and its bounds, commissions, date ranges, orders and the rules of attribution.
 //! - [`routes`]: HTTP handlers: the redirect hot path (look up, track, answer), the admin API
-//!   under `/api/v1`, the webhooks, health probes and `/metrics`; a body deadline on every
+//!   under `/api/v1`, the webhooks, the `/` page, health probes and `/metrics` (on its own
+//!   listener with `http.metrics_bind`); a body deadline on every
 //!   request, and request spans with ids on `/api` and `/webhooks`. [`error`] maps failures
 //!   to JSON error bodies.
 //! - [`orders`]: order intake: the table of webhook formats, signatures, one parser per
@@ -27,7 +28,8 @@
 //! - [`reports`]: the reports without HTTP: scope, figures, rows, totals and their order.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
 //! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging.
-//! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured.
+//! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured, one
+//!   reftrack per data directory (a lock file), an orphan of a killed reftrack stopped.
 
 pub mod cli;
 pub mod clicks;

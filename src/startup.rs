@@ -32,6 +32,7 @@ use crate::store::{RedisTarget, Store};
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
     address: SocketAddr,
+    metrics_address: Option<SocketAddr>,
     server: Server,
     background: Background,
 }
@@ -81,6 +82,7 @@ impl Application {
             .start_refresher(refresher_stopped)
             .await
             .context("reading the link changes stream")?;
+        check_writable(&settings.clicks.spool_dir)?;
         // The flusher has connections of its own, so webhooks, the admin API and link lookups
         // never queue behind a backlog of click pipelines on a shared one.
         let flush_store = Store::connect(
@@ -100,6 +102,18 @@ impl Application {
         let listener = TcpListener::bind(settings.http.bind)
             .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;
         let bound = listener.local_addr()?;
+        let metrics_listener = settings
+            .http
+            .metrics_bind
+            .map(|address| {
+                TcpListener::bind(address)
+                    .with_context(|| format!("binding http.metrics_bind = {address}"))
+            })
+            .transpose()?;
+        let metrics_address = metrics_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?;
         let time_zone = settings.reports.time_zone;
         let orders = OrderIntake::new(
             store.clone(),
@@ -119,6 +133,8 @@ impl Application {
             tracker: Tracker::new(clicks, &salt, settings, time_zone, metrics.clone()),
             metrics,
             redirect_status: StatusCode::from_u16(settings.http.redirect_status.code())?,
+            forward_query: settings.http.forward_query,
+            home_url: Some(settings.http.home_url.clone()).filter(|url| !url.is_empty()),
             admin_token: AdminToken::new(settings.admin.token.expose_secret()),
             report_tokens: settings
                 .admin
@@ -136,10 +152,11 @@ impl Application {
                 settings.reports.queue_wait(),
             ),
         });
-        let server = serve(settings, listener, bound, state)?;
-        tracing::info!(address = %bound, "listening");
+        let server = serve(settings, listener, bound, metrics_listener, state)?;
+        tracing::info!(address = %bound, metrics = ?metrics_address, "listening");
         Ok(Self {
             address: bound,
+            metrics_address,
             server,
             background: Background {
                 flush,
@@ -153,6 +170,11 @@ impl Application {
     /// The address the server listens on (with the real port when configured with port 0).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where `/metrics` is served when `http.metrics_bind` moves it off [`Self::address`].
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
     }
 
     /// Serves until `shutdown` completes, then stops taking connections, lets in-flight
@@ -183,15 +205,35 @@ impl Background {
     }
 }
 
+/// Fails start-up when the click spool directory cannot be written, with the path and the
+/// fix: found out now, not during the Redis outage the spool is for.
+fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    let probe = dir.join(".reftrack-write-check");
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the click spool directory {} is not writable by this process: {e}\n  Fix: make \
+                 it writable by the user reftrack runs as (chown), or set clicks.spool_dir \
+                 (REFTRACK_CLICKS__SPOOL_DIR) to a directory that is; in Docker, mount the \
+                 volume the image creates for it (see deploy/README.md)",
+                dir.display()
+            )
+        })
+}
+
 /// Builds the HTTP server as `actix_web::HttpServer` would, but over sockets whose every
 /// request head has a deadline ([`HeadDeadline`]): `HttpServer` times only a connection's
 /// first. Slow clients: each head has `http.header_timeout_secs`, each body
 /// `http.body_timeout_secs` ([`BodyDeadline`]), and each worker holds at most
 /// `http.max_connections_per_worker` connections, so they can never take every file descriptor.
+/// `/metrics` has a listener of its own when `metrics` is given (`http.metrics_bind`).
 fn serve(
     settings: &Settings,
     listener: TcpListener,
     bound: SocketAddr,
+    metrics: Option<TcpListener>,
     state: web::Data<AppState>,
 ) -> anyhow::Result<Server> {
     let header_timeout = settings.http.header_timeout();
@@ -204,11 +246,28 @@ fn serve(
         builder = builder.workers(settings.http.workers);
     }
     let stopping = builder.graceful_shutdown_signal();
+    let metrics_elsewhere = metrics.is_some();
+    if let Some(metrics) = metrics {
+        let state = state.clone();
+        let local = metrics.local_addr()?;
+        builder = builder.listen("reftrack-metrics", metrics, move || {
+            let app = App::new()
+                .app_data(state.clone())
+                .configure(routes::configure_metrics)
+                .into_factory()
+                .map_err(|err| err.error_response());
+            HttpService::build()
+                .client_request_timeout(header_timeout)
+                .local_addr(local)
+                .finish(map_config(app, |()| AppConfig::default()))
+                .tcp()
+        })?;
+    }
     let builder = builder.listen("reftrack-http", listener, move || {
         let app = App::new()
             .app_data(state.clone())
             .wrap_fn(move |req, service| body_deadline.apply(req, service))
-            .configure(routes::configure)
+            .configure(|cfg| routes::configure(cfg, metrics_elsewhere))
             .into_factory()
             .map_err(|err| err.error_response());
         let stopping = stopping.clone();

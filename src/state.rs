@@ -26,6 +26,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// `302` or `307`.
     pub redirect_status: StatusCode,
+    /// Pass a follower's query parameters on to the destination (`http.forward_query`).
+    pub forward_query: bool,
+    /// Where `/` redirects (`http.home_url`); `None`: a page pointing to the dashboard.
+    pub home_url: Option<String>,
     pub admin_token: AdminToken,
     /// Tokens that may only read reports.
     pub report_tokens: Vec<AdminToken>,

@@ -21,6 +21,9 @@
 # noise of a shared machine. Each round also measures nginx and reftrack at light load
 # (LIGHT_CONNECTIONS, 8), where p99 is the server's own latency rather than queueing.
 #
+# QUERY (e.g. '?utm_campaign=bf') is added to reftrack's redirect URLs, to measure the
+# forwarding of a follower's query (http.forward_query); nginx answers the same either way.
+#
 # Usage: deploy/bench/run.sh     (ROUNDS=5 DURATION=10s CONNECTIONS=64 DURABLE=true to vary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +35,7 @@ LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-8}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 DURABLE=${DURABLE:-false}
+QUERY=${QUERY:-}
 TOKEN=bench-admin-token-0123456789
 SHOPIFY_SECRET=bench-shopify-secret
 WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-32}
@@ -186,18 +190,18 @@ cluster_reftrack_pid=$started_pid cluster_base=$started_base
 cluster_influencer=$(create_link "$cluster_base")
 
 # Warm all up, then alternate.
-for url in "http://127.0.0.1:$nginx_port/bench" "$base/bench" "$cluster_base/bench"; do
+for url in "http://127.0.0.1:$nginx_port/bench" "$base/bench$QUERY" "$cluster_base/bench$QUERY"; do
   taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d2s "$url" >/dev/null
 done
 results=()
 cluster_results=()
 for round in $(seq "$ROUNDS"); do
   read -r n_rps n_p99 _ n_cpu _ < <(load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
-  read -r r_rps r_p99 _ r_cpu r_redis < <(load "$base/bench" "$reftrack_pid" "$redis_pid")
-  read -r c_rps c_p99 _ c_cpu c_redis < <(load "$cluster_base/bench" "$cluster_reftrack_pid" "$cluster_pids")
+  read -r r_rps r_p99 _ r_cpu r_redis < <(load "$base/bench$QUERY" "$reftrack_pid" "$redis_pid")
+  read -r c_rps c_p99 _ c_cpu c_redis < <(load "$cluster_base/bench$QUERY" "$cluster_reftrack_pid" "$cluster_pids")
   # Latency at light load, where p99 is the server's own and not queueing behind saturation.
   read -r _ l_n_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "http://127.0.0.1:$nginx_port/bench" "$nginx_worker" "$redis_pid")
-  read -r _ l_r_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench" "$reftrack_pid" "$redis_pid")
+  read -r _ l_r_p99 _ < <(CONNECTIONS=$LIGHT_CONNECTIONS load "$base/bench$QUERY" "$reftrack_pid" "$redis_pid")
   echo "round $round: nginx $n_rps req/s p99 ${n_p99} ms core ${n_cpu} | reftrack $r_rps req/s p99 ${r_p99} ms core ${r_cpu}, redis ${r_redis} | reftrack on cluster $c_rps req/s p99 ${c_p99} ms core ${c_cpu}, redis ${c_redis} | -c$LIGHT_CONNECTIONS p99 nginx ${l_n_p99} ms, reftrack ${l_r_p99} ms" >&2
   results+=("$n_rps $n_p99 $r_rps $r_p99 $n_cpu $r_cpu $r_redis $l_n_p99 $l_r_p99")
   cluster_results+=("$r_rps $r_p99 $r_cpu $c_rps $c_p99 $c_cpu $c_redis")

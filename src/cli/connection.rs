@@ -4,9 +4,6 @@
 
 use std::path::PathBuf;
 
-/// The file in the data directory that holds the generated admin token.
-const TOKEN_FILE: &str = "admin_token";
-
 #[derive(Debug, clap::Args)]
 pub struct Connection {
     /// The server's base URL.
@@ -18,7 +15,8 @@ pub struct Connection {
     )]
     pub url: String,
     /// The admin token (the one `serve` printed); else REFTRACK_ADMIN__TOKEN, else the
-    /// token file in --data-dir.
+    /// token file in --data-dir. With `serve`: the token the server accepts (overriding
+    /// admin.token).
     #[arg(long, env = "REFTRACK_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
     /// The server's data directory, where `serve` keeps a generated admin token (default:
@@ -41,7 +39,7 @@ impl Connection {
                     .and_then(given)
             })
             .or_else(|| {
-                std::fs::read_to_string(self.data_dir().join(TOKEN_FILE))
+                std::fs::read_to_string(super::token_file(&self.data_dir()))
                     .ok()
                     .as_deref()
                     .and_then(given)

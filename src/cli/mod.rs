@@ -5,6 +5,7 @@
 //!
 //! - `serve`: the server's start-up (configuration, the private Redis, the admin token).
 //! - `connection`: where the server is and which admin token to send.
+//! - `token_file`: the generated admin token kept in the data directory.
 //! - `client`: the admin API client the other commands share, with the errors people see.
 //! - `lookup`: handles and campaign names accepted wherever an id is.
 //! - `output`: `--json` or text for people (tables).
@@ -23,6 +24,7 @@ mod orders;
 mod output;
 mod report;
 mod serve;
+mod token_file;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,7 @@ pub use links::LinkCommand;
 pub use orders::OrderCommand;
 use output::Answer;
 pub use report::ReportArgs;
+pub use token_file::{read_token, token_file};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,7 +113,9 @@ impl Cli {
                 );
                 return ExitCode::from(2);
             }
-            Command::Serve { config } => return serve::serve(config).await,
+            Command::Serve { config } => {
+                return serve::serve(config, self.connection.token).await;
+            }
             Command::Completions { shell } => {
                 clap_complete::generate(
                     shell,

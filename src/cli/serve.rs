@@ -6,12 +6,14 @@ use std::process::ExitCode;
 
 use secrecy::ExposeSecret;
 
+use super::token_file::{self, MIN_TOKEN_LEN};
 use crate::config::Settings;
 use crate::embedded_redis::EmbeddedRedis;
 use crate::startup::Application;
-use crate::{domain, telemetry};
+use crate::telemetry;
 
-pub async fn serve(config: Option<PathBuf>) -> ExitCode {
+/// Runs the server. `token` is `--token`: it overrides `admin.token` from the configuration.
+pub async fn serve(config: Option<PathBuf>, token: Option<String>) -> ExitCode {
     let mut settings = match Settings::load(config.as_deref()) {
         Ok(settings) => settings,
         Err(e) => {
@@ -19,6 +21,17 @@ pub async fn serve(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(token) = token {
+        if token.trim().len() < MIN_TOKEN_LEN {
+            eprintln!(
+                "error: --token: a token of {} characters was given; the admin token must be at \
+                 least {MIN_TOKEN_LEN} characters",
+                token.trim().len()
+            );
+            return ExitCode::from(2);
+        }
+        settings.admin.token = token.trim().to_owned().into();
+    }
     telemetry::init(&settings.log);
 
     let embedded = if settings.redis.url.expose_secret().is_empty() {
@@ -37,22 +50,38 @@ pub async fn serve(config: Option<PathBuf>) -> ExitCode {
         None
     };
     if settings.admin.token.expose_secret().is_empty() {
-        let token = domain::random_string(&nanoid::alphabet::SAFE, 32);
-        // Printed once, to the operator's terminal, never to the logs.
-        println!(
-            "No admin token configured (REFTRACK_ADMIN__TOKEN); this run's token is:\n\n    {token}\n"
-        );
-        settings.admin.token = token.into();
+        match token_file::kept_or_generated(&settings.redis.data_dir) {
+            Ok(kept) => {
+                // Printed to the operator's terminal, never to the logs.
+                let how = if kept.generated {
+                    "generated one and kept it in"
+                } else {
+                    "using the one kept in"
+                };
+                println!(
+                    "No admin token configured (REFTRACK_ADMIN__TOKEN); {how} {} (reused on every \
+                     start). The admin token is:\n\n    {}\n",
+                    kept.path.display(),
+                    kept.token
+                );
+                settings.admin.token = kept.token.into();
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
 
     let result = match Application::build(&settings).await {
         Ok(app) => {
+            let shutdown = shutdown_signal();
             println!(
                 "reftrack is serving on http://{} (short links under {})",
                 app.address(),
                 settings.http.public_base(app.address())
             );
-            app.run_until_stopped(shutdown_signal()).await
+            app.run_until_stopped(shutdown).await
         }
         Err(e) => Err(e),
     };
@@ -68,19 +97,23 @@ pub async fn serve(config: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// Completes on SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Completes on SIGTERM (what orchestrators send) or SIGINT (Ctrl-C). The handlers are
+/// installed here, before the server says it is serving, so a signal sent right after that
+/// line stops it gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing a SIGTERM handler");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    let mut interrupt = Box::pin(tokio::signal::ctrl_c());
+    // Polled once now, so the SIGINT handler is installed before serving too.
+    let _ = futures_util::FutureExt::now_or_never(&mut interrupt);
+    async move {
+        #[cfg(unix)]
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}
         }
+        #[cfg(not(unix))]
+        let _ = interrupt.await;
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

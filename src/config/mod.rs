@@ -16,6 +16,8 @@ use url::Url;
 
 use crate::domain::{AttributionPriority, Currency};
 
+mod de;
+
 const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "REFTRACK_";
 
@@ -25,6 +27,35 @@ pub enum ConfigError {
     Load(#[from] config::ConfigError),
     #[error("configuration key {key}: {message}")]
     Invalid { key: &'static str, message: String },
+    /// A value the loader refused, its key moved to the front.
+    #[error("configuration key {key}: {message}")]
+    Value { key: String, message: String },
+}
+
+impl ConfigError {
+    /// The loader says `<message> for key `<key>`[ in <source>]`; the key goes first, as in
+    /// every other configuration error, and serde's words for types become plain ones.
+    fn from_loader(e: config::ConfigError) -> Self {
+        let text = e.to_string();
+        let Some((message, rest)) = text.rsplit_once(" for key `") else {
+            return Self::Load(e);
+        };
+        let Some((key, source)) = rest.split_once('`') else {
+            return Self::Load(e);
+        };
+        let message = message
+            .replace("invalid type: string ", "got ")
+            .replace("invalid type: ", "got ")
+            .replace("expected an integer", "expected a whole number")
+            .replace("expected a boolean", "expected true or false");
+        Self::Value {
+            key: key.to_owned(),
+            message: format!(
+                "{message}{}",
+                source.replace(" in the environment", " (from the environment)")
+            ),
+        }
+    }
 }
 
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
@@ -51,16 +82,23 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
+    #[serde(deserialize_with = "de::bind_address")]
     pub bind: SocketAddr,
     pub public_url: String,
     pub workers: usize,
     pub redirect_status: RedirectStatus,
-    #[serde(deserialize_with = "cidr_list")]
+    pub forward_query: bool,
+    #[serde(deserialize_with = "de::cidr_list")]
     pub trusted_proxies: Vec<IpNet>,
     pub shutdown_timeout_secs: u64,
     pub header_timeout_secs: u64,
     pub body_timeout_secs: u64,
     pub max_connections_per_worker: usize,
+    /// Where `/metrics` is served instead of `bind`; `None`: on `bind`.
+    #[serde(deserialize_with = "de::optional_bind_address")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Where `/` redirects; empty: a small page pointing to `/dashboard`.
+    pub home_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,16 +109,19 @@ pub struct RedisSettings {
     pub cluster: bool,
     pub data_dir: PathBuf,
     pub key_prefix: String,
-    #[serde(deserialize_with = "at_least_one")]
+    #[serde(deserialize_with = "de::at_least_one")]
     pub timeout_ms: NonZeroU64,
     pub wait_replicas: u32,
+    /// PEM file of the certificate authorities a `rediss://` server's certificate is checked
+    /// against; empty: the system's.
+    pub ca_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
     pub token: SecretString,
-    #[serde(deserialize_with = "secret_list")]
+    #[serde(deserialize_with = "de::secret_list")]
     pub report_tokens: Vec<SecretString>,
 }
 
@@ -88,9 +129,9 @@ pub struct AdminSettings {
 #[serde(deny_unknown_fields)]
 pub struct ClickSettings {
     pub attribution_window_days: u32,
-    #[serde(deserialize_with = "at_least_one")]
+    #[serde(deserialize_with = "de::at_least_one")]
     pub flush_interval_ms: NonZeroU64,
-    #[serde(deserialize_with = "at_least_one")]
+    #[serde(deserialize_with = "de::at_least_one")]
     pub max_batch: NonZeroUsize,
     pub buffer_capacity: usize,
     pub durable_redirects: bool,
@@ -102,7 +143,7 @@ pub struct ClickSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSettings {
-    #[serde(deserialize_with = "time_zone")]
+    #[serde(deserialize_with = "de::time_zone")]
     pub time_zone: Tz,
     pub currency: Currency,
     pub max_concurrent: usize,
@@ -123,21 +164,22 @@ pub struct WebhookSettings {
 #[serde(deny_unknown_fields)]
 pub struct FraudSettings {
     pub repeat_window_secs: u32,
-    #[serde(deserialize_with = "at_least_one")]
+    #[serde(deserialize_with = "de::at_least_one")]
     pub burst_window_secs: NonZeroU32,
-    #[serde(deserialize_with = "at_least_one")]
+    #[serde(deserialize_with = "de::at_least_one")]
     pub burst_max_clicks: NonZeroU32,
     pub address_burst_window_secs: u32,
     pub address_burst_max_clicks: u32,
-    #[serde(deserialize_with = "cidr_list")]
+    #[serde(deserialize_with = "de::cidr_list")]
     pub address_burst_exempt: Vec<IpNet>,
-    #[serde(deserialize_with = "at_least_one")]
+    #[serde(deserialize_with = "de::at_least_one")]
     pub tracked_clients: NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttributionSettings {
+    #[serde(deserialize_with = "de::priority")]
     pub priority: AttributionPriority,
     pub clock_skew_secs: u32,
 }
@@ -145,7 +187,9 @@ pub struct AttributionSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
+    #[serde(deserialize_with = "de::log_format")]
     pub format: LogFormat,
+    #[serde(deserialize_with = "de::log_level")]
     pub level: String,
 }
 
@@ -178,8 +222,7 @@ impl<'de> Deserialize<'de> for RedirectStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
@@ -217,17 +260,29 @@ impl Settings {
                 .try_parsing(false)
                 .source(Some(vars)),
         );
-        let settings: Self = builder.build()?.try_deserialize()?;
+        let settings: Self = builder
+            .build()?
+            .try_deserialize()
+            .map_err(ConfigError::from_loader)?;
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !self.http.public_url.is_empty() {
-            let url = Url::parse(&self.http.public_url)
-                .map_err(|e| invalid("http.public_url", format!("not a URL: {e}")))?;
+        for (key, value) in [
+            ("http.public_url", &self.http.public_url),
+            ("http.home_url", &self.http.home_url),
+        ] {
+            if value.is_empty() {
+                continue;
+            }
+            let url = Url::parse(value)
+                .map_err(|e| invalid(key, format!("'{value}' is not a URL: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-                return Err(invalid("http.public_url", "must be an http(s) base URL"));
+                return Err(invalid(
+                    key,
+                    format!("'{value}' is not an http(s) URL such as https://go.example.com"),
+                ));
             }
         }
         self.http.validate()?;
@@ -290,81 +345,8 @@ impl Settings {
         if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
             return Err(invalid("webhooks.tolerance_secs", "must be 1 to 86400"));
         }
-        tracing_subscriber::EnvFilter::try_new(&self.log.level)
-            .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())
     }
-}
-
-/// Strings from a TOML array, or from one comma-separated string (the environment's form).
-fn string_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Form {
-        List(Vec<String>),
-        Joined(String),
-    }
-    Ok(match Form::deserialize(deserializer)? {
-        Form::List(items) => items,
-        Form::Joined(joined) => joined
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    })
-}
-
-/// Secrets, as [`string_list`] reads them.
-fn secret_list<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<SecretString>, D::Error> {
-    Ok(string_list(deserializer)?
-        .into_iter()
-        .map(SecretString::from)
-        .collect())
-}
-
-/// A count or duration that must be at least 1, refused in those words (serde's own message
-/// for a zero names the Rust type).
-fn at_least_one<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: TryFrom<NonZeroU64>,
-{
-    let n = u64::deserialize(deserializer)?;
-    let at_least_one = NonZeroU64::new(n)
-        .ok_or_else(|| serde::de::Error::custom("0 is not allowed: it must be at least 1"))?;
-    T::try_from(at_least_one)
-        .map_err(|_| serde::de::Error::custom(format!("{n} is larger than this setting allows")))
-}
-
-/// An IANA time zone name (`Europe/Berlin`).
-fn time_zone<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {
-    let name = String::deserialize(deserializer)?;
-    name.parse().map_err(|_| {
-        serde::de::Error::custom(format!(
-            "unknown time zone '{name}'; use an IANA name such as UTC or Europe/Berlin"
-        ))
-    })
-}
-
-/// CIDR blocks, as [`string_list`] reads them. Values are kept as strings until here: the
-/// config crate's own parsing would turn a numeric-looking admin token into a number and drop
-/// its leading zeros. IPv4-mapped blocks become the IPv4 blocks they mean, as addresses are
-/// matched in canonical form.
-fn cidr_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
-    string_list(deserializer)?
-        .iter()
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map(crate::domain::canonical_net)
-                .map_err(|_| {
-                    serde::de::Error::custom(format!("'{item}' is not an address or CIDR block"))
-                })
-        })
-        .collect()
 }
 
 impl HttpSettings {
@@ -420,7 +402,21 @@ impl RedisSettings {
         }
     }
 
+    /// The certificate authorities of `ca_file`, when one is set.
+    pub fn ca_certificates(&self) -> Result<Option<Vec<u8>>, ConfigError> {
+        if self.ca_file.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        std::fs::read(&self.ca_file).map(Some).map_err(|e| {
+            invalid(
+                "redis.ca_file",
+                format!("cannot read {}: {e}", self.ca_file.display()),
+            )
+        })
+    }
+
     fn validate_url(&self) -> Result<(), ConfigError> {
+        self.ca_certificates()?;
         if self.url.expose_secret().is_empty() {
             if self.cluster {
                 return Err(invalid(

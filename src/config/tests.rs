@@ -200,3 +200,64 @@ fn settings_that_must_be_at_least_one_say_so_without_naming_a_rust_type() {
         );
     }
 }
+
+#[test]
+fn bad_values_are_refused_with_the_key_the_value_and_what_is_allowed() {
+    for (var, value, key, allowed) in [
+        ("REFTRACK_LOG__LEVEL", "verbose", "log.level", "debug"),
+        ("REFTRACK_LOG__LEVEL", "reftrack=loud", "log.level", "trace"),
+        ("REFTRACK_LOG__FORMAT", "yaml", "log.format", "json"),
+        (
+            "REFTRACK_ATTRIBUTION__PRIORITY",
+            "both",
+            "attribution.priority",
+            "coupon",
+        ),
+        (
+            "REFTRACK_HTTP__BIND",
+            "localhost",
+            "http.bind",
+            "localhost:8080",
+        ),
+        (
+            "REFTRACK_HTTP__FORWARD_QUERY",
+            "maybe",
+            "http.forward_query",
+            "true or false",
+        ),
+        (
+            "REFTRACK_HTTP__HOME_URL",
+            "ftp://x",
+            "http.home_url",
+            "http(s)",
+        ),
+    ] {
+        let message = load(&[(var, value)]).unwrap_err().to_string();
+
+        assert!(
+            message.starts_with(&format!("configuration key {key}: ")),
+            "{message}"
+        );
+        assert!(message.contains(value), "{message}");
+        assert!(message.contains(allowed), "{message}");
+        assert!(!message.contains("variant"), "{message}");
+    }
+}
+
+#[test]
+fn host_names_levels_and_directives_are_accepted() {
+    let s = load(&[
+        ("REFTRACK_HTTP__BIND", "localhost:8080"),
+        ("REFTRACK_HTTP__METRICS_BIND", "127.0.0.1:9100"),
+        ("REFTRACK_LOG__LEVEL", "reftrack=debug,actix_web=info"),
+        ("REFTRACK_ATTRIBUTION__PRIORITY", "coupon"),
+    ])
+    .unwrap();
+
+    assert!(s.http.bind.ip().is_loopback());
+    assert_eq!(s.http.bind.port(), 8080);
+    assert_eq!(s.http.metrics_bind.map(|a| a.port()), Some(9100));
+    assert_eq!(s.attribution.priority, AttributionPriority::Coupon);
+    assert!(s.http.forward_query, "forwarding is on by default");
+    assert_eq!(load(&[]).unwrap().http.metrics_bind, None);
+}

@@ -39,6 +39,8 @@ pub enum DestinationError {
 impl Destination {
     pub const MAX_LEN: usize = 2048;
     pub const CLICK_ID_PARAM: &'static str = "rtclid";
+    /// Most bytes of a follower's query a redirect passes on.
+    pub const MAX_FORWARDED_QUERY: usize = 2048;
 
     pub fn parse(raw: &str) -> Result<Self, DestinationError> {
         if raw.len() > Self::MAX_LEN {
@@ -87,14 +89,44 @@ impl Destination {
 
     /// The destination with `rtclid=<click id>` added to its query, before any fragment.
     pub fn with_click_id(&self, click_id: &str) -> String {
+        self.location("", Some(click_id))
+    }
+
+    /// Where a follower is sent: the destination, then the parameters of the follower's own
+    /// query (`forwarded`, as it came, e.g. `utm_campaign=bf`) that the destination does not
+    /// set itself and that are not `rtclid`, then `rtclid=<click id>` when there is one; all
+    /// before any fragment. At most [`Self::MAX_FORWARDED_QUERY`] bytes are forwarded, and
+    /// only parameters of plain URL characters.
+    pub fn location(&self, forwarded: &str, click_id: Option<&str>) -> String {
         let split = self.fragment_at.unwrap_or(self.url.len());
         let (head, fragment) = self.url.split_at(split);
-        let mut out = String::with_capacity(self.url.len() + click_id.len() + 8);
+        let mut out = String::with_capacity(
+            self.url.len() + forwarded.len().min(Self::MAX_FORWARDED_QUERY) + 32,
+        );
         out.push_str(head);
-        out.push_str(self.separator);
-        out.push_str(Self::CLICK_ID_PARAM);
-        out.push('=');
-        out.push_str(click_id);
+        let mut separator = self.separator;
+        if !forwarded.is_empty() {
+            let own = head.split_once('?').map_or("", |(_, query)| query);
+            let limit = head.len() + Self::MAX_FORWARDED_QUERY;
+            for pair in forwarded.split('&') {
+                if pair.is_empty()
+                    || !pair.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
+                    || out.len() + separator.len() + pair.len() > limit
+                    || !forwardable(own, pair)
+                {
+                    continue;
+                }
+                out.push_str(separator);
+                out.push_str(pair);
+                separator = "&";
+            }
+        }
+        if let Some(click_id) = click_id {
+            out.push_str(separator);
+            out.push_str(Self::CLICK_ID_PARAM);
+            out.push('=');
+            out.push_str(click_id);
+        }
         out.push_str(fragment);
         out
     }
@@ -110,6 +142,17 @@ impl Destination {
     pub fn as_str(&self) -> &str {
         &self.url
     }
+}
+
+/// Whether a follower's query parameter may be passed on: not `rtclid`, which reftrack owns,
+/// and not one the destination's own query (`own`) sets, which wins. Names are compared
+/// decoded, so `utm%5Fsource` is `utm_source`.
+fn forwardable(own: &str, pair: &str) -> bool {
+    let Some((name, _)) = url::form_urlencoded::parse(pair.as_bytes()).next() else {
+        return false;
+    };
+    name != Destination::CLICK_ID_PARAM
+        && !url::form_urlencoded::parse(own.as_bytes()).any(|(own_name, _)| own_name == name)
 }
 
 impl fmt::Display for Destination {
@@ -184,6 +227,48 @@ mod tests {
         assert_eq!(
             Destination::parse("https://shop.example/\r\nSet-Cookie: x=1"),
             Err(DestinationError::ControlCharacter)
+        );
+    }
+
+    #[test]
+    fn a_followers_query_is_passed_on_before_the_click_id_and_the_fragment() {
+        let destination = Destination::parse("https://shop.example/p?utm_source=ig#top").unwrap();
+
+        let location = destination.location("utm_campaign=bf&ref=story", Some("CLICK"));
+
+        assert_eq!(
+            location,
+            "https://shop.example/p?utm_source=ig&utm_campaign=bf&ref=story&rtclid=CLICK#top"
+        );
+    }
+
+    #[test]
+    fn the_destinations_own_parameters_and_rtclid_are_not_overridden_by_the_followers() {
+        let destination = Destination::parse("https://shop.example/p?utm_source=ig").unwrap();
+
+        let location = destination.location(
+            "utm_source=tiktok&utm%5Fsource=x&rtclid=forged&x=1&&bad#frag&sp%20ace=y",
+            Some("CLICK"),
+        );
+
+        assert_eq!(
+            location,
+            "https://shop.example/p?utm_source=ig&x=1&sp%20ace=y&rtclid=CLICK"
+        );
+    }
+
+    #[test]
+    fn a_destination_without_a_query_gets_one_and_the_forwarded_query_is_bounded() {
+        let destination = Destination::parse("https://shop.example/").unwrap();
+        let huge = format!("a={}&b=2", "x".repeat(Destination::MAX_FORWARDED_QUERY));
+
+        assert_eq!(
+            destination.location("c=3", None),
+            "https://shop.example/?c=3"
+        );
+        assert_eq!(
+            destination.location(&huge, Some("CLICK")),
+            "https://shop.example/?b=2&rtclid=CLICK"
         );
     }
 

@@ -200,7 +200,11 @@ pub struct LinkReport {
 pub enum SortError {
     #[error("order '{0}' is not asc or desc")]
     Order(String),
-    #[error("cannot sort by '{0}'")]
+    #[error(
+        "cannot sort by '{0}'; sort by handle, clicks, unique_clicks, bot_clicks, \
+             suspicious_clicks, suspicious_share, orders, conversion_rate, revenue, net_revenue, \
+             commission, costs, total_cost, profit, roi or epc"
+    )]
     Column(String),
 }
 

@@ -1,5 +1,6 @@
 //! Prometheus metrics. Every label comes from a small fixed set: never an influencer, a link
-//! code or an order, which would grow without bound.
+//! code or an order, which would grow without bound. The registry also carries the standard
+//! `process_*` metrics (on Linux).
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -61,6 +62,13 @@ impl Metrics {
     )]
     pub fn new() -> Self {
         let r = Registry::new();
+        // The standard process_* metrics: CPU seconds, resident memory, open descriptors
+        // and their limit, start time.
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .expect("the process collector registers once per registry");
         let redirects = register(
             &r,
             IntCounterVec::new(

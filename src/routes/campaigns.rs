@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::text;
+use super::input::{Json, text};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Currency};
 use crate::error::ApiError;
@@ -77,7 +77,7 @@ pub struct CampaignsQuery {
 #[post("/campaigns")]
 pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<NewCampaign>,
+    body: Json<NewCampaign>,
 ) -> Result<HttpResponse, ApiError> {
     let currency = Currency::parse(&body.currency)?;
     // Click records are kept for the server's window, so a campaign cannot look further back.

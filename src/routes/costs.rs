@@ -7,7 +7,7 @@ use actix_web::{delete, get, post};
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
-use super::input::{campaign_of, influencer_id, text};
+use super::input::{Json, campaign_of, influencer_id, text};
 use super::output::timestamp;
 use crate::domain::{
     CampaignId, Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId,
@@ -105,7 +105,7 @@ async fn existing(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError>
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<NewCost>,
+    body: Json<NewCost>,
 ) -> Result<HttpResponse, ApiError> {
     let currency = Currency::parse(&body.currency)?;
     let amount = currency.amount(&body.amount.text())?;

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::influencer_id;
+use super::input::{Json, influencer_id};
 use crate::domain::{CouponCode, InfluencerId};
 use crate::error::ApiError;
 use crate::pagination::{self, Cursor};
@@ -61,7 +61,7 @@ fn no_influencer(id: &InfluencerId) -> ApiError {
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<NewCoupon>,
+    body: Json<NewCoupon>,
 ) -> Result<HttpResponse, ApiError> {
     let id = influencer_id(&path)?;
     let code = code(&body.code)?;

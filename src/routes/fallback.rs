@@ -63,6 +63,16 @@ pub fn json_error(e: &JsonPayloadError) -> ApiError {
     }
 }
 
+/// A query string the handler's parameters do not fit, in the words of [`json_error`] (the
+/// query deserialiser's own start with "Query deserialize error").
 pub fn query_error(e: &QueryPayloadError) -> ApiError {
-    ApiError::bad_request("invalid_query", e.to_string())
+    let QueryPayloadError::Deserialize(inner) = e else {
+        return ApiError::bad_request("invalid_query", e.to_string());
+    };
+    let message = inner
+        .to_string()
+        .replace("unknown variant ", "unknown value ")
+        .replace("invalid type: ", "got ")
+        .replace("invalid value: ", "got ");
+    ApiError::bad_request("invalid_query", format!("the query string: {message}"))
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{flag, influencer_id, nullable, text};
+use super::input::{Json, flag, influencer_id, nullable, text};
 use super::output::timestamp;
 use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
 use crate::error::ApiError;
@@ -145,7 +145,7 @@ fn handle_taken(handle: &Handle) -> ApiError {
 #[post("/influencers")]
 pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<NewInfluencer>,
+    body: Json<NewInfluencer>,
 ) -> Result<HttpResponse, ApiError> {
     let record = InfluencerRecord {
         id: InfluencerId::generate(),
@@ -224,7 +224,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    patch: web::Json<InfluencerPatch>,
+    patch: Json<InfluencerPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let mut record = existing(&state, &id).await?;
     let patch = patch.into_inner();

@@ -2,8 +2,15 @@
 //! code and a message naming the field. Shared by the admin handlers, so no route file needs
 //! another's helpers.
 
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Days;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 use crate::domain::{Campaign, CampaignId, DateRange, InfluencerId};
 use crate::error::ApiError;
@@ -11,6 +18,56 @@ use crate::state::AppState;
 
 /// Days covered when a report names no range: the last 30, today included.
 const DEFAULT_DAYS: u64 = 30;
+
+/// A JSON request body, read as `web::Json` reads it (its size limit, content type and
+/// syntax errors come from the scope's `JsonConfig`), but refused with a message that names
+/// the field at fault: `'kind': unknown value `ads`, expected one of `fee`, ...`.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let raw = web::Json::<Box<RawValue>>::from_request(req, payload);
+        Box::pin(async move {
+            let raw = raw.await?.into_inner();
+            Ok(Self(json_body(raw.get())?))
+        })
+    }
+}
+
+/// Reads a JSON body into `T`, naming the field at fault when it does not fit.
+pub fn json_body<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = crate::error::plain_json_message(e.inner());
+        ApiError::bad_request(
+            "invalid_json",
+            if path == "." {
+                message
+            } else {
+                format!("'{path}': {message}")
+            },
+        )
+    })
+}
 
 /// Accepts `null` as "clear this field", telling it apart from an absent field.
 #[allow(

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{campaign_of, flag, influencer_id};
+use super::input::{Json, campaign_of, flag, influencer_id};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
@@ -112,7 +112,7 @@ async fn existing(state: &AppState, raw_code: &str) -> Result<LinkRecord, ApiErr
 #[post("/links")]
 pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<NewLink>,
+    body: Json<NewLink>,
 ) -> Result<HttpResponse, ApiError> {
     let custom = body.code.as_deref().map(code).transpose()?;
     let destination = destination(&body.destination)?;
@@ -243,7 +243,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     code: web::Path<String>,
-    patch: web::Json<LinkPatch>,
+    patch: Json<LinkPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let new_destination = patch.destination.as_deref().map(destination).transpose()?;
     if let Some(new_destination) = &new_destination {

@@ -8,6 +8,7 @@ mod coupons;
 mod dashboard;
 mod fallback;
 mod health;
+mod home;
 mod influencers;
 mod input;
 mod links;
@@ -27,13 +28,17 @@ use crate::state::AppState;
 
 pub use body_deadline::BodyDeadline;
 
-/// Registers every route. Referral links are the default service, so the server's own paths
-/// win (their names are reserved link codes). The OpenAPI document comes before the `/api`
-/// scope so that it is public: it holds no secret.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
+/// Registers every route, `/metrics` too unless `metrics_elsewhere` (`http.metrics_bind`
+/// serves it, through [`configure_metrics`]). Referral links are the default service, so the
+/// server's own paths win (their names are reserved link codes). The OpenAPI document comes
+/// before the `/api` scope so that it is public: it holds no secret.
+pub fn configure(cfg: &mut web::ServiceConfig, metrics_elsewhere: bool) {
+    if !metrics_elsewhere {
+        configure_metrics(cfg);
+    }
+    cfg.route("/", web::get().to(home::home))
+        .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics))
         .route(
             "/api/v1/openapi.json",
             web::get().to(|state: web::Data<AppState>| async move {
@@ -44,4 +49,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(webhooks::scope())
         .configure(dashboard::configure)
         .default_service(web::to(redirect::follow));
+}
+
+/// `/metrics` alone: the routes of `http.metrics_bind`.
+pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics::metrics));
 }

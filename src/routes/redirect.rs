@@ -72,9 +72,14 @@ pub async fn follow(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 }
 
 async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> HttpResponse {
+    let forwarded = if state.forward_query {
+        req.query_string()
+    } else {
+        ""
+    };
     // HEAD is what link checkers and some preview fetchers send: answer it, count nothing.
     if req.method() == Method::HEAD {
-        return location(state, link.destination.to_string());
+        return location(state, link.destination.location(forwarded, None));
     }
     let follower = Follower {
         peer: req.peer_addr(),
@@ -93,7 +98,11 @@ async fn redirect(req: &HttpRequest, state: &AppState, link: &ActiveLink) -> Htt
         .tracker
         .track(&link.code, &link.influencer_id, follower)
         .await;
-    location(state, link.destination.with_click_id(click_id.as_str()))
+    location(
+        state,
+        link.destination
+            .location(forwarded, Some(click_id.as_str())),
+    )
 }
 
 fn location(state: &AppState, target: String) -> HttpResponse {

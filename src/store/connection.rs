@@ -7,6 +7,7 @@
 //! sends work that touches many slots.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::future::try_join_all;
@@ -14,7 +15,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
-use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, TlsCertificates, Value};
 
 use crate::config::RedisSettings;
 
@@ -28,6 +29,9 @@ pub struct RedisTarget<'a> {
     pub timeout: Duration,
     /// Replicas that must hold a click batch or an order before it counts as written.
     pub wait_replicas: u32,
+    /// A PEM file of the certificate authorities `rediss://` servers are checked against;
+    /// empty: the system's.
+    pub ca_file: &'a Path,
 }
 
 impl<'a> RedisTarget<'a> {
@@ -38,7 +42,28 @@ impl<'a> RedisTarget<'a> {
             cluster: settings.cluster,
             timeout: settings.timeout(),
             wait_replicas: settings.wait_replicas,
+            ca_file: &settings.ca_file,
         }
+    }
+}
+
+impl RedisTarget<'_> {
+    /// The certificate authorities of `ca_file`, if one is set.
+    fn certificates(&self) -> RedisResult<Option<TlsCertificates>> {
+        if self.ca_file.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        let pem = std::fs::read(self.ca_file).map_err(|e| {
+            redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "cannot read redis.ca_file",
+                format!("{}: {e}", self.ca_file.display()),
+            ))
+        })?;
+        Ok(Some(TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        }))
     }
 }
 
@@ -66,19 +91,29 @@ pub(crate) enum Connection {
 impl Connection {
     pub async fn open(target: &RedisTarget<'_>) -> RedisResult<Self> {
         let timeout = target.timeout;
+        let certificates = target.certificates()?;
         if target.cluster {
-            let client = ClusterClient::builder(target.urls.iter().copied())
+            let mut builder = ClusterClient::builder(target.urls.iter().copied())
                 .connection_timeout(timeout)
-                .response_timeout(timeout)
-                .build()?;
-            Ok(Self::Cluster(client.get_async_connection().await?))
+                .response_timeout(timeout);
+            if let Some(certificates) = certificates {
+                builder = builder.certs(certificates);
+            }
+            Ok(Self::Cluster(
+                builder.build()?.get_async_connection().await?,
+            ))
         } else {
             let url = target.urls.first().copied().unwrap_or_default();
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(timeout))
                 .set_response_timeout(Some(timeout))
                 .set_max_delay(Duration::from_secs(2));
-            let client = redis::Client::open(url)?;
+            let client = match certificates {
+                Some(certificates) if url.starts_with("rediss://") => {
+                    redis::Client::build_with_tls(url, certificates)?
+                }
+                _ => redis::Client::open(url)?,
+            };
             Ok(Self::Single(
                 client.get_connection_manager_with_config(config).await?,
             ))

@@ -22,6 +22,7 @@ async fn store_of(app: &TestApp) -> Store {
         cluster: app.redis.is_cluster(),
         timeout: Duration::from_secs(5),
         wait_replicas: 0,
+        ca_file: std::path::Path::new(""),
     };
     Store::connect(&target, "rt").await.unwrap()
 }

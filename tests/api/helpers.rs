@@ -97,6 +97,8 @@ pub fn test_settings(redis: &TestRedis) -> Settings {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://host:port` of `/metrics` when `http.metrics_bind` moves it off `address`.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub redis: TestRedis,
     shutdown: Option<oneshot::Sender<()>>,
@@ -119,6 +121,7 @@ pub async fn spawn_app_on(redis: TestRedis, configure: impl FnOnce(&mut Settings
         .await
         .expect("application builds");
     let address = format!("http://{}", app.address());
+    let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -129,6 +132,7 @@ pub async fn spawn_app_on(redis: TestRedis, configure: impl FnOnce(&mut Settings
         .expect("HTTP client");
     TestApp {
         address,
+        metrics_address,
         client,
         redis,
         shutdown: Some(shutdown),

@@ -1,6 +1,6 @@
 use std::process::Command;
 
-use crate::helpers::{BROWSER, spawn_app};
+use crate::helpers::{BROWSER, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_and_readiness_follow_redis() {
@@ -87,6 +87,9 @@ async fn metrics_expose_the_redirect_path_without_per_link_labels() {
         "reftrack_click_buffer_depth",
         "reftrack_redis_errors_total{operation=\"click_flush\"} 0",
         "reftrack_build_info{version=",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
@@ -157,4 +160,76 @@ async fn api_and_webhook_errors_name_the_request_id_their_logs_carry_and_redirec
         assert!(header.len() >= 32, "{header}");
     }
     assert!(redirect.headers().get("x-request-id").is_none());
+}
+
+#[tokio::test]
+async fn with_metrics_bind_metrics_are_served_there_and_not_on_the_public_port() {
+    // Arrange
+    let app = spawn_app_with(|s| s.http.metrics_bind = Some("127.0.0.1:0".parse().unwrap())).await;
+    let metrics = app.metrics_address.clone().expect("a metrics address");
+
+    // Act
+    let private = app
+        .client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let other = app
+        .client
+        .get(format!("{metrics}/api/v1/influencers"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(private.status().as_u16(), 200);
+    assert!(
+        private
+            .text()
+            .await
+            .unwrap()
+            .contains("reftrack_redirects_total")
+    );
+    assert_eq!(public.status().as_u16(), 404);
+    assert_eq!(other.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn the_root_page_points_marketers_to_the_dashboard() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+
+    // Assert
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("href=\"/dashboard\"")
+    );
+}
+
+#[tokio::test]
+async fn the_root_redirects_to_the_configured_home_url() {
+    // Arrange
+    let app = spawn_app_with(|s| s.http.home_url = "https://brand.example/".to_owned()).await;
+
+    // Act
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+
+    // Assert
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["location"], "https://brand.example/");
 }

@@ -122,7 +122,7 @@ async fn redirect_status_can_be_configured_to_307() {
 async fn redirect_returns_404_for_an_unknown_code() {
     let app = spawn_app().await;
 
-    for path in ["/unknown-code", "/a", "/bad%20code", "/x/y", "/", "/api2"] {
+    for path in ["/unknown-code", "/a", "/bad%20code", "/x/y", "/api2"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 404, "{path}");
         assert!(response.headers().get("location").is_none());
@@ -254,5 +254,62 @@ async fn a_block_of_click_records_is_allocated_whole_so_a_click_costs_at_most_24
         memory <= 24 * click_records::BLOCK_CLICKS,
         "a block of {} clicks takes {memory} bytes",
         click_records::BLOCK_CLICKS
+    );
+}
+
+#[tokio::test]
+async fn a_followers_query_reaches_the_destination_but_never_overrides_it_or_rtclid() {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app
+        .link(&influencer, "https://shop.example/p?utm_source=ig#top")
+        .await;
+
+    // Act
+    let response = app
+        .client
+        .get(app.url(&format!(
+            "/{code}?utm_campaign=bf&utm_source=tiktok&rtclid=forged"
+        )))
+        .header("user-agent", BROWSER)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(response.status().as_u16(), 302);
+    let location = response.headers()["location"].to_str().unwrap();
+    let url = url::Url::parse(location).unwrap();
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(pairs[0], ("utm_source".into(), "ig".into()), "{location}");
+    assert_eq!(pairs[1], ("utm_campaign".into(), "bf".into()), "{location}");
+    assert_eq!(pairs.len(), 3, "{location}");
+    assert_eq!(pairs[2].0, "rtclid");
+    assert_ne!(pairs[2].1, "forged");
+    assert_eq!(url.fragment(), Some("top"));
+}
+
+#[tokio::test]
+async fn with_forward_query_off_the_followers_query_is_dropped() {
+    // Arrange
+    let app = spawn_app_with(|s| s.http.forward_query = false).await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/p").await;
+
+    // Act
+    let response = app
+        .client
+        .get(app.url(&format!("/{code}?utm_campaign=bf")))
+        .header("user-agent", BROWSER)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("https://shop.example/p?rtclid="),
+        "{location}"
     );
 }

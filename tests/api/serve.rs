@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{BROWSER, TOKEN, TestRedis, wait_until};
 
-fn reftrack() -> Command {
+pub fn reftrack() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reftrack"));
     command
         .env_clear()
@@ -23,9 +23,14 @@ fn reftrack() -> Command {
 
 /// Starts `reftrack serve` and reads its start-up lines until it says where it listens.
 /// Returns the child, the base URL and the admin token it printed, if any.
-fn start(mut command: Command) -> (Child, String, Option<String>) {
+pub fn start(command: Command) -> (Child, String, Option<String>) {
+    start_with(command, &["serve"])
+}
+
+/// As [`start`], with the command line's arguments.
+pub fn start_with(mut command: Command, args: &[&str]) -> (Child, String, Option<String>) {
     let mut child = command
-        .arg("serve")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -38,7 +43,7 @@ fn start(mut command: Command) -> (Child, String, Option<String>) {
         if previous_was_token_intro && !line.trim().is_empty() {
             token = Some(line.trim().to_owned());
             previous_was_token_intro = false;
-        } else if line.contains("this run's token is") {
+        } else if line.ends_with("The admin token is:") {
             previous_was_token_intro = true;
         }
         if let Some(rest) = line.strip_prefix("reftrack is serving on ") {
@@ -50,7 +55,7 @@ fn start(mut command: Command) -> (Child, String, Option<String>) {
     panic!("reftrack exited before serving: {:?}", child.wait());
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -64,7 +69,7 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
     exit.unwrap()
 }
 
-async fn create_link(client: &reqwest::Client, base: &str, token: &str) -> (String, String) {
+pub async fn create_link(client: &reqwest::Client, base: &str, token: &str) -> (String, String) {
     let influencer: Value = client
         .post(format!("{base}/api/v1/influencers"))
         .bearer_auth(token)
@@ -89,7 +94,7 @@ async fn create_link(client: &reqwest::Client, base: &str, token: &str) -> (Stri
     (id, link["code"].as_str().unwrap().to_owned())
 }
 
-fn no_redirects() -> reqwest::Client {
+pub fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -246,6 +251,13 @@ fn bad_configuration_stops_start_up_with_a_message_naming_the_key() {
             "http.trusted_proxies",
         ),
         ("REFTRACK_CLICKS__NOT_A_SETTING", "1", "not_a_setting"),
+        ("REFTRACK_LOG__LEVEL", "verbose", "log.level"),
+        (
+            "REFTRACK_ATTRIBUTION__PRIORITY",
+            "both",
+            "attribution.priority",
+        ),
+        ("REFTRACK_LOG__FORMAT", "yaml", "log.format"),
     ];
 
     for (var, value, key) in cases {
@@ -254,6 +266,10 @@ fn bad_configuration_stops_start_up_with_a_message_naming_the_key() {
         assert_eq!(output.status.code(), Some(2), "{var}={value}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(key), "{var}={value}: {stderr}");
+        if value.chars().all(char::is_alphabetic) {
+            assert!(stderr.contains(value), "{var}={value}: {stderr}");
+        }
+        assert!(!stderr.contains("variant"), "{var}={value}: {stderr}");
     }
 }
 

@@ -1,0 +1,199 @@
+//! How settings are read from their text: each refuses a bad value in words that say what was
+//! given and what is allowed (the configuration loader adds the key), never a Rust type name.
+
+use std::net::{SocketAddr, ToSocketAddrs as _};
+use std::num::NonZeroU64;
+
+use chrono_tz::Tz;
+use ipnet::IpNet;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::Error as _;
+
+use super::LogFormat;
+use crate::domain::AttributionPriority;
+
+/// Strings from a TOML array, or from one comma-separated string (the environment's form).
+pub(super) fn string_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Joined(String),
+    }
+    Ok(match Form::deserialize(deserializer)? {
+        Form::List(items) => items,
+        Form::Joined(joined) => joined
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+/// Secrets, as [`string_list`] reads them.
+pub(super) fn secret_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SecretString>, D::Error> {
+    Ok(string_list(deserializer)?
+        .into_iter()
+        .map(SecretString::from)
+        .collect())
+}
+
+/// A count or duration that must be at least 1, refused in those words (serde's own message
+/// for a zero names the Rust type).
+pub(super) fn at_least_one<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<NonZeroU64>,
+{
+    let n = u64::deserialize(deserializer)?;
+    let at_least_one = NonZeroU64::new(n)
+        .ok_or_else(|| serde::de::Error::custom("0 is not allowed: it must be at least 1"))?;
+    T::try_from(at_least_one)
+        .map_err(|_| serde::de::Error::custom(format!("{n} is larger than this setting allows")))
+}
+
+/// An IANA time zone name (`Europe/Berlin`).
+pub(super) fn time_zone<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    name.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown time zone '{name}'; use an IANA name such as UTC or Europe/Berlin"
+        ))
+    })
+}
+
+/// CIDR blocks, as [`string_list`] reads them. Values are kept as strings until here: the
+/// config crate's own parsing would turn a numeric-looking admin token into a number and drop
+/// its leading zeros. IPv4-mapped blocks become the IPv4 blocks they mean, as addresses are
+/// matched in canonical form.
+pub(super) fn cidr_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<IpNet>, D::Error> {
+    string_list(deserializer)?
+        .iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map(crate::domain::canonical_net)
+                .map_err(|_| {
+                    serde::de::Error::custom(format!("'{item}' is not an address or CIDR block"))
+                })
+        })
+        .collect()
+}
+
+/// One of a few names, refused with the names allowed.
+fn one_of<'de, D, T: Copy>(deserializer: D, what: &str, names: &[(&str, T)]) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let given = String::deserialize(deserializer)?;
+    names
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(given.trim()))
+        .map(|&(_, value)| value)
+        .ok_or_else(|| {
+            let allowed: Vec<&str> = names.iter().map(|(name, _)| *name).collect();
+            D::Error::custom(format!(
+                "'{given}' is not {what}; use {}",
+                allowed.join(" or ")
+            ))
+        })
+}
+
+/// `click` or `coupon`.
+pub(super) fn priority<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<AttributionPriority, D::Error> {
+    one_of(
+        deserializer,
+        "an attribution priority",
+        &[
+            ("click", AttributionPriority::Click),
+            ("coupon", AttributionPriority::Coupon),
+        ],
+    )
+}
+
+/// `text` or `json`.
+pub(super) fn log_format<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<LogFormat, D::Error> {
+    one_of(
+        deserializer,
+        "a log format",
+        &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+    )
+}
+
+/// Levels a log filter may name, alone or after `target=`.
+const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+
+/// A log filter: a level (`info`), or comma-separated `target=level` directives
+/// (`reftrack=debug,actix_web=info`). A bare word that is no level (`verbose`) is refused: the
+/// filter syntax would read it as a target and turn every other log off.
+pub(super) fn log_level<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    let filter = String::deserialize(deserializer)?;
+    let allowed = "use one of error, warn, info, debug, trace or off, or target=level \
+                   directives such as reftrack=debug,actix_web=info";
+    for directive in filter.split(',').map(str::trim) {
+        let level = directive
+            .rsplit_once('=')
+            .map_or(directive, |(_, level)| level);
+        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
+            return Err(D::Error::custom(format!(
+                "'{directive}' is not a log level; {allowed}"
+            )));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| {
+        D::Error::custom(format!("'{filter}' is not a log filter ({e}); {allowed}"))
+    })?;
+    Ok(filter)
+}
+
+/// An address and port to listen on: an IP address (`0.0.0.0:8080`, `[::]:8080`) or a host
+/// name that resolves (`localhost:8080`; its first address is used).
+pub(super) fn bind_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SocketAddr, D::Error> {
+    let given = String::deserialize(deserializer)?;
+    let refused = |why: String| {
+        D::Error::custom(format!(
+            "'{given}' {why}; use host:port, such as 127.0.0.1:8080, 0.0.0.0:8080 or \
+             localhost:8080"
+        ))
+    };
+    if let Ok(address) = given.trim().parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    if !given.contains(':') {
+        return Err(refused("has no port".to_owned()));
+    }
+    let mut addresses = given
+        .trim()
+        .to_socket_addrs()
+        .map_err(|e| refused(format!("is not an address this host can listen on ({e})")))?;
+    addresses
+        .next()
+        .ok_or_else(|| refused("names a host with no address".to_owned()))
+}
+
+/// As [`bind_address`], or empty for none.
+pub(super) fn optional_bind_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let given = String::deserialize(deserializer)?;
+    if given.trim().is_empty() {
+        return Ok(None);
+    }
+    bind_address(serde::de::value::StrDeserializer::<D::Error>::new(&given)).map(Some)
+}
