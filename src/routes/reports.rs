@@ -13,10 +13,10 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::input::{campaign_of, influencer_id, range};
+use super::input::{campaign_of, influencer_id, range, today};
 use crate::domain::{
     Currency, DailyReport, DateRange, DayRow, FIGURE_COLUMNS, Figures, InfluencerReport,
-    LinkReport, LinkRow, Overflow, Period, SortError, Totals, spreadsheet_text,
+    LinkReport, LinkRow, Overflow, Period, Reads, SortError, Totals, spreadsheet_text,
 };
 use crate::error::ApiError;
 use crate::reports::{self, ReportError};
@@ -193,7 +193,7 @@ pub async fn influencers(
         &state.metrics,
         &influencers,
         &scope,
-        &range.buckets(),
+        &Reads::of(range, today(&state)),
         &currencies,
     )
     .await
@@ -263,10 +263,10 @@ pub async fn daily(
     let owner = Owner::Influencer(id.as_str());
     let per_day: Vec<FieldSet> = days
         .iter()
-        .map(|day| FieldSet::new(&[crate::domain::Bucket::Day(*day)], &[currency], None))
+        .map(|day| FieldSet::new(&Reads::day(*day), &[currency], None))
         .collect();
     // Unique clicks over the whole period come from the period's sketches, not a sum of days.
-    let whole = FieldSet::new(&range.buckets(), &[currency], None);
+    let whole = FieldSet::new(&Reads::of(range, today(&state)), &[currency], None);
     let queries: Vec<FigureQuery<'_>> = per_day
         .iter()
         .chain([&whole])
@@ -328,7 +328,7 @@ pub async fn links(
         return Ok(busy(&state));
     };
     let links = state.store.links_of(&id).await?;
-    let fields = FieldSet::new(&range.buckets(), &[currency], None);
+    let fields = FieldSet::new(&Reads::of(range, today(&state)), &[currency], None);
     let queries: Vec<FigureQuery<'_>> = links
         .iter()
         .map(|l| FigureQuery {

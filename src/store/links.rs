@@ -55,6 +55,7 @@ impl Store {
             .key(keys.influencer(&link.influencer_id))
             .key(keys.influencer_links(&link.influencer_id))
             .key(keys.changes())
+            .key(keys.changed_influencers())
             .arg(link.code.as_str())
             .arg(link.created_ms)
             .arg(CHANGES_MAX_LEN)
@@ -126,6 +127,7 @@ impl Store {
         invocation
             .key(keys.link(code))
             .key(keys.changes())
+            .key(keys.changed_influencers())
             .arg(code.as_str())
             .arg(CHANGES_MAX_LEN);
         if let Some(destination) = destination {

@@ -11,7 +11,7 @@ use redis::Value;
 
 use super::keys::{Owner, field};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
-use crate::domain::{Bucket, Currency, Overflow, Totals, checked_sum};
+use crate::domain::{Bucket, Currency, Overflow, Reads, Sign, Totals, checked_sum};
 use crate::metrics::{CorruptKind, Metrics};
 use redis::Cmd;
 
@@ -19,7 +19,10 @@ use redis::Cmd;
 /// owner of a report, so they are named once and sent with every `HMGET`.
 #[derive(Debug, Clone)]
 pub struct FieldSet {
-    buckets: Vec<Bucket>,
+    /// The counter buckets, each added or taken away (see [`Reads`]).
+    buckets: Vec<(Bucket, Sign)>,
+    /// The unique-visitor sketches united.
+    uniques: Vec<Bucket>,
     currencies: Vec<Currency>,
     /// Human, bot and suspicious clicks per bucket, then per currency the money kinds per
     /// bucket, in the order of [`MONEY_KINDS`].
@@ -40,20 +43,22 @@ const MONEY_KINDS: [Field; 5] = [
 const CLICK_KINDS: [fn(Bucket) -> String; 3] = [field::human, field::bot, field::suspicious];
 
 impl FieldSet {
-    /// Fields over `buckets` for each of `currencies`; with a campaign, the costs read are the
-    /// ones booked to it.
-    pub fn new(buckets: &[Bucket], currencies: &[Currency], campaign: Option<&str>) -> Self {
-        let mut names = Vec::with_capacity(buckets.len() * (3 + 5 * currencies.len()));
+    /// Fields over the buckets of `reads` for each of `currencies`; with a campaign, the costs
+    /// read are the ones booked to it.
+    pub fn new(reads: &Reads, currencies: &[Currency], campaign: Option<&str>) -> Self {
+        let buckets = &reads.counters;
+        let per_kind = CLICK_KINDS.len() + MONEY_KINDS.len() * currencies.len();
+        let mut names = Vec::with_capacity(buckets.len() * per_kind);
         for kind in CLICK_KINDS {
-            names.extend(buckets.iter().map(|b| kind(*b)));
+            names.extend(buckets.iter().map(|(b, _)| kind(*b)));
         }
         for currency in currencies {
             for kind in MONEY_KINDS {
-                names.extend(buckets.iter().map(|b| kind(*currency, *b)));
+                names.extend(buckets.iter().map(|(b, _)| kind(*currency, *b)));
             }
             if let Some(campaign) = campaign {
                 let costs_at = names.len() - buckets.len();
-                for (name, bucket) in names[costs_at..].iter_mut().zip(buckets) {
+                for (name, (bucket, _)) in names[costs_at..].iter_mut().zip(buckets) {
                     *name = field::campaign_costs(campaign, *currency, *bucket);
                 }
             }
@@ -64,7 +69,8 @@ impl FieldSet {
             .map(|(i, name)| (name.clone(), i))
             .collect();
         Self {
-            buckets: buckets.to_vec(),
+            buckets: buckets.clone(),
+            uniques: reads.uniques.clone(),
             currencies: currencies.to_vec(),
             names,
             index,
@@ -153,7 +159,7 @@ impl Store {
             }
             whole.push(read_whole);
             let mut count_uniques = redis::cmd("PFCOUNT");
-            for bucket in &query.fields.buckets {
+            for bucket in &query.fields.uniques {
                 count_uniques.arg(keys.uniques(query.owner, *bucket));
             }
             pipe.add(counts, count_uniques);
@@ -214,7 +220,9 @@ fn picked<'a>(fields: &FieldSet, reply: &'a Value) -> Option<Vec<&'a Value>> {
     Some(values)
 }
 
-/// Sums each run of bucket values of an `HMGET` reply into its figure.
+/// Sums each run of bucket values of an `HMGET` reply into its figure, adding or taking away
+/// each bucket as the field set says. A click figure below zero (only corrupt counters could
+/// make one) is shown as zero.
 fn split(
     key: &str,
     fields: &FieldSet,
@@ -226,11 +234,15 @@ fn split(
     for (names, run) in fields.names.chunks(per_kind).zip(values.chunks(per_kind)) {
         let clicks = sums.len() < CLICK_KINDS.len();
         let mut sum = 0_i128;
-        for (name, value) in names.iter().zip(run) {
+        for ((name, value), (_, sign)) in names.iter().zip(run).zip(&fields.buckets) {
             let Some(n) = counter(key, name, value, clicks, metrics) else {
                 continue;
             };
-            sum = checked_sum(sum, n.into()).map_err(|e| {
+            let n = match sign {
+                Sign::Add => i128::from(n),
+                Sign::Subtract => -i128::from(n),
+            };
+            sum = checked_sum(sum, n).map_err(|e| {
                 metrics.report_overflows.inc();
                 tracing::error!(
                     key,
@@ -240,7 +252,7 @@ fn split(
                 StoreError::corrupt(key, e.to_string())
             })?;
         }
-        sums.push(sum);
+        sums.push(if clicks { sum.max(0) } else { sum });
     }
     let at = |i: usize| sums.get(i).copied().unwrap_or(0);
     let money = (0..fields.currencies.len())

@@ -122,16 +122,16 @@ async fn huge_counters_add_up_exactly_and_a_corrupt_one_is_skipped_and_counted()
     for id in [&alice, &bob] {
         let _: () = redis::cmd("HSET")
             .arg(keys.counts(Owner::Influencer(id)))
-            .arg(format!("o:USD:y:{year}"))
+            .arg(format!("o:USD:m:{year}01"))
             .arg(1)
-            .arg(format!("r:USD:y:{year}"))
+            .arg(format!("r:USD:m:{year}01"))
             .arg(i64::MAX)
             .query(&mut redis)
             .unwrap();
     }
     let _: () = redis::cmd("HSET")
         .arg(keys.counts(Owner::Influencer(&bob)))
-        .arg(format!("h:y:{year}"))
+        .arg(format!("h:m:{year}01"))
         .arg("lots")
         .query(&mut redis)
         .unwrap();
