@@ -53,7 +53,8 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
     for (i, date) in first.iter_days().take_while(|d| *d <= last).enumerate() {
         let i = i64::try_from(i).unwrap();
         let day = day_figures(i, date);
-        let mut pipe = redis::pipe();
+        // One command at a time: the cluster's test connection does not pipeline.
+        let mut commands = Vec::new();
         for bucket in [day_of(date), month_of(date)] {
             for (field, n) in [
                 (format!("h:{bucket}"), day.human),
@@ -62,15 +63,21 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
                 (format!("o:USD:{bucket}"), 1),
                 (format!("r:USD:{bucket}"), day.revenue),
             ] {
-                pipe.cmd("HINCRBY").arg(&counts).arg(field).arg(n).ignore();
+                let mut add = redis::cmd("HINCRBY");
+                add.arg(&counts).arg(field).arg(n);
+                commands.push(add);
             }
             if date <= today {
                 let visitors: Vec<String> = (i * 3..i * 3 + 5).map(|v| format!("v{v}")).collect();
                 let key = format!("{}:uniq:{bucket}", counts.trim_end_matches(":counts"));
-                pipe.cmd("PFADD").arg(key).arg(visitors).ignore();
+                let mut add = redis::cmd("PFADD");
+                add.arg(key).arg(visitors);
+                commands.push(add);
             }
         }
-        let _: () = pipe.query(&mut redis).unwrap();
+        for command in commands {
+            let _: redis::Value = command.query(&mut redis).unwrap();
+        }
         days.push(day);
     }
     days
