@@ -411,8 +411,8 @@ impl LinkRows {
     /// The rows of the links `from..to` of the report's codes.
     async fn rows(&mut self, from: usize, to: usize) -> body::Chunk {
         let state = &self.state;
-        let links = state.store.links(&self.codes[from..to]).await?;
-        let queries: Vec<FigureQuery<'_>> = links
+        let records = state.store.links(&self.codes[from..to]).await?;
+        let queries: Vec<FigureQuery<'_>> = records
             .iter()
             .map(|l| FigureQuery {
                 owner: Owner::Link(l.code.as_str()),
@@ -420,8 +420,8 @@ impl LinkRows {
             })
             .collect();
         let figures = state.store.report_figures(&queries, &state.metrics).await?;
-        let mut rows = Vec::with_capacity(links.len());
-        for (link, owner) in links.iter().zip(&figures) {
+        let mut rows = Vec::with_capacity(records.len());
+        for (link, owner) in records.iter().zip(&figures) {
             let t = owner.in_currency(0);
             self.totals.add(&t).map_err(overflow(state, "links"))?;
             rows.push(LinkRow {
