@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::input::{influencer_id, range};
+use super::input::{campaign_of, influencer_id, range};
 use super::output::timestamp;
 use crate::domain::{
     AttributedBy, AttributionReason, CampaignId, Commission, CommissionInput, InfluencerId, Order,
@@ -21,7 +21,11 @@ use crate::store::Owner;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
+    /// Only this influencer's orders (`unattributed`: the orders nobody earned); absent: all.
     influencer_id: Option<String>,
+    /// Only orders attributed through this campaign's links (a page may then hold fewer than
+    /// `limit`; follow `next_cursor` to the end).
+    campaign_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
     /// Orders per page: 1 to 1000, 100 by default.
@@ -129,7 +133,7 @@ fn day_start_ms(day: NaiveDate, tz: Tz) -> i64 {
 
 #[utoipa::path(
     operation_id = "orders_list",
-    summary = "An influencer's orders and how each was attributed, a page at a time",
+    summary = "Orders and how each was attributed, oldest first, a page at a time: all, one influencer's, or the unattributed",
     params(OrdersQuery),
     responses((status = 200, body = OrderList))
 )]
@@ -141,19 +145,24 @@ pub async fn list(
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;
-    let influencer = match query.influencer_id.as_deref() {
-        None => {
-            return Err(ApiError::bad_request(
-                "missing_influencer_id",
-                "list orders with ?influencer_id=<id> or ?influencer_id=unattributed",
-            ));
-        }
-        Some("unattributed") => None,
-        Some(raw) => Some(influencer_id(raw)?),
+    let campaign = match query.campaign_id.as_deref() {
+        Some(raw) => Some(campaign_of(&state, raw).await?.id),
+        None => None,
     };
-    let owner = influencer
-        .as_ref()
-        .map_or(Owner::Unattributed, |id| Owner::Influencer(id.as_str()));
+    let (influencer, everyone) = match query.influencer_id.as_deref() {
+        None => (None, state.store.influencers().await?),
+        Some("unattributed") => (None, Vec::new()),
+        Some(raw) => (Some(influencer_id(raw)?), Vec::new()),
+    };
+    let owners: Vec<Owner<'_>> = match (&influencer, query.influencer_id.is_some()) {
+        (Some(id), _) => vec![Owner::Influencer(id.as_str())],
+        (None, true) => vec![Owner::Unattributed],
+        (None, false) => everyone
+            .iter()
+            .map(|i| Owner::Influencer(i.id.as_str()))
+            .chain([Owner::Unattributed])
+            .collect(),
+    };
     let from_ms = day_start_ms(range.from(), state.time_zone);
     let to_ms = range
         .to()
@@ -162,7 +171,7 @@ pub async fn list(
     let page = state
         .store
         .orders_of(
-            owner,
+            &owners,
             from_ms,
             to_ms,
             cursor.as_ref(),
@@ -174,7 +183,18 @@ pub async fn list(
         influencer_id: influencer,
         from: range.from(),
         to: range.to(),
-        orders: page.items.iter().filter_map(view).collect(),
+        orders: page
+            .items
+            .iter()
+            .filter(|o| {
+                campaign.as_ref().is_none_or(|c| {
+                    o.attribution
+                        .as_ref()
+                        .is_some_and(|a| a.campaign_id.as_ref() == Some(c))
+                })
+            })
+            .filter_map(view)
+            .collect(),
         next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }

@@ -82,20 +82,33 @@ impl Store {
         Ok(())
     }
 
-    /// One page of the orders in `owner`'s index placed between the two times (inclusive),
-    /// oldest first (orders of the same millisecond by key), starting after `after`. A record
-    /// that does not decode is skipped, logged (its key only) and counted, so one bad record
-    /// never hides the rest of the list.
+    /// One page of the orders in the indexes of `owners` placed between the two times
+    /// (inclusive), oldest first (orders of the same millisecond by key), starting after
+    /// `after`: each owner's index gives its next page, and the pages merge in that order.
+    /// A record that does not decode is skipped, logged (its key only) and counted, so one
+    /// bad record never hides the rest of the list.
     pub async fn orders_of(
         &self,
-        owner: Owner<'_>,
+        owners: &[Owner<'_>],
         from_ms: i64,
         to_ms: i64,
         after: Option<&Cursor>,
         limit: usize,
         metrics: &Metrics,
     ) -> StoreResult<Page<Order>> {
-        let (entries, more) = self.order_page(owner, from_ms, to_ms, after, limit).await?;
+        let pages = futures_util::future::try_join_all(
+            owners
+                .iter()
+                .map(|owner| self.order_page(*owner, from_ms, to_ms, after, limit)),
+        )
+        .await?;
+        let mut more = pages.iter().any(|(_, more)| *more);
+        let mut entries: Vec<(String, i64)> =
+            pages.into_iter().flat_map(|(entries, _)| entries).collect();
+        entries.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        entries.dedup();
+        more |= entries.len() > limit;
+        entries.truncate(limit);
         let next = if more {
             entries.last().map(|(member, score)| Cursor {
                 score: *score,
