@@ -411,7 +411,7 @@ impl LinkRows {
     /// The rows of the links `from..to` of the report's codes.
     async fn rows(&mut self, from: usize, to: usize) -> body::Chunk {
         let state = &self.state;
-        let records = state.store.links(&self.codes[from..to]).await?;
+        let records = state.store.links_by_code(&self.codes[from..to]).await?;
         let queries: Vec<FigureQuery<'_>> = records
             .iter()
             .map(|l| FigureQuery {

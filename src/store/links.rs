@@ -94,7 +94,7 @@ impl Store {
     }
 
     /// The codes of an influencer's links, oldest first: one read of its index, so a report
-    /// can then read the links a chunk at a time with [`Store::links`].
+    /// can then read the links a chunk at a time with [`Store::links_by_code`].
     pub async fn link_codes_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkCode>> {
         let members: Vec<String> = redis::cmd("ZRANGE")
             .arg(self.keys().influencer_links(influencer))
@@ -109,7 +109,7 @@ impl Store {
     }
 
     /// The links of `codes`, in their order, in one round trip; codes of no link are skipped.
-    pub async fn links(&self, codes: &[LinkCode]) -> StoreResult<Vec<LinkRecord>> {
+    pub async fn links_by_code(&self, codes: &[LinkCode]) -> StoreResult<Vec<LinkRecord>> {
         if codes.is_empty() {
             return Ok(Vec::new());
         }
