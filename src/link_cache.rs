@@ -8,15 +8,22 @@
 //! entry answers, so a follower of a known link is still redirected. Unknown and disabled
 //! codes are cached too, so a flood of bad codes does not become a flood of Redis reads; their
 //! number is capped.
+//!
+//! Redirects only ever take the read lock; so do changes, which flip a per-entry flag. Cached
+//! codes are indexed by influencer, so an edit of an influencer marks its own links and no
+//! others, however many links are cached. Each poll reads the stream to its end (a page at a
+//! time); a replica that fell so far behind that entries it needed were trimmed asks which
+//! influencers changed since and reloads their links (and unknown codes), not the whole cache.
 
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::domain::{Destination, LinkCode};
+use crate::domain::{Destination, InfluencerId, LinkCode};
 use crate::metrics::{Metrics, RedisOperation};
 use crate::store::{Change, Store, StoreResult};
 
@@ -27,7 +34,12 @@ pub const REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 /// Cached answers for codes that do not redirect, before they are all dropped at once.
 const MAX_INACTIVE_ENTRIES: usize = 100_000;
 
-const CHANGES_PER_POLL: usize = 1000;
+/// Stream entries read per round trip.
+const CHANGES_PER_PAGE: usize = 1000;
+
+/// Pages read per poll at most (the rest waits for the next poll): 100,000 entries a poll,
+/// well above bulk link creation's ~15,000 per interval.
+const PAGES_PER_POLL: usize = 100;
 
 /// What a redirect needs to know about an active link.
 #[derive(Debug)]
@@ -47,10 +59,10 @@ enum Entry {
 }
 
 impl Entry {
-    fn influencer_id(&self) -> Option<&str> {
+    fn influencer_id(&self) -> Option<&Arc<str>> {
         match self {
             Self::Active(link) => Some(&link.influencer_id),
-            Self::Inactive { influencer_id } => influencer_id.as_deref(),
+            Self::Inactive { influencer_id } => influencer_id.as_ref(),
         }
     }
 }
@@ -64,24 +76,94 @@ pub enum Lookup {
     Unavailable,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Cached {
     entry: Entry,
-    /// A change was seen since the entry was loaded: reload it before trusting it.
-    stale: bool,
+    /// A change was seen since the entry was loaded: reload it before trusting it. Set under
+    /// the read lock, so marking never waits for redirects nor makes them wait.
+    stale: AtomicBool,
 }
 
 #[derive(Default, Debug)]
 struct Entries {
     map: HashMap<Box<str>, Cached>,
+    /// The cached codes that name an influencer, by influencer.
+    by_influencer: HashMap<Arc<str>, HashSet<Box<str>>>,
     inactive: usize,
-    /// Bumped by every invalidation, so a load that raced with one is not cached.
-    generation: u64,
+}
+
+impl Entries {
+    fn mark(&self, code: &str) {
+        if let Some(cached) = self.map.get(code) {
+            cached.stale.store(true, Ordering::Release);
+        }
+    }
+
+    fn mark_influencer(&self, id: &str) {
+        for code in self.by_influencer.get(id).into_iter().flatten() {
+            self.mark(code);
+        }
+    }
+
+    fn unindex(&mut self, code: &str, influencer_id: &str) {
+        if let Some(codes) = self.by_influencer.get_mut(influencer_id) {
+            codes.remove(code);
+            if codes.is_empty() {
+                self.by_influencer.remove(influencer_id);
+            }
+        }
+    }
+
+    /// Drops every inactive entry, and their codes from the index.
+    fn drop_inactive(&mut self) {
+        self.map.retain(|_, c| matches!(c.entry, Entry::Active(_)));
+        let map = &self.map;
+        self.by_influencer.retain(|_, codes| {
+            codes.retain(|code| map.contains_key(code));
+            !codes.is_empty()
+        });
+        self.inactive = 0;
+    }
+}
+
+/// Changes applied lately, so a load that raced with a change to its link or its influencer
+/// is not cached (what it read may predate the change), while loads of other links are.
+#[derive(Default, Debug)]
+struct Recent {
+    /// The generation of each link's (`l:<code>`) and influencer's (`i:<id>`) last change.
+    changed: HashMap<String, u64>,
+    /// Loads begun before this generation are not cached: `changed` was cleared then, or a
+    /// change of unknown reach was applied.
+    floor: u64,
+}
+
+/// Changes remembered in [`Recent`] before it is cleared (raising its floor).
+const MAX_RECENT: usize = 100_000;
+
+impl Recent {
+    fn note(&mut self, key: String, generation: u64) {
+        if self.changed.len() >= MAX_RECENT {
+            self.changed.clear();
+            self.floor = generation;
+        }
+        self.changed.insert(key, generation);
+    }
+
+    /// Whether what a load begun at `loaded_at` read about `code` may predate a change.
+    fn outdates(&self, loaded_at: u64, code: &str, influencer: Option<&Arc<str>>) -> bool {
+        let after = |key: String| self.changed.get(&key).is_some_and(|g| *g > loaded_at);
+        loaded_at < self.floor
+            || after(format!("l:{code}"))
+            || influencer.is_some_and(|id| after(format!("i:{id}")))
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct LinkCache {
     entries: Arc<RwLock<Entries>>,
+    /// Bumped by every change applied; a load notes it when it begins.
+    generation: Arc<AtomicU64>,
+    recent: Arc<Mutex<Recent>>,
     store: Store,
     metrics: Metrics,
 }
@@ -90,6 +172,8 @@ impl LinkCache {
     pub fn new(store: Store, metrics: Metrics) -> Self {
         Self {
             entries: Arc::default(),
+            generation: Arc::default(),
+            recent: Arc::default(),
             store,
             metrics,
         }
@@ -98,13 +182,14 @@ impl LinkCache {
     pub async fn lookup(&self, code: &LinkCode) -> Lookup {
         let (cached, generation) = {
             let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-            (entries.map.get(code.as_str()).cloned(), entries.generation)
+            let cached = entries
+                .map
+                .get(code.as_str())
+                .map(|c| (c.entry.clone(), c.stale.load(Ordering::Acquire)));
+            (cached, self.generation.load(Ordering::Acquire))
         };
         let entry = match cached {
-            Some(Cached {
-                entry,
-                stale: false,
-            }) => entry,
+            Some((entry, false)) => entry,
             stale => match self.load(code).await {
                 Ok(entry) => {
                     self.insert(code, entry.clone(), generation);
@@ -114,7 +199,7 @@ impl LinkCache {
                     self.metrics.redis_error(RedisOperation::LinkLookup);
                     tracing::warn!(error = %e, "link lookup failed");
                     match stale {
-                        Some(Cached { entry, .. }) => entry,
+                        Some((entry, _)) => entry,
                         None => return Lookup::Unavailable,
                     }
                 }
@@ -127,6 +212,7 @@ impl LinkCache {
     }
 
     async fn load(&self, code: &LinkCode) -> StoreResult<Entry> {
+        self.metrics.link_cache_loads.inc();
         let Some(link) = self.store.link(code).await? else {
             return Ok(Entry::Inactive {
                 influencer_id: None,
@@ -153,28 +239,41 @@ impl LinkCache {
 
     fn insert(&self, code: &LinkCode, entry: Entry, loaded_at: u64) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if entries.generation != loaded_at {
+        if self
+            .recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .outdates(loaded_at, code.as_str(), entry.influencer_id())
+        {
             return;
         }
         if matches!(entry, Entry::Inactive { .. }) {
             if entries.inactive >= MAX_INACTIVE_ENTRIES {
-                entries
-                    .map
-                    .retain(|_, c| matches!(c.entry, Entry::Active(_)));
-                entries.inactive = 0;
+                entries.drop_inactive();
             }
             entries.inactive += 1;
         }
+        if let Some(id) = entry.influencer_id() {
+            entries
+                .by_influencer
+                .entry(Arc::clone(id))
+                .or_default()
+                .insert(code.as_str().into());
+        }
+        let new_owner = entry.influencer_id().cloned();
         let cached = Cached {
             entry,
-            stale: false,
+            stale: AtomicBool::new(false),
         };
-        if let Some(Entry::Inactive { .. }) = entries
-            .map
-            .insert(code.as_str().into(), cached)
-            .map(|c| c.entry)
-        {
-            entries.inactive -= 1;
+        if let Some(old) = entries.map.insert(code.as_str().into(), cached) {
+            if matches!(old.entry, Entry::Inactive { .. }) {
+                entries.inactive -= 1;
+            }
+            if let Some(old_owner) = old.entry.influencer_id()
+                && Some(old_owner) != new_owner.as_ref()
+            {
+                entries.unindex(code.as_str(), old_owner);
+            }
         }
         self.metrics
             .link_cache_entries
@@ -183,31 +282,77 @@ impl LinkCache {
 
     /// Applies a change: the affected entries are reloaded on next use.
     pub fn apply(&self, change: &Change) {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        entries.generation += 1;
-        match change {
-            Change::Link(code) => {
-                if let Some(cached) = entries.map.get_mut(code.as_str()) {
-                    cached.stale = true;
-                }
-            }
-            Change::Influencer(id) => {
-                for cached in entries.map.values_mut() {
-                    if cached.entry.influencer_id() == Some(id.as_str()) {
-                        cached.stale = true;
-                    }
-                }
+        self.apply_all(std::slice::from_ref(change));
+    }
+
+    /// Applies changes under one read lock.
+    fn apply_all(&self, changes: &[Change]) {
+        if changes.is_empty() {
+            return;
+        }
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        for change in changes {
+            recent.note(
+                match change {
+                    Change::Link(code) => format!("l:{code}"),
+                    Change::Influencer(id) => format!("i:{id}"),
+                },
+                generation,
+            );
+        }
+        drop(recent);
+        for change in changes {
+            match change {
+                Change::Link(code) => entries.mark(code.as_str()),
+                Change::Influencer(id) => entries.mark_influencer(id.as_str()),
             }
         }
     }
 
-    /// Marks every entry for reloading (changes were missed).
-    fn invalidate_all(&self) {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        entries.generation += 1;
-        for cached in entries.map.values_mut() {
-            cached.stale = true;
+    /// Applies what a replica that missed trimmed entries knows: these influencers changed
+    /// (themselves or their links), and any unknown code may have become a link.
+    fn apply_missed(&self, influencers: &[InfluencerId]) {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .floor = generation;
+        for id in influencers {
+            entries.mark_influencer(id.as_str());
         }
+        for cached in entries.map.values() {
+            if cached.entry.influencer_id().is_none() {
+                cached.stale.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Reads the changes stream from `position` to its end (at most [`PAGES_PER_POLL`]
+    /// pages) and applies what it says.
+    async fn poll(&self, position: &mut String) -> StoreResult<()> {
+        for _ in 0..PAGES_PER_POLL {
+            let feed = self.store.changes_after(position, CHANGES_PER_PAGE).await?;
+            if feed.gap {
+                let missed = self.store.missed_since(position).await?;
+                tracing::info!(
+                    influencers = missed.influencers.len(),
+                    "link changes were trimmed before this replica read them; \
+                     reloading the links of the influencers changed since"
+                );
+                self.apply_missed(&missed.influencers);
+                *position = missed.last_id;
+                continue;
+            }
+            self.apply_all(&feed.changes);
+            *position = feed.last_id;
+            if !feed.more {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Starts polling the changes stream; the task ends when `stop` turns true.
@@ -223,21 +368,9 @@ impl LinkCache {
                     () = tokio::time::sleep(REFRESH_INTERVAL) => {}
                     _ = stop.changed() => return,
                 }
-                match cache.store.changes_after(&position, CHANGES_PER_POLL).await {
-                    Ok(feed) => {
-                        if feed.gap {
-                            tracing::info!("link changes were missed; reloading every cached link");
-                            cache.invalidate_all();
-                        }
-                        for change in &feed.changes {
-                            cache.apply(change);
-                        }
-                        position = feed.last_id;
-                    }
-                    Err(e) => {
-                        cache.metrics.redis_error(RedisOperation::CacheRefresh);
-                        tracing::debug!(error = %e, "polling link changes failed");
-                    }
+                if let Err(e) = cache.poll(&mut position).await {
+                    cache.metrics.redis_error(RedisOperation::CacheRefresh);
+                    tracing::debug!(error = %e, "polling link changes failed");
                 }
             }
         }))

@@ -1,5 +1,6 @@
 //! What request handlers share.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -7,7 +8,7 @@ use chrono_tz::Tz;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::clicks::Tracker;
 use crate::config::WebhookSettings;
@@ -50,21 +51,22 @@ pub struct AppState {
 /// workers busy for everyone. A report waits up to `wait` for a slot, then is told to retry.
 #[derive(Debug)]
 pub struct ReportSlots {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     wait: Duration,
 }
 
 impl ReportSlots {
     pub fn new(max_concurrent: usize, wait: Duration) -> Self {
         Self {
-            slots: Semaphore::new(max_concurrent),
+            slots: Arc::new(Semaphore::new(max_concurrent)),
             wait,
         }
     }
 
-    /// A slot, held until the returned permit is dropped; `None` when none came free in time.
-    pub async fn enter(&self) -> Option<SemaphorePermit<'_>> {
-        tokio::time::timeout(self.wait, self.slots.acquire())
+    /// A slot, held until the returned permit is dropped (a streamed report holds it until
+    /// its last row is read); `None` when none came free in time.
+    pub async fn enter(&self) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned())
             .await
             .ok()?
             .ok()

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 
 /// An inclusive range of calendar days in the reporting time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,9 +21,8 @@ pub enum DateRangeError {
     TooLong,
 }
 
-/// A counter bucket: everything is counted per day, per month and per year, so a long range
-/// reads a few year and month counters and the days at its edges instead of one counter per
-/// day (and a year's unique visitors are one sketch, not a merge of twelve).
+/// A counter bucket: everything is counted per day, per month and per year. Reports read days
+/// and months only (see `range_reads.rs`), about one bucket per month of their range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     Day(NaiveDate),
@@ -84,34 +83,6 @@ impl DateRange {
         self.to
     }
 
-    /// The fewest buckets that cover the range exactly: whole years and months inside it,
-    /// days elsewhere.
-    pub fn buckets(&self) -> Vec<Bucket> {
-        let mut out = Vec::new();
-        let mut day = self.from;
-        while day <= self.to {
-            let month_end = first_of_next_month(day).pred_opt().unwrap_or(day);
-            let year_end = NaiveDate::from_ymd_opt(day.year(), 12, 31).unwrap_or(day);
-            if day.ordinal() == 1 && year_end <= self.to {
-                out.push(Bucket::Year(day.year()));
-                day = year_end;
-            } else if day.day() == 1 && month_end <= self.to {
-                out.push(Bucket::Month {
-                    year: day.year(),
-                    month: day.month(),
-                });
-                day = month_end;
-            } else {
-                out.push(Bucket::Day(day));
-            }
-            match day.checked_add_days(Days::new(1)) {
-                Some(next) => day = next,
-                None => break,
-            }
-        }
-        out
-    }
-
     /// Every day in the range, for figures that are only kept per day.
     pub fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
         self.from.iter_days().take_while({
@@ -121,54 +92,12 @@ impl DateRange {
     }
 }
 
-fn first_of_next_month(day: NaiveDate) -> NaiveDate {
-    day.with_day(1)
-        .and_then(|first| first.checked_add_months(Months::new(1)))
-        .unwrap_or(NaiveDate::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn date(s: &str) -> NaiveDate {
         DateRange::parse_day(s).unwrap()
-    }
-
-    fn names(from: &str, to: &str) -> Vec<String> {
-        DateRange::new(date(from), date(to))
-            .unwrap()
-            .buckets()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    }
-
-    #[test]
-    fn whole_months_use_month_buckets_and_edges_use_days() {
-        assert_eq!(
-            names("2026-01-30", "2026-03-02"),
-            [
-                "d:20260130",
-                "d:20260131",
-                "m:202602",
-                "d:20260301",
-                "d:20260302"
-            ]
-        );
-        assert_eq!(names("2024-02-01", "2024-02-29"), ["m:202402"]);
-        assert_eq!(names("2024-02-01", "2024-02-28").len(), 28);
-        assert_eq!(names("2026-11-21", "2026-11-21"), ["d:20261121"]);
-    }
-
-    #[test]
-    fn whole_calendar_years_use_one_bucket() {
-        assert_eq!(names("2025-01-01", "2025-12-31"), ["y:2025"]);
-        assert_eq!(
-            names("2024-12-31", "2026-02-28"),
-            ["d:20241231", "y:2025", "m:202601", "m:202602"]
-        );
-        assert_eq!(names("2025-01-01", "2025-12-30").len(), 11 + 30);
     }
 
     #[test]
@@ -181,9 +110,8 @@ mod tests {
     }
 
     #[test]
-    fn a_year_needs_few_buckets() {
+    fn a_range_lists_its_days() {
         let range = DateRange::new(date("2025-11-21"), date("2026-11-20")).unwrap();
-        assert_eq!(range.buckets().len(), 10 + 11 + 20);
         assert_eq!(range.days().count(), 365);
     }
 

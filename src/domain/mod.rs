@@ -15,6 +15,7 @@ mod link_code;
 mod money;
 mod net;
 mod order;
+mod range_reads;
 mod report;
 mod roi;
 
@@ -38,6 +39,7 @@ pub use order::{
     Order, OrderError, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform,
     RefundAmount,
 };
+pub use range_reads::{Reads, Sign};
 pub use report::{
     CurrencyTotals, DailyReport, DayRow, FIGURE_COLUMNS, Figures, InfluencerReport, InfluencerRow,
     LinkReport, LinkRow, Period, SortError, sort_rows, spreadsheet_text,

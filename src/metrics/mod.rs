@@ -35,6 +35,7 @@ pub struct Metrics {
     pub flushes_failed: IntCounter,
     pub durable_commit_timeouts: IntCounter,
     pub link_cache_entries: IntGauge,
+    pub link_cache_loads: IntCounter,
     pub click_spool_bytes: IntGauge,
     pub click_spool_dropped: IntCounter,
     pub clicks_spilled: IntCounter,
@@ -192,6 +193,14 @@ impl Metrics {
                 IntGauge::new(
                     "reftrack_link_cache_entries",
                     "Links held in the in-process cache.",
+                )
+                .expect("valid metric"),
+            ),
+            link_cache_loads: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_link_cache_loads_total",
+                    "Links read from Redis into the in-process cache: first uses, and reloads after a change.",
                 )
                 .expect("valid metric"),
             ),

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::{
-    Bucket, Campaign, CampaignId, Currency, CurrencyTotals, Figures, InfluencerRow, Overflow,
+    Campaign, CampaignId, Currency, CurrencyTotals, Figures, InfluencerRow, Overflow, Reads,
     SortError, Totals, sort_rows,
 };
 use crate::metrics::Metrics;
@@ -56,11 +56,11 @@ pub async fn influencer_figures(
     metrics: &Metrics,
     influencers: &[InfluencerRecord],
     scope: &Scope,
-    buckets: &[Bucket],
+    reads: &Reads,
     currencies: &[Currency],
 ) -> Result<Vec<OwnerFigures>, ReportError> {
     let owners = influencers.iter().map(|i| Owner::Influencer(i.id.as_str()));
-    let plain = FieldSet::new(buckets, currencies, None);
+    let plain = FieldSet::new(reads, currencies, None);
     match scope {
         Scope::All => {
             let queries: Vec<FigureQuery<'_>> = owners
@@ -73,7 +73,7 @@ pub async fn influencer_figures(
             Ok(store.report_figures(&queries, metrics).await?)
         }
         Scope::Campaign { campaign, links } => {
-            let costs = FieldSet::new(buckets, currencies, Some(campaign.id.as_str()));
+            let costs = FieldSet::new(reads, currencies, Some(campaign.id.as_str()));
             let queries: Vec<FigureQuery<'_>> = links
                 .iter()
                 .map(|l| FigureQuery {

@@ -134,6 +134,13 @@ pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiErr
     state.store.campaign(&id).await?.ok_or_else(unknown)
 }
 
+/// Today in the reporting time zone.
+pub fn today(state: &AppState) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&state.time_zone)
+        .date_naive()
+}
+
 /// The report range from `from` and `to` (YYYY-MM-DD), by default the last 30 days.
 pub fn range(
     state: &AppState,
@@ -142,14 +149,11 @@ pub fn range(
 ) -> Result<DateRange, ApiError> {
     let bad =
         |e: crate::domain::DateRangeError| ApiError::bad_request("invalid_range", e.to_string());
-    let today = chrono::Utc::now()
-        .with_timezone(&state.time_zone)
-        .date_naive();
     let to = to
         .map(DateRange::parse_day)
         .transpose()
         .map_err(bad)?
-        .unwrap_or(today);
+        .unwrap_or_else(|| today(state));
     let from = match from {
         Some(raw) => DateRange::parse_day(raw).map_err(bad)?,
         None => to

@@ -17,6 +17,7 @@ mod openapi;
 mod orders;
 mod output;
 mod redirect;
+mod report_body;
 mod reports;
 mod request_span;
 mod responses;

@@ -13,12 +13,16 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::input::{campaign_of, influencer_id, range};
+use futures_util::{StreamExt, stream};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::input::{campaign_of, influencer_id, range, today};
+use super::report_body as body;
 use crate::domain::{
-    Currency, DailyReport, DateRange, DayRow, FIGURE_COLUMNS, Figures, InfluencerReport,
-    LinkReport, LinkRow, Overflow, Period, SortError, Totals, spreadsheet_text,
+    CampaignId, Currency, CurrencyTotals, DailyReport, DateRange, DayRow, Figures,
+    InfluencerReport, LinkCode, LinkReport, LinkRow, Overflow, Period, Reads, SortError, Totals,
 };
 use crate::error::ApiError;
 use crate::reports::{self, ReportError};
@@ -116,40 +120,40 @@ fn overflow<'a>(state: &'a AppState, what: &'static str) -> impl Fn(Overflow) ->
     move |_| report_error(state, ReportError::Overflow(what))
 }
 
-/// A CSV response: a header of `keys` then the figure columns, one record per row. The key
-/// cells are text and are made safe for spreadsheets; the figures are numbers and stay so.
+/// A CSV response of rows already read: a header of `keys` then the figure columns, one
+/// record per row.
 fn csv_response<'a>(
     keys: &[&str],
     rows: impl IntoIterator<Item = (Vec<String>, &'a Figures)>,
     filename: &str,
-) -> Result<HttpResponse, ApiError> {
-    let mut writer = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    let internal = |e: csv::Error| {
-        tracing::error!(error = %e, "writing CSV");
-        ApiError::client(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error",
-        )
-    };
-    let header: Vec<&str> = keys.iter().copied().chain(FIGURE_COLUMNS).collect();
-    writer.write_record(&header).map_err(internal)?;
-    for (key_cells, figures) in rows {
-        let key_cells: Vec<_> = key_cells.iter().map(|c| spreadsheet_text(c)).collect();
-        writer.serialize((key_cells, figures)).map_err(internal)?;
-    }
-    let body = writer
-        .into_inner()
-        .map_err(|e| internal(e.into_error().into()))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .body(body))
+) -> HttpResponse {
+    let chunks = [body::csv_head(keys), body::csv_rows(rows)];
+    body::csv_response(stream::iter(chunks), filename)
+}
+
+/// The fields of an influencer report before its rows.
+#[derive(Serialize)]
+struct InfluencerHead {
+    #[serde(flatten)]
+    period: Period,
+    campaign_id: Option<CampaignId>,
+    currency: Currency,
+}
+
+/// The fields of an influencer report after its rows.
+#[derive(Serialize)]
+struct InfluencerTail {
+    totals: Figures,
+    other_currencies: Vec<CurrencyTotals>,
+}
+
+/// `rows` a chunk at a time.
+fn chunked<R>(rows: Vec<R>) -> impl Iterator<Item = Vec<R>> {
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        Some(rows.by_ref().take(body::ROWS_PER_CHUNK).collect())
+    })
 }
 
 #[utoipa::path(
@@ -166,7 +170,7 @@ pub async fn influencers(
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
     let csv = wants_csv(&req, &query)?;
-    let Some(_slot) = state.reports.enter().await else {
+    let Some(slot) = state.reports.enter().await else {
         return Ok(busy(&state));
     };
     let scope = match query.campaign_id.as_deref() {
@@ -195,7 +199,7 @@ pub async fn influencers(
         &state.metrics,
         &influencers,
         &scope,
-        &range.buckets(),
+        &Reads::of(range, today(&state)),
         &currencies,
     )
     .await
@@ -209,10 +213,11 @@ pub async fn influencers(
         query.order.as_deref(),
     )
     .map_err(|e| report_error(&state, e))?;
+    // Every figure is read: the slot is free for another report while this one is sent.
+    drop(slot);
     if csv {
-        return csv_response(
-            &["influencer_id", "handle"],
-            rows.iter().map(|r| {
+        let rows = chunked(rows).map(|chunk| {
+            body::csv_rows(chunk.iter().map(|r| {
                 (
                     vec![
                         r.influencer_id.clone().unwrap_or_default(),
@@ -220,20 +225,30 @@ pub async fn influencers(
                     ],
                     &r.figures,
                 )
-            }),
+            }))
+        });
+        let chunks = std::iter::once(body::csv_head(&["influencer_id", "handle"])).chain(rows);
+        return Ok(body::csv_response(
+            stream::iter(chunks),
             &format!("reftrack-influencers-{}-{}.csv", range.from(), range.to()),
-        );
+        ));
     }
     let other_currencies = reports::other_currency_totals(&figures, &currencies)
         .map_err(|e| report_error(&state, e))?;
-    Ok(HttpResponse::Ok().json(InfluencerReport {
+    let head = body::json_head(&InfluencerHead {
         period: period(&state, range),
         campaign_id: scope.campaign_id(),
         currency,
-        rows,
+    });
+    let tail = body::json_tail(&InfluencerTail {
         totals: Figures::new(&totals, currency),
         other_currencies,
-    }))
+    });
+    let rows = chunked(rows)
+        .enumerate()
+        .map(|(i, chunk)| body::json_rows(&chunk, i == 0));
+    let chunks = std::iter::once(head).chain(rows).chain([tail]);
+    Ok(body::json_response(stream::iter(chunks)))
 }
 
 #[utoipa::path(
@@ -263,10 +278,10 @@ pub async fn daily(
     let owner = Owner::Influencer(id.as_str());
     let per_day: Vec<FieldSet> = days
         .iter()
-        .map(|day| FieldSet::new(&[crate::domain::Bucket::Day(*day)], &[currency], None))
+        .map(|day| FieldSet::new(&Reads::day(*day), &[currency], None))
         .collect();
     // Unique clicks over the whole period come from the period's sketches, not a sum of days.
-    let whole = FieldSet::new(&range.buckets(), &[currency], None);
+    let whole = FieldSet::new(&Reads::of(range, today(&state)), &[currency], None);
     let queries: Vec<FigureQuery<'_>> = per_day
         .iter()
         .chain([&whole])
@@ -285,11 +300,11 @@ pub async fn daily(
         });
     }
     if csv {
-        return csv_response(
+        return Ok(csv_response(
             &["date"],
             rows.iter().map(|r| (vec![r.date.to_string()], &r.figures)),
             &format!("reftrack-{id}-daily-{}-{}.csv", range.from(), range.to()),
-        );
+        ));
     }
     totals.unique_clicks = period_figures.clicks.unique_clicks;
     Ok(HttpResponse::Ok().json(DailyReport {
@@ -322,35 +337,100 @@ pub async fn links(
         ));
     };
     let id = influencer_id(raw)?;
-    let Some(_slot) = state.reports.enter().await else {
+    let Some(slot) = state.reports.enter().await else {
         return Ok(busy(&state));
     };
-    let links = state.store.links_of(&id).await?;
-    let fields = FieldSet::new(&range.buckets(), &[currency], None);
-    let queries: Vec<FigureQuery<'_>> = links
-        .iter()
-        .map(|l| FigureQuery {
-            owner: Owner::Link(l.code.as_str()),
-            fields: &fields,
-        })
-        .collect();
-    let figures = state.store.report_figures(&queries, &state.metrics).await?;
-    let mut totals = Totals::default();
-    let mut rows = Vec::with_capacity(links.len());
-    for (link, owner) in links.iter().zip(&figures) {
-        let t = owner.in_currency(0);
-        totals.add(&t).map_err(overflow(&state, "links"))?;
-        rows.push(LinkRow {
-            code: link.code.to_string(),
-            influencer_id: link.influencer_id.to_string(),
-            disabled: link.disabled,
-            figures: Figures::new(&t, currency),
-        });
-    }
-    Ok(HttpResponse::Ok().json(LinkReport {
+    let codes = state.store.link_codes_of(&id).await?;
+    let head = body::json_head(&LinkHead {
         period: period(&state, range),
         currency,
-        rows,
-        totals: Figures::new(&totals, currency),
-    }))
+    });
+    let links = LinkRows {
+        fields: FieldSet::new(&Reads::of(range, today(&state)), &[currency], None),
+        state,
+        codes,
+        at: 0,
+        currency,
+        totals: Totals::default(),
+        done: false,
+        _slot: slot,
+    };
+    let rows = stream::unfold(links, LinkRows::next);
+    Ok(body::json_response(
+        stream::once(async { head }).chain(rows),
+    ))
+}
+
+/// The fields of a link report before its rows.
+#[derive(Serialize)]
+struct LinkHead {
+    #[serde(flatten)]
+    period: Period,
+    currency: Currency,
+}
+
+/// The fields of a link report after its rows.
+#[derive(Serialize)]
+struct LinkTail {
+    totals: Figures,
+}
+
+/// A link report's rows, read and sent [`body::ROWS_PER_CHUNK`] links at a time while the
+/// report holds its slot, then its totals.
+struct LinkRows {
+    state: web::Data<AppState>,
+    codes: Vec<LinkCode>,
+    /// The first code not yet read.
+    at: usize,
+    fields: FieldSet,
+    currency: Currency,
+    totals: Totals,
+    done: bool,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl LinkRows {
+    async fn next(mut self) -> Option<(body::Chunk, Self)> {
+        if self.done {
+            return None;
+        }
+        if self.at >= self.codes.len() {
+            self.done = true;
+            let tail = body::json_tail(&LinkTail {
+                totals: Figures::new(&self.totals, self.currency),
+            });
+            return Some((tail, self));
+        }
+        let end = self.codes.len().min(self.at + body::ROWS_PER_CHUNK);
+        let chunk = self.rows(self.at, end).await;
+        self.done = chunk.is_err();
+        self.at = end;
+        Some((chunk, self))
+    }
+
+    /// The rows of the links `from..to` of the report's codes.
+    async fn rows(&mut self, from: usize, to: usize) -> body::Chunk {
+        let state = &self.state;
+        let records = state.store.links_by_code(&self.codes[from..to]).await?;
+        let queries: Vec<FigureQuery<'_>> = records
+            .iter()
+            .map(|l| FigureQuery {
+                owner: Owner::Link(l.code.as_str()),
+                fields: &self.fields,
+            })
+            .collect();
+        let figures = state.store.report_figures(&queries, &state.metrics).await?;
+        let mut rows = Vec::with_capacity(records.len());
+        for (link, owner) in records.iter().zip(&figures) {
+            let t = owner.in_currency(0);
+            self.totals.add(&t).map_err(overflow(state, "links"))?;
+            rows.push(LinkRow {
+                code: link.code.to_string(),
+                influencer_id: link.influencer_id.to_string(),
+                disabled: link.disabled,
+                figures: Figures::new(&t, self.currency),
+            });
+        }
+        body::json_rows(&rows, from == 0)
+    }
 }

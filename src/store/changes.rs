@@ -3,7 +3,8 @@
 //! Every write to a link or an influencer appends an entry in the same script that makes the
 //! change. Replicas poll the stream from the last entry they saw. Unlike pub/sub, a replica
 //! that was disconnected still sees what it missed; if it fell so far behind that the entries
-//! it needed were trimmed, it is told so and drops its whole cache.
+//! it needed were trimmed, it is told so, and asks which influencers changed since (each write
+//! notes its time against its influencer in the `changed` zset) to reload only their links.
 
 use redis::streams::{StreamId, StreamRangeReply};
 
@@ -24,6 +25,17 @@ pub struct ChangeFeed {
     pub last_id: String,
     /// Entries after the given position were trimmed before they could be read.
     pub gap: bool,
+    /// As many entries as asked for were read: more may follow.
+    pub more: bool,
+}
+
+/// What changed since a position whose following entries were trimmed.
+#[derive(Debug, Default)]
+pub struct Missed {
+    /// Influencers changed (themselves or one of their links) at or after the position.
+    pub influencers: Vec<InfluencerId>,
+    /// The newest entry when they were read: later changes are in the stream after it.
+    pub last_id: String,
 }
 
 /// The position before any entry.
@@ -84,12 +96,43 @@ impl Store {
             .first()
             .is_some_and(|e| after != START && parse_id(&e.id) > parse_id(after));
         Ok(ChangeFeed {
+            more: newer.ids.len() >= max,
             changes: newer.ids.iter().filter_map(change_of).collect(),
             last_id: newer
                 .ids
                 .last()
                 .map_or_else(|| after.to_owned(), |e| e.id.clone()),
             gap,
+        })
+    }
+
+    /// The influencers changed at or after position `after` (a stream entry id), and the
+    /// newest entry's id, read in that order in one round trip, so nothing falls between.
+    pub async fn missed_since(&self, after: &str) -> StoreResult<Missed> {
+        let keys = self.keys();
+        let (newest, ids): (StreamRangeReply, Vec<String>) = redis::pipe()
+            .cmd("XREVRANGE")
+            .arg(keys.changes())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .cmd("ZRANGE")
+            .arg(keys.changed_influencers())
+            .arg(parse_id(after).0)
+            .arg("+inf")
+            .arg("BYSCORE")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(Missed {
+            influencers: ids
+                .iter()
+                .filter_map(|id| InfluencerId::parse(id))
+                .collect(),
+            last_id: newest
+                .ids
+                .first()
+                .map_or_else(|| after.to_owned(), |e| e.id.clone()),
         })
     }
 }

@@ -101,6 +101,7 @@ impl Store {
             .key(keys.influencer(&record.id))
             .key(keys.influencer_index())
             .key(keys.changes())
+            .key(keys.changed_influencers())
             .arg(record.id.as_str())
             .arg(record.handle.as_str())
             .arg(record.created_ms)

@@ -13,6 +13,7 @@
 //! | `P:{P:cat}:link:<code>` | hash | a link (influencer_id, destination, campaign_id, disabled, created_ms) |
 //! | `P:{P:cat}:inf:<id>:links` | zset | an influencer's link codes by creation time |
 //! | `P:{P:cat}:changes` | stream | link and influencer changes, read by every replica to refresh its link cache |
+//! | `P:{P:cat}:changed` | zset | influencer id → time (ms) of the last change to it or one of its links, for a replica that missed trimmed stream entries |
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
 //! | `P:{P:cat}:link_numbers` | hash | link number (decimal; see `click_records::link_number`) → code, for reading click records back |
 //! | `P:{P:cs:<n>}:clicks:i:<id>` | hash | an influencer's click counters, in count shard `n` (see [`count_shard`]): `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious, day and month buckets (a year is the sum of its months) |
@@ -129,6 +130,10 @@ impl Keys {
 
     pub fn changes(&self) -> String {
         format!("{}:changes", self.catalog)
+    }
+
+    pub fn changed_influencers(&self) -> String {
+        format!("{}:changed", self.catalog)
     }
 
     pub fn coupons(&self) -> String {
@@ -280,6 +285,7 @@ mod tests {
             keys.link(&code),
             keys.influencer_links(&id),
             keys.changes(),
+            keys.changed_influencers(),
             keys.coupons(),
             keys.influencer_coupons(&id),
             keys.currencies(),

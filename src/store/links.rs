@@ -55,6 +55,7 @@ impl Store {
             .key(keys.influencer(&link.influencer_id))
             .key(keys.influencer_links(&link.influencer_id))
             .key(keys.changes())
+            .key(keys.changed_influencers())
             .arg(link.code.as_str())
             .arg(link.created_ms)
             .arg(CHANGES_MAX_LEN)
@@ -90,6 +91,41 @@ impl Store {
     pub async fn links_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkRecord>> {
         self.links_in(&self.keys().influencer_links(influencer))
             .await
+    }
+
+    /// The codes of an influencer's links, oldest first: one read of its index, so a report
+    /// can then read the links a chunk at a time with [`Store::links_by_code`].
+    pub async fn link_codes_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkCode>> {
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys().influencer_links(influencer))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(members
+            .iter()
+            .filter_map(|m| LinkCode::parse(m).ok())
+            .collect())
+    }
+
+    /// The links of `codes`, in their order, in one round trip; codes of no link are skipped.
+    pub async fn links_by_code(&self, codes: &[LinkCode]) -> StoreResult<Vec<LinkRecord>> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = codes.iter().map(|c| self.keys().link(c)).collect();
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.hgetall(key);
+        }
+        let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await?;
+        codes
+            .iter()
+            .zip(&keys)
+            .zip(&maps)
+            .filter(|(_, map)| !map.is_empty())
+            .map(|((code, key), map)| LinkRecord::from_hash(key, code.clone(), map))
+            .collect()
     }
 
     /// A campaign's links, oldest first.
@@ -167,6 +203,7 @@ impl Store {
         invocation
             .key(keys.link(code))
             .key(keys.changes())
+            .key(keys.changed_influencers())
             .arg(code.as_str())
             .arg(CHANGES_MAX_LEN);
         if let Some(destination) = destination {

@@ -122,9 +122,9 @@ async fn huge_counters_add_up_exactly_and_a_corrupt_one_is_skipped_and_counted()
     for id in [&alice, &bob] {
         let _: () = redis::cmd("HSET")
             .arg(keys.counts(Owner::Influencer(id)))
-            .arg(format!("o:USD:y:{year}"))
+            .arg(format!("o:USD:m:{year}01"))
             .arg(1)
-            .arg(format!("r:USD:y:{year}"))
+            .arg(format!("r:USD:m:{year}01"))
             .arg(i64::MAX)
             .query(&mut redis)
             .unwrap();
@@ -254,4 +254,44 @@ async fn a_report_that_finds_every_slot_taken_is_answered_busy_with_retry_after(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_link_report_longer_than_a_chunk_streams_every_link_once_and_gives_its_slot_back() {
+    // Arrange: more links than one chunk of the body (500), clicks on the first and the last
+    let app = spawn_app_with(|s| s.reports.max_concurrent = 1).await;
+    let alice = app.influencer("alice").await;
+    let mut codes = Vec::new();
+    for chunk in 0..22 {
+        let created =
+            futures::future::join_all((0..50).map(|_| app.link(&alice, "https://shop.example/")))
+                .await;
+        assert_eq!(created.len(), 50, "chunk {chunk}");
+        codes.extend(created);
+    }
+    app.click(&codes[0], crate::helpers::BROWSER).await;
+    app.click(&codes[codes.len() - 1], crate::helpers::BROWSER)
+        .await;
+    app.wait_for_clicks(&alice, 2).await;
+
+    // Act
+    let (status, report) = app
+        .get_json(&format!("/api/v1/reports/links?influencer_id={alice}"))
+        .await;
+
+    // Assert
+    assert_eq!(status, 200, "{report}");
+    let rows = report["rows"].as_array().unwrap();
+    let mut listed: Vec<&str> = rows.iter().map(|r| r["code"].as_str().unwrap()).collect();
+    listed.sort_unstable();
+    listed.dedup();
+    assert_eq!(listed.len(), codes.len());
+    let clicks: i64 = rows.iter().map(|r| r["clicks"].as_i64().unwrap()).sum();
+    assert_eq!(clicks, 2);
+    assert_eq!(report["totals"]["clicks"], 2);
+    assert_eq!(report["currency"], "USD");
+    let (again, _) = app
+        .get_json(&format!("/api/v1/reports/links?influencer_id={alice}"))
+        .await;
+    assert_eq!(again, 200, "the streamed report gave its slot back");
 }

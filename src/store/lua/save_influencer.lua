@@ -1,8 +1,10 @@
 -- Creates or updates an influencer, keeping handles unique.
 -- KEYS[1] handles hash, KEYS[2] influencer hash, KEYS[3] influencer index zset,
--- KEYS[4] changes stream
+-- KEYS[4] changes stream, KEYS[5] influencers' last-change zset
 -- ARGV[1] id, ARGV[2] handle, ARGV[3] created_ms, ARGV[4] 1 to create / 0 to update,
 -- ARGV[5] changes stream max length, ARGV[6..] field, value, ... ; the value '' removes a field.
+-- An update is appended to the stream and its time (the entry id's milliseconds) noted against
+-- the influencer.
 -- Returns 1 when saved, 0 when the handle belongs to someone else, -1 when updating an
 -- influencer that does not exist, -2 when creating one that exists.
 local exists = redis.call('EXISTS', KEYS[2]) == 1
@@ -33,6 +35,7 @@ if ARGV[4] == '1' then
   redis.call('HSET', KEYS[2], 'created_ms', ARGV[3])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 else
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'influencer', ARGV[1])
+  local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'influencer', ARGV[1])
+  redis.call('ZADD', KEYS[5], string.match(id, '^%d+'), ARGV[1])
 end
 return 1

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Report times as influencers grow (issue 14): for each count in COUNTS (1,000, 10,000 and
+# 50,000), a fresh private Redis is seeded straight through its protocol with that many
+# influencers, each with 60 days of day counters and 14 months of month counters (human and
+# bot clicks, orders, revenue) and unique-visitor sketches for the last 35 days and months,
+# and one link in a campaign with its own counters. Then the median of RUNS requests of the
+# influencer report over a calendar month, the last 30 days (the default and the dashboard's
+# first load, also as CSV), the last 366 days and last calendar year, and of the campaign report over the
+# last 30 days, each printed beside the figure issue 14 measured before this change.
+#
+# Usage: deploy/bench/report_scale.sh [path/to/reftrack]   (default target/release/reftrack)
+#        COUNTS="1000 10000" RUNS=3 to vary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BIN=${1:-target/release/reftrack}
+COUNTS=${COUNTS:-"1000 10000 50000"}
+RUNS=${RUNS:-5}
+PORT=${PORT:-18094}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+TOKEN=bench-admin-token-0123456789
+
+work=$(mktemp -d)
+cleanup() {
+  [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [[ -n ${redis_pid:-} ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  rm -rf "$work"
+  return 0
+}
+trap cleanup EXIT
+
+# Today's figures from issue 14, in seconds ("-" where the issue gave none).
+today_figure() {
+  case "$1 $2" in
+    "10000 rolling-30") echo "0.95" ;;
+    "10000 calendar-year") echo "0.28 (README, read the year bucket)" ;;
+    "50000 rolling-30") echo "503 after 1 s" ;;
+    "10000 campaign") echo "0.33" ;;
+    "50000 campaign") echo "5.95" ;;
+    *) echo "-" ;;
+  esac
+}
+
+start() {
+  taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" \
+    --save '' --appendonly no >"$work/redis.log" 2>&1 &
+  redis_pid=$!
+  until redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1; do sleep 0.1; done
+  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
+    REFTRACK_HTTP__BIND=127.0.0.1:$PORT REFTRACK_HTTP__WORKERS=1 REFTRACK_LOG__LEVEL=warn \
+    REFTRACK_CLICKS__SPOOL_DIR="$work/spool" taskset -c "$SERVER_CPU" "$BIN" serve \
+    >"$work/server.log" 2>&1 &
+  server_pid=$!
+  until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.1; done
+}
+
+stop() {
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
+  server_pid= redis_pid=
+  rm -rf "${work:?}"/*
+}
+
+time_of() {
+  local times=()
+  for _ in $(seq "$RUNS"); do
+    times+=("$(curl -s -o "$work/report.out" -w '%{http_code} %{time_total}' \
+      -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/reports/$1")")
+  done
+  printf '%s\n' "${times[@]}" | awk '$1 != 200 { print "status " $1 > "/dev/stderr"; exit 1 }'
+  printf '%s\n' "${times[@]}" | awk '{ print $2 }' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
+}
+
+today=$(date -u +%F)
+month_start=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%F)
+month_end=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%F)
+year_from=$(date -u -d "$today -365 days" +%F)
+last_year=$(( $(date -u +%Y) - 1 ))
+
+printf '%-7s %-13s %-6s %10s   %s\n' influencers range format seconds "today (issue 14)"
+for count in $COUNTS; do
+  start
+  campaign=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d '{"name": "bench", "currency": "USD"}' "http://127.0.0.1:$PORT/api/v1/campaigns" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  python3 - "$count" "$campaign" >"$work/seed.redis" <<'PY'
+import datetime, random, sys
+count, campaign = int(sys.argv[1]), sys.argv[2]
+out = sys.stdout
+def resp(*parts):
+    parts = [str(p) for p in parts]
+    out.write("*%d\r\n" % len(parts) + "".join("$%d\r\n%s\r\n" % (len(p.encode()), p) for p in parts))
+today = datetime.datetime.now(datetime.timezone.utc).date()
+days = [today - datetime.timedelta(days=i) for i in range(60)]
+months = sorted({(today.year * 12 + today.month - 1 - i) for i in range(14)})
+months = ["%04d%02d" % (m // 12, m % 12 + 1) for m in months]
+now_ms = int(datetime.datetime.now().timestamp() * 1000)
+cat = "rt:{rt:cat}"
+for i in range(count):
+    inf = "inf_bench%07d" % i
+    code = "c%07d" % i
+    resp("HSET", f"{cat}:inf:{inf}", "handle", f"creator{i}", "created_ms", now_ms + i, "disabled", "0")
+    resp("ZADD", f"{cat}:infs", now_ms + i, inf)
+    resp("HSET", f"{cat}:handles", f"creator{i}", inf)
+    resp("HSET", f"{cat}:link:{code}", "influencer_id", inf, "destination", "https://shop.example/",
+         "campaign_id", campaign, "disabled", "0", "created_ms", now_ms + i)
+    resp("ZADD", f"{cat}:inf:{inf}:links", now_ms + i, code)
+    resp("ZADD", f"{cat}:campaign:{campaign}:links", now_ms + i, code)
+    for owner in (f"rt:{{rt:i:{inf}}}", f"rt:{{rt:l:{code}}}"):
+        fields = []
+        for bucket in [f"d:{d:%Y%m%d}" for d in days] + [f"m:{m}" for m in months]:
+            clicks = random.randint(1, 50)
+            orders = random.randint(0, 3)
+            fields += [f"h:{bucket}", clicks, f"b:{bucket}", clicks // 10,
+                       f"o:USD:{bucket}", orders, f"r:USD:{bucket}", orders * 2500]
+        resp("HSET", f"{owner}:counts", *fields)
+        for bucket in [f"d:{d:%Y%m%d}" for d in days[:35]] + [f"m:{m}" for m in months[-2:]]:
+            resp("PFADD", f"{owner}:uniq:{bucket}", *("v%d" % random.randint(0, 5000) for _ in range(5)))
+PY
+  taskset -c "$LOAD_CPU" redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
+  for spec in \
+    "calendar-month json influencers?from=$month_start&to=$month_end" \
+    "rolling-30 json influencers" \
+    "rolling-30 csv influencers?format=csv" \
+    "rolling-366 json influencers?from=$year_from&to=$today" \
+    "calendar-year json influencers?from=$last_year-01-01&to=$last_year-12-31" \
+    "campaign json influencers?campaign_id=$campaign"; do
+    read -r name format query <<<"$spec"
+    printf '%-11s %-13s %-6s %10s   %s\n' "$count" "$name" "$format" "$(time_of "$query")" \
+      "$(today_figure "$count" "$name")"
+  done
+  links=$(time_of "links?influencer_id=inf_bench0000000")
+  printf '%-11s %-13s %-6s %10s   %s\n' "$count" "links(1)" json "$links" "-"
+  stop
+done

@@ -1,0 +1,178 @@
+//! A report over any range reads about one counter bucket per month (month buckets, less the
+//! days a range leaves out), and its figures are still exactly those of its days: counters as
+//! their sum, unique visitors as the union of the days' sketches.
+
+use chrono::{Datelike, Days, Months, NaiveDate, Utc};
+use reftrack::store::{Keys, Owner};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// What the test wrote on one day.
+#[derive(Debug, Clone, Copy)]
+struct Day {
+    date: NaiveDate,
+    human: i64,
+    bot: i64,
+    suspicious: i64,
+    revenue: i64,
+}
+
+fn day_figures(i: i64, date: NaiveDate) -> Day {
+    Day {
+        date,
+        human: i % 7 + 1,
+        bot: i % 3,
+        suspicious: i % 2,
+        revenue: 1000 + i,
+    }
+}
+
+fn month_of(date: NaiveDate) -> String {
+    format!("m:{}", date.format("%Y%m"))
+}
+
+fn day_of(date: NaiveDate) -> String {
+    format!("d:{}", date.format("%Y%m%d"))
+}
+
+/// Fills counters of `influencer` on every day from the first of the month three months ago
+/// to the end of this month (days to come too: a cost can be booked ahead), in day and month
+/// buckets as the writers keep them, and unique visitors on the days until today, each day's
+/// overlapping the next's.
+fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
+    let keys = Keys::new("rt");
+    let owner = Owner::Influencer(influencer);
+    let counts = keys.counts(owner);
+    let first = today.with_day(1).unwrap() - Months::new(3);
+    let last = (today.with_day(1).unwrap() + Months::new(1))
+        .pred_opt()
+        .unwrap();
+    let mut redis = app.redis.connection();
+    let mut days = Vec::new();
+    for (i, date) in first.iter_days().take_while(|d| *d <= last).enumerate() {
+        let i = i64::try_from(i).unwrap();
+        let day = day_figures(i, date);
+        // One command at a time: the cluster's test connection does not pipeline.
+        let mut commands = Vec::new();
+        for bucket in [day_of(date), month_of(date)] {
+            for (field, n) in [
+                (format!("h:{bucket}"), day.human),
+                (format!("b:{bucket}"), day.bot),
+                (format!("s:{bucket}"), day.suspicious),
+                (format!("o:USD:{bucket}"), 1),
+                (format!("r:USD:{bucket}"), day.revenue),
+            ] {
+                let mut add = redis::cmd("HINCRBY");
+                add.arg(&counts).arg(field).arg(n);
+                commands.push(add);
+            }
+            if date <= today {
+                let visitors: Vec<String> = (i * 3..i * 3 + 5).map(|v| format!("v{v}")).collect();
+                let key = format!("{}:uniq:{bucket}", counts.trim_end_matches(":counts"));
+                let mut add = redis::cmd("PFADD");
+                add.arg(key).arg(visitors);
+                commands.push(add);
+            }
+        }
+        for command in commands {
+            let _: redis::Value = command.query(&mut redis).unwrap();
+        }
+        days.push(day);
+    }
+    days
+}
+
+/// Unique visitors of the days from `from` to `to` as Redis counts their union.
+fn uniques(app: &TestApp, influencer: &str, from: NaiveDate, to: NaiveDate) -> i64 {
+    let counts = Keys::new("rt").counts(Owner::Influencer(influencer));
+    let base = counts.trim_end_matches(":counts");
+    let mut count = redis::cmd("PFCOUNT");
+    for date in from.iter_days().take_while(|d| *d <= to) {
+        count.arg(format!("{base}:uniq:{}", day_of(date)));
+    }
+    count.query(&mut app.redis.connection()).unwrap()
+}
+
+fn money(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+async fn influencer_row(app: &TestApp, id: &str, query: &str) -> Value {
+    let (status, report) = app
+        .get_json(&format!("/api/v1/reports/influencers{query}"))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["influencer_id"] == id)
+        .cloned()
+        .expect("the influencer has a row")
+}
+
+#[tokio::test]
+async fn calendar_and_rolling_reports_equal_the_sum_of_their_days_across_month_boundaries() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let today = Utc::now().date_naive();
+    let days = fill(&app, &alice, today);
+    let month_start = today.with_day(1).unwrap();
+    let last_month = (
+        month_start - Months::new(1),
+        month_start.pred_opt().unwrap(),
+    );
+    // The default range (the last 30 days), a calendar month, ranges cutting months in the
+    // past, a long one, one running past today, and one day.
+    let ranges = [
+        (today - Days::new(29), today),
+        last_month,
+        (today - Days::new(75), today - Days::new(40)),
+        (days[3].date, today),
+        (today - Days::new(10), days.last().unwrap().date),
+        (today - Days::new(1), today - Days::new(1)),
+    ];
+
+    for (i, (from, to)) in ranges.into_iter().enumerate() {
+        // Act
+        let query = if i == 0 {
+            String::new()
+        } else {
+            format!("?from={from}&to={to}")
+        };
+        let row = influencer_row(&app, &alice, &query).await;
+        let (status, daily) = app
+            .get_json(&format!(
+                "/api/v1/reports/influencers/{alice}/daily?from={from}&to={to}"
+            ))
+            .await;
+        assert_eq!(status, 200, "{daily}");
+
+        // Assert
+        let inside: Vec<&Day> = days
+            .iter()
+            .filter(|d| (from..=to).contains(&d.date))
+            .collect();
+        let sum = |f: fn(&Day) -> i64| inside.iter().map(|d| f(d)).sum::<i64>();
+        let what = format!("{from}..{to}: {row}");
+        assert_eq!(row["clicks"], sum(|d| d.human), "{what}");
+        assert_eq!(row["bot_clicks"], sum(|d| d.bot), "{what}");
+        assert_eq!(row["suspicious_clicks"], sum(|d| d.suspicious), "{what}");
+        assert_eq!(row["orders"], inside.len(), "{what}");
+        assert_eq!(row["revenue"], money(sum(|d| d.revenue)), "{what}");
+        let expected_uniques = uniques(&app, &alice, from, to.min(today));
+        assert!(expected_uniques > 0);
+        assert_eq!(row["unique_clicks"], expected_uniques, "{what}");
+        let daily_clicks: i64 = daily["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["clicks"].as_i64().unwrap())
+            .sum();
+        assert_eq!(daily_clicks, sum(|d| d.human), "{what}");
+        assert_eq!(daily["totals"]["unique_clicks"], expected_uniques, "{what}");
+        assert_eq!(daily["totals"]["revenue"], row["revenue"], "{what}");
+    }
+}
