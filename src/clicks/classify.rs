@@ -13,9 +13,11 @@
 //!   browser, as bought clicks are), not bots;
 //! - patterns in [`NOT_CRAWLERS`] name ordinary phones, not crawlers, and are left out.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
@@ -61,22 +63,66 @@ struct Entry {
     pattern: String,
 }
 
-/// Every pattern of the list but [`NOT_CRAWLERS`], as one expression.
-static CRAWLERS: LazyLock<Regex> = LazyLock::new(|| {
-    let entries: Vec<Entry> =
-        serde_json::from_str(CRAWLER_USER_AGENTS).expect("the vendored list is JSON");
-    let alternatives: Vec<String> = entries
-        .iter()
-        .filter(|e| !NOT_CRAWLERS.contains(&e.pattern.as_str()))
-        .map(|e| format!("(?:{})", e.pattern))
-        .collect();
-    RegexBuilder::new(&alternatives.join("|"))
-        .unicode(false)
-        .size_limit(64 << 20)
-        .dfa_size_limit(16 << 20)
-        .build()
-        .expect("the vendored patterns compile")
-});
+/// The list's patterns but [`NOT_CRAWLERS`], in two parts: the plain strings (most of them)
+/// searched for at once, and the few true expressions as one expression, so matching a user
+/// agent costs about a microsecond.
+struct Crawlers {
+    literals: AhoCorasick,
+    expressions: Regex,
+}
+
+impl Crawlers {
+    fn load() -> Self {
+        let entries: Vec<Entry> =
+            serde_json::from_str(CRAWLER_USER_AGENTS).expect("the vendored list is JSON");
+        let mut literals = Vec::new();
+        let mut expressions = Vec::new();
+        for entry in entries
+            .iter()
+            .filter(|e| !NOT_CRAWLERS.contains(&e.pattern.as_str()))
+        {
+            match literal(&entry.pattern) {
+                Some(text) => literals.push(text),
+                None => expressions.push(format!("(?:{})", entry.pattern)),
+            }
+        }
+        Self {
+            literals: AhoCorasickBuilder::new()
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&literals)
+                .expect("the list's strings are valid patterns"),
+            expressions: RegexBuilder::new(&expressions.join("|"))
+                .unicode(false)
+                .build()
+                .expect("the vendored patterns compile"),
+        }
+    }
+
+    fn is_match(&self, user_agent: &[u8]) -> bool {
+        self.literals.is_match(user_agent) || self.expressions.is_match(user_agent)
+    }
+}
+
+/// The text a pattern matches when it is a plain string (escaped punctuation allowed).
+fn literal(pattern: &str) -> Option<String> {
+    let mut text = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(escaped) if escaped.is_ascii_punctuation() => text.push(escaped),
+                _ => return None,
+            },
+            '.' | '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => {
+                return None;
+            }
+            other => text.push(other),
+        }
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+static CRAWLERS: LazyLock<Crawlers> = LazyLock::new(Crawlers::load);
 static IN_APP: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(IN_APP_TOKENS));
 static AUTOMATION: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(AUTOMATION_TOKENS));
 
@@ -95,12 +141,41 @@ pub fn prepare() {
     LazyLock::force(&AUTOMATION);
 }
 
+/// User agents whose class each worker thread remembers; it forgets them all when full.
+const REMEMBERED: usize = 2048;
+
+/// Longest user agent remembered (real ones are under 300 bytes).
+const REMEMBERED_LEN: usize = 512;
+
+thread_local! {
+    /// Followers' user agents repeat (a few browser builds make most traffic), so each is
+    /// matched against the list once per thread, not on every redirect.
+    static SEEN: RefCell<HashMap<Box<str>, ClickClass>> = RefCell::new(HashMap::new());
+}
+
 /// Classifies a request by its `User-Agent`.
 ///
 /// An empty or missing user agent counts as a person: no preview fetcher or crawler sends one,
 /// and neither list flags it. Scripted traffic without a user agent is the fraud detector's
 /// concern, not this one's.
 pub fn classify_user_agent(user_agent: &str) -> ClickClass {
+    if user_agent.len() > REMEMBERED_LEN {
+        return classify(user_agent);
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(class) = seen.get(user_agent) {
+            return *class;
+        }
+        let class = classify(user_agent);
+        if seen.len() >= REMEMBERED {
+            seen.clear();
+        }
+        seen.insert(user_agent.into(), class);
+        class
+    })
+}
+
+fn classify(user_agent: &str) -> ClickClass {
     let ua = user_agent.as_bytes();
     if AUTOMATION.is_match(ua) {
         ClickClass::Suspicious
@@ -162,6 +237,22 @@ mod tests {
         ] {
             assert_eq!(classify_user_agent(ua), ClickClass::Bot, "{ua}");
         }
+    }
+
+    #[test]
+    fn a_remembered_user_agent_keeps_its_class_and_the_memory_stays_bounded() {
+        for ua in [
+            "Twitterbot/1.0",
+            "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0",
+            "",
+        ] {
+            assert_eq!(classify_user_agent(ua), classify(ua), "{ua}");
+            assert_eq!(classify_user_agent(ua), classify(ua), "{ua}, remembered");
+        }
+        for i in 0..REMEMBERED + 10 {
+            classify_user_agent(&format!("Mozilla/5.0 build {i}"));
+        }
+        assert!(SEEN.with_borrow(HashMap::len) <= REMEMBERED);
     }
 
     #[test]
