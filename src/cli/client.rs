@@ -105,6 +105,14 @@ impl ApiClient {
             .map_err(|e| CliError::Unexpected(e.to_string()))
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        let response = self.send(self.http.put(self.url(path)?).json(body)).await?;
+        response
+            .json()
+            .await
+            .map_err(|e| CliError::Unexpected(e.to_string()))
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
         let response = self
             .send(self.http.post(self.url(path)?).json(body))

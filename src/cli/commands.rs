@@ -53,6 +53,20 @@ pub enum CouponCommand {
 }
 
 #[derive(Debug, clap::Subcommand)]
+pub enum OrderCommand {
+    /// Move an order to another influencer, or to `unattributed`; its figures move with it.
+    Reattribute {
+        /// The order's key, as the order list shows it (e.g. shopify:1001).
+        order_key: String,
+        /// An influencer id, or `unattributed`.
+        influencer: String,
+        /// Why, kept in the order's history.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
 pub enum CostCommand {
     /// Record a cost.
     Add {
@@ -214,6 +228,33 @@ pub async fn coupon(api: &ApiClient, command: CouponCommand) -> Result<(), CliEr
         "{} belongs to {}",
         text(&added["code"]),
         text(&added["influencer_id"])
+    );
+    Ok(())
+}
+
+pub async fn order(api: &ApiClient, command: OrderCommand) -> Result<(), CliError> {
+    let OrderCommand::Reattribute {
+        order_key,
+        influencer,
+        note,
+    } = command;
+    let to = (influencer != "unattributed").then_some(influencer);
+    let order = api
+        .put(
+            &format!("/api/v1/orders/{}/attribution", encode(&order_key)),
+            &json!({"influencer_id": to, "note": note}),
+        )
+        .await?;
+    let attribution = &order["attribution"];
+    let owner = match &attribution["influencer_id"] {
+        Value::Null => "unattributed".to_owned(),
+        id => text(id),
+    };
+    println!(
+        "{} now belongs to {owner} (commission {} {})",
+        text(&order["order_key"]),
+        text(&order["commission"]),
+        text(&order["currency"])
     );
     Ok(())
 }

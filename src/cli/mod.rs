@@ -5,7 +5,7 @@
 //!
 //! - `serve`: the server's start-up (configuration, the private Redis, the admin token).
 //! - `client`: the admin API client the other commands share, with the errors people see.
-//! - `commands`: influencers, links, coupons, costs and the ROI report.
+//! - `commands`: influencers, links, coupons, costs, order corrections and the ROI report.
 
 mod client;
 mod commands;
@@ -17,7 +17,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use client::{ApiClient, CliError};
-pub use commands::{CostCommand, CouponCommand, InfluencerCommand, LinkCommand, ReportArgs};
+pub use commands::{
+    CostCommand, CouponCommand, InfluencerCommand, LinkCommand, OrderCommand, ReportArgs,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +61,9 @@ enum AdminCommand {
     /// Record what an influencer cost (fees, gifted products, shipping).
     #[command(subcommand)]
     Cost(CostCommand),
+    /// Correct an order's attribution.
+    #[command(subcommand)]
+    Order(OrderCommand),
     /// Print the ROI report, best return first.
     Report(ReportArgs),
 }
@@ -103,6 +108,7 @@ async fn admin(command: AdminCommand, connection: &Connection) -> Result<(), Cli
         AdminCommand::Link(command) => commands::link(&api, command).await,
         AdminCommand::Coupon(command) => commands::coupon(&api, command).await,
         AdminCommand::Cost(command) => commands::cost(&api, command).await,
+        AdminCommand::Order(command) => commands::order(&api, command).await,
         AdminCommand::Report(args) => commands::report(&api, args).await,
     }
 }

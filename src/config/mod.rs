@@ -14,7 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::domain::{AttributionPriority, Currency};
+use crate::domain::Currency;
+
+mod attribution;
+pub use attribution::AttributionSettings;
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "REFTRACK_";
@@ -133,13 +136,6 @@ pub struct FraudSettings {
     pub address_burst_exempt: Vec<IpNet>,
     #[serde(deserialize_with = "at_least_one")]
     pub tracked_clients: NonZeroUsize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AttributionSettings {
-    pub priority: AttributionPriority,
-    pub clock_skew_secs: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -284,9 +280,7 @@ impl Settings {
                 "must be 1 to 86400",
             ));
         }
-        if self.attribution.clock_skew_secs > 86_400 {
-            return Err(invalid("attribution.clock_skew_secs", "must be 0 to 86400"));
-        }
+        self.attribution.check()?;
         if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
             return Err(invalid("webhooks.tolerance_secs", "must be 1 to 86400"));
         }

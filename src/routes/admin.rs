@@ -9,7 +9,9 @@ use tracing_actix_web::TracingLogger;
 
 use super::fallback::{JSON_LIMIT, json_error, no_such_route, query_error, resource};
 use super::request_span::{RequestSpan, with_request_id};
-use super::{campaigns, costs, coupons, influencers, links, openapi, orders, reports};
+use super::{
+    campaigns, costs, coupons, influencers, links, openapi, order_changes, orders, reports,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -64,6 +66,14 @@ pub fn scope() -> Scope<
                         .route(web::delete().to(costs::delete)),
                 )
                 .service(resource("/orders", "GET").route(web::get().to(orders::list)))
+                .service(
+                    resource("/orders/{order_key}/attribution", "PUT")
+                        .route(web::put().to(order_changes::reattribute)),
+                )
+                .service(
+                    resource("/orders/{order_key}/review", "POST")
+                        .route(web::post().to(order_changes::review)),
+                )
                 .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
                 .service(
                     resource("/campaigns", "GET, POST")

@@ -13,6 +13,8 @@ mod input;
 mod links;
 mod metrics;
 mod openapi;
+mod order_changes;
+mod order_view;
 mod orders;
 mod output;
 mod redirect;

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{campaigns, costs, coupons, influencers, links, orders, reports};
+use super::{campaigns, costs, coupons, influencers, links, order_changes, orders, reports};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,8 @@ use super::{campaigns, costs, coupons, influencers, links, orders, reports};
         campaigns::list,
         campaigns::get,
         orders::list,
+        order_changes::reattribute,
+        order_changes::review,
         reports::influencers,
         reports::daily,
         reports::links,

@@ -1,5 +1,6 @@
 //! `/api/v1/orders`: an influencer's orders with how each was attributed, so a marketer can
-//! audit a commission. `influencer_id=unattributed` lists the orders nobody earned.
+//! audit a commission. `influencer_id=unattributed` lists the orders nobody earned, and
+//! `review=held` the orders held for review (the review queue), whoever they belong to.
 
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, NaiveTime, TimeZone};
@@ -7,11 +8,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::input::{influencer_id, range};
-use super::output::timestamp;
-use crate::domain::{
-    AttributedBy, AttributionReason, CampaignId, Commission, CommissionInput, InfluencerId, Order,
-    OrderStatus,
-};
+use super::order_view::{OrderView, view};
+use crate::domain::InfluencerId;
 use crate::error::ApiError;
 use crate::pagination::{self, Cursor};
 use crate::state::AppState;
@@ -20,7 +18,10 @@ use crate::store::Owner;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
+    /// An influencer id, or `unattributed`; not with `review`.
     influencer_id: Option<String>,
+    /// `held`: the orders held for review, of every influencer.
+    review: Option<String>,
     from: Option<String>,
     to: Option<String>,
     /// Orders per page: 1 to 1000, 100 by default.
@@ -30,93 +31,16 @@ pub struct OrdersQuery {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct OrderView {
-    order_key: String,
-    platform: &'static str,
-    order_id: String,
-    status: OrderStatus,
-    test: bool,
-    /// Whether the order is in revenue: placed, not a test, and qualified.
-    counted: bool,
-    occurred_at: String,
-    currency: String,
-    revenue: String,
-    refunds: String,
-    net_revenue: String,
-    commission: String,
-    attribution: Option<AttributionView>,
-    updated_at: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct AttributionView {
-    by: AttributedBy,
-    reason: AttributionReason,
-    #[schema(value_type = Option<String>)]
-    influencer_id: Option<InfluencerId>,
-    qualified: bool,
-    click_id: Option<String>,
-    link_code: Option<String>,
-    #[schema(value_type = Option<String>)]
-    campaign_id: Option<CampaignId>,
-    coupon: Option<String>,
-    /// The influencer the other signal pointed at, when click and coupon disagreed.
-    #[schema(value_type = Option<String>)]
-    overruled: Option<InfluencerId>,
-    commission_rule: Option<CommissionInput>,
-    /// Commission on the full revenue when the order was attributed, before any refund.
-    commission_at_attribution: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
 struct OrderList {
     #[schema(value_type = Option<String>)]
     influencer_id: Option<InfluencerId>,
+    /// `held` for the review queue.
+    review: Option<&'static str>,
     from: NaiveDate,
     to: NaiveDate,
     orders: Vec<OrderView>,
     /// Pass as `cursor` for the next page; `null` on the last.
     next_cursor: Option<String>,
-}
-
-fn view(order: &Order) -> Option<OrderView> {
-    let facts = order.facts.as_ref()?;
-    let currency = facts.currency;
-    let refunds = order.refunded();
-    let figures = order.figures();
-    let attribution = order.attribution.clone().map(|a| AttributionView {
-        by: a.by,
-        reason: a.reason,
-        influencer_id: a.influencer_id,
-        qualified: a.qualified,
-        click_id: a.click_id,
-        link_code: a.link_code,
-        campaign_id: a.campaign_id,
-        coupon: a.coupon,
-        overruled: a.overruled,
-        commission_rule: a
-            .commission_rule
-            .as_deref()
-            .and_then(|r| Commission::from_stored(r).ok())
-            .map(Commission::to_input),
-        commission_at_attribution: currency.format(a.commission),
-    });
-    Some(OrderView {
-        order_key: order.key.clone(),
-        platform: order.platform.label(),
-        order_id: facts.order_id.clone(),
-        status: order.status,
-        test: facts.test,
-        counted: order.counts(),
-        occurred_at: timestamp(facts.occurred_ms),
-        currency: currency.to_string(),
-        revenue: currency.format(facts.revenue),
-        refunds: currency.format(refunds),
-        net_revenue: currency.format(facts.revenue - refunds),
-        commission: currency.format(figures.commission),
-        attribution,
-        updated_at: timestamp(order.updated_ms),
-    })
 }
 
 /// Milliseconds of the start of a local day.
@@ -126,11 +50,37 @@ fn day_start_ms(day: NaiveDate, tz: Tz) -> i64 {
         .map_or(i64::MIN, |t| t.timestamp_millis())
 }
 
+/// Which orders a list shows.
+enum Listing {
+    Owner(Option<InfluencerId>),
+    Held,
+}
+
+fn listing(query: &OrdersQuery) -> Result<Listing, ApiError> {
+    match (query.influencer_id.as_deref(), query.review.as_deref()) {
+        (None, Some("held")) => Ok(Listing::Held),
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "invalid_query",
+            "give either influencer_id or review=held, not both",
+        )),
+        (None, Some(other)) => Err(ApiError::bad_request(
+            "invalid_review",
+            format!("review '{other}' is not a queue; the only one is review=held"),
+        )),
+        (None, None) => Err(ApiError::bad_request(
+            "missing_influencer_id",
+            "list orders with ?influencer_id=<id>, ?influencer_id=unattributed or ?review=held",
+        )),
+        (Some("unattributed"), None) => Ok(Listing::Owner(None)),
+        (Some(raw), None) => Ok(Listing::Owner(Some(influencer_id(raw)?))),
+    }
+}
+
 #[utoipa::path(
     get,
     operation_id = "orders_list",
     path = "/api/v1/orders",
-    summary = "An influencer's orders and how each was attributed, a page at a time",
+    summary = "An influencer's orders, or the orders held for review, and how each was attributed, a page at a time",
     params(OrdersQuery),
     responses((status = 200, body = OrderList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
     security(("bearer" = []))
@@ -139,40 +89,44 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<OrdersQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let listing = listing(&query)?;
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;
-    let influencer = match query.influencer_id.as_deref() {
-        None => {
-            return Err(ApiError::bad_request(
-                "missing_influencer_id",
-                "list orders with ?influencer_id=<id> or ?influencer_id=unattributed",
-            ));
-        }
-        Some("unattributed") => None,
-        Some(raw) => Some(influencer_id(raw)?),
-    };
-    let owner = influencer
-        .as_ref()
-        .map_or(Owner::Unattributed, |id| Owner::Influencer(id.as_str()));
     let from_ms = day_start_ms(range.from(), state.time_zone);
     let to_ms = range
         .to()
         .succ_opt()
         .map_or(i64::MAX, |next| day_start_ms(next, state.time_zone) - 1);
-    let page = state
-        .store
-        .orders_of(
-            owner,
-            from_ms,
-            to_ms,
-            cursor.as_ref(),
-            limit,
-            &state.metrics,
-        )
-        .await?;
+    let (influencer, review, page) = match listing {
+        Listing::Held => {
+            let page = state
+                .store
+                .held_orders(from_ms, to_ms, cursor.as_ref(), limit, &state.metrics)
+                .await?;
+            (None, Some("held"), page)
+        }
+        Listing::Owner(influencer) => {
+            let owner = influencer
+                .as_ref()
+                .map_or(Owner::Unattributed, |id| Owner::Influencer(id.as_str()));
+            let page = state
+                .store
+                .orders_of(
+                    owner,
+                    from_ms,
+                    to_ms,
+                    cursor.as_ref(),
+                    limit,
+                    &state.metrics,
+                )
+                .await?;
+            (influencer, None, page)
+        }
+    };
     Ok(HttpResponse::Ok().json(OrderList {
         influencer_id: influencer,
+        review,
         from: range.from(),
         to: range.to(),
         orders: page.items.iter().filter_map(view).collect(),

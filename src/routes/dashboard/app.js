@@ -114,11 +114,24 @@ async function loadReport() {
     for (const [key] of COLUMNS) tr.appendChild(cell(totals, key));
     tr.firstChild.textContent = "Total (" + report.currency + ")";
     foot.replaceChildren(tr);
+    $("held-count").textContent = report.totals.held_orders + " orders held for review";
+    if ($("held").open) loadHeld();
     if (!$("from").value) $("from").value = report.from;
     if (!$("to").value) $("to").value = report.to;
   } catch (e) {
     $("report-error").textContent = e.message;
   }
+}
+
+// The review queue: orders held for review (approve or deny them through the API or CLI).
+async function loadHeld() {
+  const queue = await api("/api/v1/orders?review=held&" + rangeQuery());
+  $("held-queue").replaceChildren(...queue.orders.map((order) => {
+    const li = document.createElement("li");
+    li.textContent = [order.order_key, order.attribution.influencer_id, order.revenue,
+      order.currency, order.attribution.flags.join(", ")].join(" \u00b7 ");
+    return li;
+  }));
 }
 
 async function loadInfluencers() {
@@ -268,6 +281,7 @@ $("sign-in-form").addEventListener("submit", async (event) => {
   }
 });
 $("sign-out").addEventListener("click", () => signOut());
+$("held").addEventListener("toggle", () => { if ($("held").open) loadHeld().catch((e) => { $("report-error").textContent = e.message; }); });
 $("range").addEventListener("submit", (event) => { event.preventDefault(); loadReport(); loadChart(); });
 $("csv").addEventListener("click", downloadCsv);
 $("chart-influencer").addEventListener("change", loadChart);
