@@ -2,10 +2,21 @@
 //! marketer's correction or review decision. Each records who made it in the order's history
 //! and remembers the owners the order leaves, so their counters are cleared.
 
-use super::{Order, OrderOwner};
+use serde::{Deserialize, Serialize};
+
+use super::Order;
 use crate::domain::attribution::{AttributedBy, Attribution, AttributionReason};
 use crate::domain::ids::InfluencerId;
 use crate::domain::review::{Actor, Change, ChangeKind, Decision, MAX_HISTORY, Review};
+
+/// Whose counters an order's figures go to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderOwner {
+    Influencer(InfluencerId),
+    Link(String),
+    Unattributed,
+}
 
 /// Why a review decision cannot be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -104,21 +104,6 @@ pub struct OrderFacts {
     pub buyer: Buyer,
 }
 
-/// What an order says about its buyer. The e-mail is read by the parser, turned into a keyed
-/// hash by the intake, and never stored: only its hash is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Buyer {
-    /// The host of the page the buyer came from (lower case), when the shop reports it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referrer_host: Option<String>,
-    /// The buyer's address as the delivery gave it: never serialised.
-    #[serde(skip)]
-    pub email: Option<String>,
-    /// Keyed hash of the normalised address (see `orders::buyer`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_hash: Option<String>,
-}
-
 /// Why a parser's reading of an order cannot be kept.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OrderError {
@@ -236,15 +221,6 @@ pub struct Order {
     /// belong to: each is cleared at every revision, so a move is repaired by any retry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub former_owners: Vec<OrderOwner>,
-}
-
-/// Whose counters an order's figures go to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderOwner {
-    Influencer(super::ids::InfluencerId),
-    Link(String),
-    Unattributed,
 }
 
 /// What an order adds to its owner's counters.
@@ -496,7 +472,9 @@ fn larger(kept: RefundAmount, new: RefundAmount) -> RefundAmount {
     }
 }
 
+mod buyer;
 mod changes;
-pub use changes::{ChangeBy, ReviewError};
+pub use buyer::Buyer;
+pub use changes::{ChangeBy, OrderOwner, ReviewError};
 #[cfg(test)]
 mod tests;
