@@ -7,7 +7,7 @@
 //! `vendor/crawler-user-agents/` and compiled into the binary; the README says how to update
 //! it. reftrack's own rules sit on top only where that list is wrong for counting clicks:
 //!
-//! - in-app browsers (Instagram, Facebook's `FBAN`/`FBAV`/`MetaIAB`, TikTok) are people, even
+//! - in-app browsers (Instagram, Facebook's `FBAN`/`FBAV`/`MetaIAB`, TikTok's) are people, even
 //!   when the list flags them (it flags one Android build id that many phones share);
 //! - headless browsers and automation tools are suspicious (scripted traffic posing as a
 //!   browser, as bought clicks are), not bots;
@@ -38,9 +38,10 @@ const IN_APP_TOKENS: &[&str] = &[
     "fbav/",
     "fb_iab",
     "metaiab",
+    // TikTok's in-app browser; its crawler, TikTokSpider, stays a bot.
     "bytedancewebview",
     "musical_ly",
-    "tiktok",
+    "trill_",
 ];
 
 /// Tokens of headless browsers and browser-automation tools.
@@ -231,6 +232,7 @@ mod tests {
             "Discourse Forum Onebox v3.3.0.beta1-dev",
             "github-camo (c006e452)",
             "FastmailUA/1.0",
+            "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 (compatible; TikTokSpider; ttspider-feedback@tiktok.com)",
             "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
             "TwilioProxy/1.1",
             "curl/8.5.0",
