@@ -1,4 +1,4 @@
-//! The `/api` scope: bearer-token authentication and the route table.
+//! The `/api` scope: bearer-token authentication and the one table of admin endpoints.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -7,13 +7,100 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, Scope, web};
 use tracing_actix_web::TracingLogger;
 
+use std::sync::OnceLock;
+
+use actix_web::App;
+use utoipa::openapi::path::Paths;
+use utoipa_actix_web::AppExt as _;
+use utoipa_actix_web::service_config::ServiceConfig;
+
 use super::fallback::{JSON_LIMIT, json_error, no_such_route, query_error, resource};
 use super::request_span::{RequestSpan, with_request_id};
 use super::{
-    campaigns, costs, coupons, influencers, links, openapi, order_changes, orders, reports,
+    campaigns, costs, coupons, influencers, links, order_changes, orders, reports, responses,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Every admin endpoint, each registered once, with its method and path from its handler's
+/// attribute. The OpenAPI document ([`documented`]) is collected from this list, and so are
+/// the `Allow` headers of the JSON 405s, so the three cannot drift apart.
+fn endpoints(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(influencers::list)
+        .service(influencers::create)
+        .service(influencers::get)
+        .service(influencers::update)
+        .service(influencers::disable)
+        .service(coupons::list)
+        .service(coupons::add)
+        .service(coupons::remove)
+        .service(costs::list)
+        .service(costs::add)
+        .service(costs::delete)
+        .service(orders::list)
+        .service(order_changes::reattribute)
+        .service(order_changes::review)
+        .service(campaigns::list)
+        .service(campaigns::create)
+        .service(campaigns::get)
+        .service(links::list)
+        .service(links::create)
+        .service(links::get)
+        .service(links::update)
+        .service(links::disable)
+        .service(reports::influencers)
+        .service(reports::daily)
+        .service(reports::links);
+}
+
+/// The documented admin paths (under `/api/v1`), collected once from [`endpoints`].
+pub fn documented() -> &'static Paths {
+    static PATHS: OnceLock<Paths> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let (_, document) = App::new()
+            .into_utoipa_app()
+            .service(utoipa_actix_web::scope(V1).configure(endpoints))
+            .split_for_parts();
+        document.paths
+    })
+}
+
+const V1: &str = "/api/v1";
+
+/// `/v1`: the endpoints, then one resource per path that answers the methods it lacks with a
+/// JSON 405 naming those it has (actix tries a path's resources in order, so these come last).
+fn v1() -> utoipa_actix_web::scope::Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    utoipa_actix_web::scope("/v1")
+        .configure(endpoints)
+        .map(|scope| {
+            allow_table().iter().fold(scope, |scope, (path, allow)| {
+                scope.service(resource(path, allow))
+            })
+        })
+}
+
+/// Each documented path (relative to `/v1`) with the methods it answers, as `Allow` lists them.
+fn allow_table() -> &'static [(String, String)] {
+    static TABLE: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        documented()
+            .paths
+            .iter()
+            .filter_map(|(path, item)| {
+                let relative = path.strip_prefix(V1)?;
+                Some((relative.to_owned(), responses::allowed_methods(item)))
+            })
+            .collect()
+    })
+}
 
 pub fn scope() -> Scope<
     impl actix_web::dev::ServiceFactory<
@@ -34,75 +121,7 @@ pub fn scope() -> Scope<
                 .error_handler(|e, _| json_error(&e).into()),
         )
         .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(&e).into()))
-        .service(
-            web::scope("/v1")
-                .service(
-                    resource("/influencers", "GET, POST")
-                        .route(web::get().to(influencers::list))
-                        .route(web::post().to(influencers::create)),
-                )
-                .service(
-                    resource("/influencers/{id}", "GET, PATCH, DELETE")
-                        .route(web::get().to(influencers::get))
-                        .route(web::patch().to(influencers::update))
-                        .route(web::delete().to(influencers::disable)),
-                )
-                .service(
-                    resource("/influencers/{id}/coupons", "GET, POST")
-                        .route(web::get().to(coupons::list))
-                        .route(web::post().to(coupons::add)),
-                )
-                .service(
-                    resource("/influencers/{id}/coupons/{code}", "DELETE")
-                        .route(web::delete().to(coupons::remove)),
-                )
-                .service(
-                    resource("/influencers/{id}/costs", "GET, POST")
-                        .route(web::get().to(costs::list))
-                        .route(web::post().to(costs::add)),
-                )
-                .service(
-                    resource("/influencers/{id}/costs/{cost_id}", "DELETE")
-                        .route(web::delete().to(costs::delete)),
-                )
-                .service(resource("/orders", "GET").route(web::get().to(orders::list)))
-                .service(
-                    resource("/orders/{order_key}/attribution", "PUT")
-                        .route(web::put().to(order_changes::reattribute)),
-                )
-                .service(
-                    resource("/orders/{order_key}/review", "POST")
-                        .route(web::post().to(order_changes::review)),
-                )
-                .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
-                .service(
-                    resource("/campaigns", "GET, POST")
-                        .route(web::get().to(campaigns::list))
-                        .route(web::post().to(campaigns::create)),
-                )
-                .service(resource("/campaigns/{id}", "GET").route(web::get().to(campaigns::get)))
-                .service(
-                    resource("/links", "GET, POST")
-                        .route(web::get().to(links::list))
-                        .route(web::post().to(links::create)),
-                )
-                .service(
-                    resource("/links/{code}", "GET, PATCH, DELETE")
-                        .route(web::get().to(links::get))
-                        .route(web::patch().to(links::update))
-                        .route(web::delete().to(links::disable)),
-                )
-                .service(
-                    resource("/reports/influencers", "GET")
-                        .route(web::get().to(reports::influencers)),
-                )
-                .service(
-                    resource("/reports/influencers/{id}/daily", "GET")
-                        .route(web::get().to(reports::daily)),
-                )
-                .service(resource("/reports/links", "GET").route(web::get().to(reports::links)))
-                .default_service(web::to(no_such_route)),
-        )
+        .service(v1().default_service(web::to(no_such_route)))
         .default_service(web::to(no_such_route))
 }
 

@@ -1,7 +1,9 @@
 //! `/api/v1/campaigns`: create, list and get campaigns. Links, costs and (through their links)
 //! orders may belong to one; its `allowed_domains` restrict its links' destinations.
 
+use super::responses::Conflict;
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::input::text;
@@ -55,14 +57,12 @@ struct CampaignList<'a> {
 }
 
 #[utoipa::path(
-    post,
     operation_id = "campaigns_create",
-    path = "/api/v1/campaigns",
     summary = "Create a campaign",
     request_body = NewCampaign,
-    responses((status = 201, body = CampaignView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = CampaignView), Conflict)
 )]
+#[post("/campaigns")]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewCampaign>,
@@ -113,13 +113,11 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "campaigns_list",
-    path = "/api/v1/campaigns",
     summary = "List campaigns",
-    responses((status = 200, body = CampaignList), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = CampaignList))
 )]
+#[get("/campaigns")]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let campaigns = state.store.campaigns().await?;
     Ok(HttpResponse::Ok().json(CampaignList {
@@ -128,14 +126,12 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
 }
 
 #[utoipa::path(
-    get,
     operation_id = "campaigns_get",
-    path = "/api/v1/campaigns/{id}",
     summary = "Get a campaign",
     params(("id" = String, Path, description = "campaign id")),
-    responses((status = 200, body = CampaignView), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = CampaignView))
 )]
+#[get("/campaigns/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,

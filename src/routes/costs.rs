@@ -1,7 +1,9 @@
 //! `/api/v1/influencers/{id}/costs`: fees, gifted products, shipping and other costs, the part
 //! of an influencer's price that is not commission.
 
+use super::responses::{Conflict, Unknown};
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use super::input::{campaign_of, influencer_id, text};
@@ -72,15 +74,13 @@ async fn existing(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError>
 }
 
 #[utoipa::path(
-    post,
     operation_id = "costs_add",
-    path = "/api/v1/influencers/{id}/costs",
     summary = "Record a cost",
     request_body = NewCost,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 201, body = CostView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = CostView), Conflict, Unknown)
 )]
+#[post("/influencers/{id}/costs")]
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -117,14 +117,12 @@ pub async fn add(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "costs_list",
-    path = "/api/v1/influencers/{id}/costs",
     summary = "List an influencer's costs",
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = CostList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = CostList))
 )]
+#[get("/influencers/{id}/costs")]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -138,14 +136,12 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    delete,
     operation_id = "costs_delete",
-    path = "/api/v1/influencers/{id}/costs/{cost_id}",
     summary = "Delete a cost",
     params(("id" = String, Path, description = "influencer id"), ("cost_id" = String, Path, description = "cost id")),
-    responses((status = 204, description = "deleted"), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 204, description = "deleted"))
 )]
+#[delete("/influencers/{id}/costs/{cost_id}")]
 pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -1,7 +1,9 @@
 //! `/api/v1/influencers/{id}/coupons`: the discount codes that attribute orders to an
 //! influencer. A code belongs to one influencer and matches case-insensitively.
 
+use super::responses::Conflict;
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use super::input::influencer_id;
@@ -37,15 +39,13 @@ fn no_influencer(id: &InfluencerId) -> ApiError {
 }
 
 #[utoipa::path(
-    post,
     operation_id = "coupons_add",
-    path = "/api/v1/influencers/{id}/coupons",
     summary = "Give an influencer a coupon code",
     request_body = NewCoupon,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 201, body = CouponView), (status = 200, description = "already theirs", body = CouponView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = CouponView), (status = 200, description = "already theirs", body = CouponView), Conflict)
 )]
+#[post("/influencers/{id}/coupons")]
 pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -69,14 +69,12 @@ pub async fn add(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "coupons_list",
-    path = "/api/v1/influencers/{id}/coupons",
     summary = "List an influencer's coupon codes",
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = CouponList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = CouponList))
 )]
+#[get("/influencers/{id}/coupons")]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -93,14 +91,12 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    delete,
     operation_id = "coupons_remove",
-    path = "/api/v1/influencers/{id}/coupons/{code}",
     summary = "Take a coupon code from an influencer",
     params(("id" = String, Path, description = "influencer id"), ("code" = String, Path, description = "coupon code")),
-    responses((status = 204, description = "removed"), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 204, description = "removed"))
 )]
+#[delete("/influencers/{id}/coupons/{code}")]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -1,6 +1,8 @@
 //! `/api/v1/influencers`: create, list, get, update and disable influencers.
 
+use super::responses::Conflict;
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
 use super::input::{influencer_id, nullable, text};
@@ -145,14 +147,12 @@ fn handle_taken(handle: &Handle) -> ApiError {
 }
 
 #[utoipa::path(
-    post,
     operation_id = "influencers_create",
-    path = "/api/v1/influencers",
     summary = "Register an influencer",
     request_body = NewInfluencer,
-    responses((status = 201, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = InfluencerView), Conflict)
 )]
+#[post("/influencers")]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewInfluencer>,
@@ -183,13 +183,11 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "influencers_list",
-    path = "/api/v1/influencers",
     summary = "List influencers",
-    responses((status = 200, body = InfluencerList), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = InfluencerList))
 )]
+#[get("/influencers")]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let influencers = state.store.influencers().await?;
     Ok(HttpResponse::Ok().json(InfluencerList {
@@ -198,14 +196,12 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
 }
 
 #[utoipa::path(
-    get,
     operation_id = "influencers_get",
-    path = "/api/v1/influencers/{id}",
     summary = "Get an influencer",
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = InfluencerView))
 )]
+#[get("/influencers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -215,15 +211,13 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    patch,
     operation_id = "influencers_update",
-    path = "/api/v1/influencers/{id}",
     summary = "Change an influencer",
     request_body = InfluencerPatch,
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = InfluencerView), Conflict)
 )]
+#[patch("/influencers/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -260,14 +254,12 @@ pub async fn update(
 
 /// Disables an influencer: their links stop redirecting; their history stays in reports.
 #[utoipa::path(
-    delete,
     operation_id = "influencers_disable",
-    path = "/api/v1/influencers/{id}",
     summary = "Disable an influencer",
     params(("id" = String, Path, description = "influencer id")),
-    responses((status = 200, body = InfluencerView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = InfluencerView))
 )]
+#[delete("/influencers/{id}")]
 pub async fn disable(
     state: web::Data<AppState>,
     id: web::Path<String>,

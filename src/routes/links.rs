@@ -1,6 +1,8 @@
 //! `/api/v1/links`: issue referral links, list an influencer's, change a destination, disable.
 
+use super::responses::{Conflict, Unknown};
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
 use super::input::{campaign_of, influencer_id};
@@ -90,14 +92,12 @@ async fn existing(state: &AppState, raw_code: &str) -> Result<LinkRecord, ApiErr
 }
 
 #[utoipa::path(
-    post,
     operation_id = "links_create",
-    path = "/api/v1/links",
     summary = "Issue a referral link",
     request_body = NewLink,
-    responses((status = 201, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 201, body = LinkView), Conflict, Unknown)
 )]
+#[post("/links")]
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewLink>,
@@ -153,14 +153,12 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "links_list",
-    path = "/api/v1/links",
     summary = "List an influencer's links",
     params(LinksQuery),
-    responses((status = 200, body = LinkList), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkList))
 )]
+#[get("/links")]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<LinksQuery>,
@@ -178,14 +176,12 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "links_get",
-    path = "/api/v1/links/{code}",
     summary = "Get a link",
     params(("code" = String, Path, description = "link code")),
-    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkView))
 )]
+#[get("/links/{code}")]
 pub async fn get(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -195,15 +191,13 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    patch,
     operation_id = "links_update",
-    path = "/api/v1/links/{code}",
     summary = "Change a link's destination or disable it",
     request_body = LinkPatch,
     params(("code" = String, Path, description = "link code")),
-    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody), (status = 413, description = "body over 64 KiB", body = crate::error::ErrorBody), (status = 415, description = "body is not JSON", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkView), Unknown)
 )]
+#[patch("/links/{code}")]
 pub async fn update(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -221,14 +215,12 @@ pub async fn update(
 
 /// Disables a link: it answers 404 from now on; its clicks stay in reports.
 #[utoipa::path(
-    delete,
     operation_id = "links_disable",
-    path = "/api/v1/links/{code}",
     summary = "Disable a link",
     params(("code" = String, Path, description = "link code")),
-    responses((status = 200, body = LinkView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkView))
 )]
+#[delete("/links/{code}")]
 pub async fn disable(
     state: web::Data<AppState>,
     code: web::Path<String>,

@@ -20,18 +20,28 @@ mod output;
 mod redirect;
 mod reports;
 mod request_span;
+mod responses;
 mod webhooks;
 
 use actix_web::web;
 
+use crate::state::AppState;
+
 pub use body_deadline::BodyDeadline;
 
 /// Registers every route. Referral links are the default service, so the server's own paths
-/// win (their names are reserved link codes).
+/// win (their names are reserved link codes). The OpenAPI document comes before the `/api`
+/// scope so that it is public: it holds no secret.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
+        .route(
+            "/api/v1/openapi.json",
+            web::get().to(|state: web::Data<AppState>| async move {
+                openapi::document(&state, admin::documented())
+            }),
+        )
         .service(admin::scope())
         .service(webhooks::scope())
         .configure(dashboard::configure)

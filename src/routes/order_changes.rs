@@ -3,11 +3,12 @@
 //! answer with the order and its history. `order_key` is the key the order list shows
 //! (`shopify:1001`), percent-encoded in the path (`shopify%3A1001`; a literal `:` works too).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, post, put, web};
 use serde::Deserialize;
 
 use super::input::{influencer_id, text};
 use super::order_view::{OrderView, view};
+use super::responses::Conflict;
 use crate::domain::{Decision, MAX_NOTE_CHARS, Order, OrderKey, ReviewError};
 use crate::error::ApiError;
 use crate::orders::{ChangeError, IngestError};
@@ -94,15 +95,13 @@ fn refused(key: &OrderKey, e: ChangeError) -> ApiError {
 }
 
 #[utoipa::path(
-    put,
     operation_id = "orders_reattribute",
-    path = "/api/v1/orders/{order_key}/attribution",
     summary = "Move an order to another influencer or to unattributed; figures move once",
     params(("order_key" = String, Path, description = "the order's key as the order list shows it (platform:id), percent-encoded")),
     request_body = AttributionChange,
-    responses((status = 200, body = OrderView), (status = 400, description = "invalid input or unknown influencer", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "no such order", body = crate::error::ErrorBody), (status = 409, description = "the order has no amounts yet", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = OrderView), Conflict)
 )]
+#[put("/orders/{order_key}/attribution")]
 pub async fn reattribute(
     state: web::Data<AppState>,
     key: web::Path<String>,
@@ -124,15 +123,13 @@ pub async fn reattribute(
 }
 
 #[utoipa::path(
-    post,
     operation_id = "orders_review",
-    path = "/api/v1/orders/{order_key}/review",
     summary = "Approve or deny an order held for review",
     params(("order_key" = String, Path, description = "the order's key as the order list shows it (platform:id), percent-encoded")),
     request_body = ReviewDecision,
-    responses((status = 200, body = OrderView), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "no such order", body = crate::error::ErrorBody), (status = 409, description = "the order is not held for review", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = OrderView), Conflict)
 )]
+#[post("/orders/{order_key}/review")]
 pub async fn review(
     state: web::Data<AppState>,
     key: web::Path<String>,

@@ -7,6 +7,8 @@
 //! server: a report that finds no free slot within `reports.queue_wait_ms` is answered 503
 //! `busy` with `Retry-After`.
 
+use super::responses::Unknown;
+use actix_web::get;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -151,14 +153,12 @@ fn csv_response<'a>(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "reports_influencers",
-    path = "/api/v1/reports/influencers",
     summary = "The ROI report, per influencer",
     params(ReportQuery),
-    responses((status = 200, content((InfluencerReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 422, description = "refers to something that does not exist", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable, or every report slot is taken (`busy`, with Retry-After)", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, content((InfluencerReport = "application/json"), (String = "text/csv"))), Unknown)
 )]
+#[get("/reports/influencers")]
 pub async fn influencers(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -172,8 +172,10 @@ pub async fn influencers(
     let scope = match query.campaign_id.as_deref() {
         Some(raw) => {
             let campaign = campaign_of(&state, raw).await?;
-            let links = state.store.campaign_links(&campaign.id).await?;
-            reports::Scope::Campaign { campaign, links }
+            reports::Scope::Campaign {
+                links: state.store.campaign_links(&campaign.id).await?,
+                campaign,
+            }
         }
         None => reports::Scope::All,
     };
@@ -235,14 +237,12 @@ pub async fn influencers(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "reports_daily",
-    path = "/api/v1/reports/influencers/{id}/daily",
     summary = "One influencer's figures per day",
     params(("id" = String, Path, description = "influencer id"), ReportQuery),
-    responses((status = 200, content((DailyReport = "application/json"), (String = "text/csv"))), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable, or every report slot is taken (`busy`, with Retry-After)", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, content((DailyReport = "application/json"), (String = "text/csv"))))
 )]
+#[get("/reports/influencers/{id}/daily")]
 pub async fn daily(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -303,14 +303,12 @@ pub async fn daily(
 }
 
 #[utoipa::path(
-    get,
     operation_id = "reports_links",
-    path = "/api/v1/reports/links",
     summary = "Figures per link of one influencer",
     params(ReportQuery),
-    responses((status = 200, body = LinkReport), (status = 400, description = "invalid input", body = crate::error::ErrorBody), (status = 401, description = "missing or wrong admin token", body = crate::error::ErrorBody), (status = 503, description = "the store is unavailable, or every report slot is taken (`busy`, with Retry-After)", body = crate::error::ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = LinkReport))
 )]
+#[get("/reports/links")]
 pub async fn links(
     state: web::Data<AppState>,
     query: web::Query<ReportQuery>,

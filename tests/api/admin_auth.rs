@@ -33,7 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// A request path for a route template, with sample values in its parameters.
-fn concrete(template: &str) -> String {
+pub fn concrete(template: &str) -> String {
     template
         .replace("{id}", "inf_x")
         .replace("{code}", "somecode")

@@ -39,11 +39,7 @@ for i = 4, #ARGV, 2 do
   record = record .. ' ' .. ARGV[i] .. '=' .. ARGV[i + 1]
 end
 check_counters(KEYS[2], deltas)
-for field, delta in pairs(deltas) do
-  if delta ~= 0 then
-    redis.call('HINCRBY', KEYS[2], field, text(delta))
-  end
-end
+add_to_counters(KEYS[2], deltas)
 redis.call('HSET', KEYS[1], ARGV[1], record)
 if gone then
   redis.call('ZREM', KEYS[3], ARGV[1])

@@ -47,3 +47,22 @@ local function text(value)
   return string.format('%d', value)
 end
 
+-- The same `amount` for each counter field named from ARGV[first] on (a field named twice
+-- gets it twice).
+local function same_amount(amount, first)
+  local deltas = {}
+  for i = first, #ARGV do
+    deltas[ARGV[i]] = (deltas[ARGV[i]] or 0) + amount
+  end
+  return deltas
+end
+
+-- Applies checked `deltas` to the counters of hash `key`; call after check_counters.
+local function add_to_counters(key, deltas)
+  for field, delta in pairs(deltas) do
+    if delta ~= 0 then
+      redis.call('HINCRBY', key, field, text(delta))
+    end
+  end
+end
+

@@ -7,13 +7,8 @@ local amount = integer(ARGV[3], 'cost amount', MAX_AMOUNT)
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
   return 0
 end
-local deltas = {}
-for i = 4, #ARGV do
-  deltas[ARGV[i]] = (deltas[ARGV[i]] or 0) + amount
-end
+local deltas = same_amount(amount, 4)
 check_counters(KEYS[2], deltas)
 redis.call('HDEL', KEYS[1], ARGV[1])
-for field, delta in pairs(deltas) do
-  redis.call('HINCRBY', KEYS[2], field, text(delta))
-end
+add_to_counters(KEYS[2], deltas)
 return 1
