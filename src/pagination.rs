@@ -93,9 +93,50 @@ pub struct Page<T> {
     pub next: Option<Cursor>,
 }
 
+/// One page of a list read whole (the catalog's small lists: influencers, campaigns, links,
+/// coupons, costs), in the order of `key`, after `after`. Keys must be unique per item.
+pub fn page_of<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> Cursor,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Page<T> {
+    let sort_key = |c: Cursor| (c.score, c.member);
+    items.sort_by_cached_key(|item| sort_key(key(item)));
+    if let Some(after) = after {
+        let after = (after.score, after.member.clone());
+        items.retain(|item| sort_key(key(item)) > after);
+    }
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(&key) } else { None };
+    Page { items, next }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_of_a_whole_list_give_each_item_once_in_order() {
+        let items: Vec<(i64, String)> = (0..7).map(|i| (i % 3, format!("m{i}"))).collect();
+        let key = |item: &(i64, String)| Cursor {
+            score: item.0,
+            member: item.1.clone(),
+        };
+        let mut seen = Vec::new();
+        let mut after = None;
+        for _ in 0..10 {
+            let page = page_of(items.clone(), key, after.as_ref(), 3);
+            assert!(page.items.len() <= 3);
+            seen.extend(page.items.iter().map(|i| i.1.clone()));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["m0", "m3", "m6", "m1", "m4", "m2", "m5"]);
+    }
 
     #[test]
     fn a_cursor_reads_back_as_written_even_with_colons_in_its_member() {

@@ -2,20 +2,32 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
+
+/// Most pages a command follows before stopping: a list of more than this many pages of a
+/// thousand is not something to print in a terminal.
+const MAX_PAGES: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("'{0}' is not a server URL (set --url or REFTRACK_URL, e.g. http://127.0.0.1:8080)")]
     BadUrl(String),
-    #[error("no admin token: pass --token or set REFTRACK_TOKEN (`reftrack serve` prints one)")]
+    #[error(
+        "no admin token: pass --token, or set REFTRACK_TOKEN or REFTRACK_ADMIN__TOKEN \
+         (`reftrack serve` prints one and keeps it in <data dir>/admin_token)"
+    )]
     NoToken,
     #[error("cannot reach reftrack at {url}: is the server running? (set --url or REFTRACK_URL)")]
     Unreachable { url: String },
     #[error("the server refused the admin token (check --token or REFTRACK_TOKEN)")]
     Unauthorized,
+    #[error(
+        "{url} answered {status} without a reftrack error: is --url (or REFTRACK_URL) the \
+         address of a reftrack server? It should be the base, e.g. http://127.0.0.1:8080"
+    )]
+    NotReftrack { url: String, status: u16 },
     #[error("{message} ({code}, HTTP {status})")]
     Api {
         status: u16,
@@ -63,7 +75,18 @@ impl ApiClient {
             .map_err(|e| CliError::Usage(format!("bad request path {path}: {e}")))
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, CliError> {
+    /// Sends a request; a failure becomes the error a person can act on: the server's own
+    /// message when it is reftrack's, else what the address seems to be.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, CliError> {
+        let mut request = self.http.request(method, self.url(path)?);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
             if e.is_connect() || e.is_timeout() {
                 CliError::Unreachable {
@@ -78,27 +101,38 @@ impl ApiClient {
             StatusCode::UNAUTHORIZED => Err(CliError::Unauthorized),
             status => {
                 let body: Value = response.json().await.unwrap_or(Value::Null);
-                let text =
-                    |field: &str| body["error"][field].as_str().unwrap_or_default().to_owned();
-                Err(CliError::Api {
-                    status: status.as_u16(),
-                    code: text("code"),
-                    message: text("message"),
-                })
+                let text = |field: &str| body["error"][field].as_str().map(str::to_owned);
+                match (text("code"), text("message")) {
+                    (Some(code), Some(message)) if !message.is_empty() => Err(CliError::Api {
+                        status: status.as_u16(),
+                        code,
+                        message,
+                    }),
+                    _ => Err(CliError::NotReftrack {
+                        url: self.base.to_string(),
+                        status: status.as_u16(),
+                    }),
+                }
             }
         }
     }
 
-    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
-        let response = self.send(self.http.get(self.url(path)?)).await?;
+    async fn json(response: reqwest::Response) -> Result<Value, CliError> {
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
         response
             .json()
             .await
             .map_err(|e| CliError::Unexpected(e.to_string()))
     }
 
+    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
+        Self::json(self.send(Method::GET, path, None).await?).await
+    }
+
     pub async fn get_text(&self, path: &str) -> Result<String, CliError> {
-        let response = self.send(self.http.get(self.url(path)?)).await?;
+        let response = self.send(Method::GET, path, None).await?;
         response
             .text()
             .await
@@ -106,20 +140,48 @@ impl ApiClient {
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Result<Value, CliError> {
-        let response = self.send(self.http.put(self.url(path)?).json(body)).await?;
-        response
-            .json()
-            .await
-            .map_err(|e| CliError::Unexpected(e.to_string()))
+        Self::json(self.send(Method::PUT, path, Some(body)).await?).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
-        let response = self
-            .send(self.http.post(self.url(path)?).json(body))
-            .await?;
-        response
-            .json()
-            .await
-            .map_err(|e| CliError::Unexpected(e.to_string()))
+        Self::json(self.send(Method::POST, path, Some(body)).await?).await
     }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        Self::json(self.send(Method::PATCH, path, Some(body)).await?).await
+    }
+
+    /// A `DELETE`; the answer's body, or `null` for 204 No Content.
+    pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
+        Self::json(self.send(Method::DELETE, path, None).await?).await
+    }
+
+    /// Every item of a paged list (`path` may hold a query): follows `next_cursor` to the
+    /// last page, a thousand at a time.
+    pub async fn all(&self, path: &str, field: &str) -> Result<Vec<Value>, CliError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let after = cursor
+                .as_deref()
+                .map_or_else(String::new, |c| format!("&cursor={}", encode(c)));
+            let page = self
+                .get(&format!("{path}{separator}limit=1000{after}"))
+                .await?;
+            items.extend(page[field].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return Ok(items),
+            }
+        }
+        Err(CliError::Usage(format!(
+            "more than {MAX_PAGES} pages of {field}: narrow the list (see --help)"
+        )))
+    }
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn encode(raw: &str) -> String {
+    url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }

@@ -4,22 +4,41 @@
 //! # Layout
 //!
 //! - `serve`: the server's start-up (configuration, the private Redis, the admin token).
+//! - `connection`: where the server is and which admin token to send.
 //! - `client`: the admin API client the other commands share, with the errors people see.
-//! - `commands`: influencers, links, coupons, costs, order corrections and the ROI report.
+//! - `lookup`: handles and campaign names accepted wherever an id is.
+//! - `output`: `--json` or text for people (tables).
+//! - one file per noun: `influencers`, `links`, `coupons`, `costs`, `campaigns`, `orders`,
+//!   `report`.
 
+mod campaigns;
 mod client;
-mod commands;
+mod connection;
+mod costs;
+mod coupons;
+mod influencers;
+mod links;
+mod lookup;
+mod orders;
+mod output;
+mod report;
 mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+pub use campaigns::CampaignCommand;
 use client::{ApiClient, CliError};
-pub use commands::{
-    CostCommand, CouponCommand, InfluencerCommand, LinkCommand, OrderCommand, ReportArgs,
-};
+pub use connection::Connection;
+pub use costs::CostCommand;
+pub use coupons::CouponCommand;
+pub use influencers::InfluencerCommand;
+pub use links::LinkCommand;
+pub use orders::OrderCommand;
+use output::Answer;
+pub use report::ReportArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +51,10 @@ pub struct Cli {
     command: Command,
     #[command(flatten)]
     connection: Connection,
+    /// Print the server's answer as JSON instead of a table (every command but serve and
+    /// completions).
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +65,11 @@ enum Command {
         #[arg(long, env = "REFTRACK_CONFIG_FILE")]
         config: Option<PathBuf>,
     },
+    /// Print a shell completion script, e.g. `reftrack completions bash > /etc/bash_completion.d/reftrack`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     #[command(flatten)]
     Admin(AdminCommand),
 }
@@ -49,49 +77,56 @@ enum Command {
 /// Commands that talk to a running server over the admin API.
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
-    /// Add or list influencers.
+    /// Add, list, show or disable influencers.
     #[command(subcommand)]
     Influencer(InfluencerCommand),
-    /// Create or list referral links.
+    /// Create, list, show, edit or disable referral links.
     #[command(subcommand)]
     Link(LinkCommand),
-    /// Give an influencer a discount code.
+    /// Give, list or remove an influencer's discount codes.
     #[command(subcommand)]
     Coupon(CouponCommand),
-    /// Record what an influencer cost (fees, gifted products, shipping).
+    /// Record, list or delete what an influencer cost (fees, gifted products, shipping).
     #[command(subcommand)]
     Cost(CostCommand),
-    /// Correct an order's attribution.
+    /// Create, list, show or compare campaigns.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+    /// List orders and how each was attributed.
     #[command(subcommand)]
     Order(OrderCommand),
     /// Print the ROI report, best return first.
     Report(ReportArgs),
 }
 
-/// Where the server is and how to sign in: for every command but `serve`.
-#[derive(Debug, clap::Args)]
-pub struct Connection {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "REFTRACK_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    url: String,
-    /// The admin token (the one `serve` printed, or REFTRACK_ADMIN__TOKEN).
-    #[arg(long, env = "REFTRACK_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
-}
-
 impl Cli {
     pub async fn run(self) -> ExitCode {
         let result = match self.command {
+            Command::Serve { .. } if self.connection.data_dir.is_some() => {
+                eprintln!(
+                    "error: --data-dir tells the admin commands where the token file is; \
+                     `serve` keeps its data in redis.data_dir (set REFTRACK_REDIS__DATA_DIR \
+                     or the config file)"
+                );
+                return ExitCode::from(2);
+            }
             Command::Serve { config } => return serve::serve(config).await,
-            Command::Admin(command) => admin(command, &self.connection).await,
+            Command::Completions { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "reftrack",
+                    &mut std::io::stdout(),
+                );
+                return ExitCode::SUCCESS;
+            }
+            Command::Admin(command) => admin(command, &self.connection, self.json).await,
         };
         match result {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(answer) => {
+                println!("{}", answer.render(self.json));
+                ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
@@ -101,14 +136,65 @@ impl Cli {
 }
 
 /// Runs an admin command against the server.
-async fn admin(command: AdminCommand, connection: &Connection) -> Result<(), CliError> {
-    let api = ApiClient::new(&connection.url, connection.token.as_deref())?;
+async fn admin(
+    command: AdminCommand,
+    connection: &Connection,
+    json: bool,
+) -> Result<Answer, CliError> {
+    let api = ApiClient::new(&connection.url, connection.token().as_deref())?;
     match command {
-        AdminCommand::Influencer(command) => commands::influencer(&api, command).await,
-        AdminCommand::Link(command) => commands::link(&api, command).await,
-        AdminCommand::Coupon(command) => commands::coupon(&api, command).await,
-        AdminCommand::Cost(command) => commands::cost(&api, command).await,
-        AdminCommand::Order(command) => commands::order(&api, command).await,
-        AdminCommand::Report(args) => commands::report(&api, args).await,
+        AdminCommand::Influencer(command) => influencers::run(&api, command).await,
+        AdminCommand::Link(command) => links::run(&api, command).await,
+        AdminCommand::Coupon(command) => coupons::run(&api, command).await,
+        AdminCommand::Cost(command) => costs::run(&api, command).await,
+        AdminCommand::Campaign(command) => campaigns::run(&api, command).await,
+        AdminCommand::Order(command) => orders::run(&api, command).await,
+        AdminCommand::Report(args) => report::run(&api, args, json).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every argument of every command, with the command's path.
+    fn arguments(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            out.push((path.to_owned(), arg.clone()));
+        }
+        for sub in command.get_subcommands() {
+            arguments(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_command_and_argument_explains_itself_in_help() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let mut all = Vec::new();
+        arguments(&cli, "reftrack", &mut all);
+        for (path, arg) in all {
+            if matches!(arg.get_id().as_str(), "help" | "version") {
+                continue;
+            }
+            assert!(
+                arg.get_help().is_some(),
+                "{path} {} has no help text",
+                arg.get_id()
+            );
+        }
+        for sub in cli.get_subcommands() {
+            assert!(sub.get_about().is_some(), "{} has no help", sub.get_name());
+            for verb in sub.get_subcommands() {
+                assert!(
+                    verb.get_about().is_some(),
+                    "{} {} has no help",
+                    sub.get_name(),
+                    verb.get_name()
+                );
+            }
+        }
     }
 }

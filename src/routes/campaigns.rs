@@ -10,6 +10,7 @@ use super::input::text;
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Currency};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 
 /// Most domains one campaign may list.
@@ -54,6 +55,17 @@ impl<'a> From<&'a Campaign> for CampaignView<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 struct CampaignList<'a> {
     campaigns: Vec<CampaignView<'a>>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignsQuery {
+    /// Campaigns per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -114,14 +126,29 @@ pub async fn create(
 
 #[utoipa::path(
     operation_id = "campaigns_list",
-    summary = "List campaigns",
+    summary = "List campaigns, oldest first, a page at a time",
+    params(CampaignsQuery),
     responses((status = 200, body = CampaignList))
 )]
 #[get("/campaigns")]
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let campaigns = state.store.campaigns().await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<CampaignsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
+    let page = pagination::page_of(
+        state.store.campaigns().await?,
+        |c| Cursor {
+            score: c.created_ms,
+            member: c.id.as_str().to_owned(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(CampaignList {
-        campaigns: campaigns.iter().map(CampaignView::from).collect(),
+        campaigns: page.items.iter().map(CampaignView::from).collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 

@@ -4,6 +4,7 @@
 use super::responses::{Conflict, Unknown};
 use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, post};
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
 use super::input::{campaign_of, influencer_id, text};
@@ -12,6 +13,7 @@ use crate::domain::{
     CampaignId, Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId,
 };
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -60,6 +62,25 @@ impl From<&Cost> for CostView {
 struct CostList {
     influencer_id: String,
     costs: Vec<CostView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CostsQuery {
+    /// Costs per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
+}
+
+/// Where a cost sorts: by its day, then by when it was recorded (the id breaks ties).
+fn cost_cursor(cost: &Cost) -> Cursor {
+    Cursor {
+        score: i64::from(cost.date.num_days_from_ce()),
+        member: format!("{:020}:{}", cost.created_ms.max(0), cost.id.as_str()),
+    }
 }
 
 async fn existing(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError> {
@@ -118,20 +139,29 @@ pub async fn add(
 
 #[utoipa::path(
     operation_id = "costs_list",
-    summary = "List an influencer's costs",
-    params(("id" = String, Path, description = "influencer id")),
+    summary = "List an influencer's costs by date, a page at a time",
+    params(("id" = String, Path, description = "influencer id"), CostsQuery),
     responses((status = 200, body = CostList))
 )]
 #[get("/influencers/{id}/costs")]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<CostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
     let id = existing(&state, &path).await?;
-    let costs = state.store.costs_of(&id).await?;
+    let page = pagination::page_of(
+        state.store.costs_of(&id).await?,
+        cost_cursor,
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(CostList {
         influencer_id: id.to_string(),
-        costs: costs.iter().map(CostView::from).collect(),
+        costs: page.items.iter().map(CostView::from).collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 

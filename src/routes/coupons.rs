@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::input::influencer_id;
 use crate::domain::{CouponCode, InfluencerId};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 use crate::store::AddCoupon;
 
@@ -28,6 +29,17 @@ struct CouponView<'a> {
 struct CouponList {
     influencer_id: String,
     coupons: Vec<String>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CouponsQuery {
+    /// Codes per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 fn code(raw: &str) -> Result<CouponCode, ApiError> {
@@ -70,23 +82,35 @@ pub async fn add(
 
 #[utoipa::path(
     operation_id = "coupons_list",
-    summary = "List an influencer's coupon codes",
-    params(("id" = String, Path, description = "influencer id")),
+    summary = "List an influencer's coupon codes, alphabetically, a page at a time",
+    params(("id" = String, Path, description = "influencer id"), CouponsQuery),
     responses((status = 200, body = CouponList))
 )]
 #[get("/influencers/{id}/coupons")]
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<CouponsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
     let id = influencer_id(&path)?;
     if state.store.influencer(&id).await?.is_none() {
         return Err(no_influencer(&id));
     }
-    let coupons = state.store.coupons_of(&id).await?;
+    let page = pagination::page_of(
+        state.store.coupons_of(&id).await?,
+        |code| Cursor {
+            score: 0,
+            member: code.clone(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(CouponList {
         influencer_id: id.to_string(),
-        coupons,
+        coupons: page.items,
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 

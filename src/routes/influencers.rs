@@ -5,10 +5,11 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{influencer_id, nullable, text};
+use super::input::{flag, influencer_id, nullable, text};
 use super::output::timestamp;
 use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 use crate::store::{Change, InfluencerRecord, SaveInfluencer};
 
@@ -82,6 +83,19 @@ impl From<&InfluencerRecord> for InfluencerView {
 #[derive(Serialize, utoipa::ToSchema)]
 struct InfluencerList {
     influencers: Vec<InfluencerView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InfluencersQuery {
+    /// `true`: only disabled influencers; `false`: only active ones.
+    disabled: Option<String>,
+    /// Influencers per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 fn handle(raw: &str) -> Result<Handle, ApiError> {
@@ -184,14 +198,32 @@ pub async fn create(
 
 #[utoipa::path(
     operation_id = "influencers_list",
-    summary = "List influencers",
+    summary = "List influencers, oldest first, a page at a time",
+    params(InfluencersQuery),
     responses((status = 200, body = InfluencerList))
 )]
 #[get("/influencers")]
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let influencers = state.store.influencers().await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<InfluencersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
+    let disabled = flag("disabled", query.disabled.as_deref())?;
+    let mut influencers = state.store.influencers().await?;
+    influencers.retain(|i| disabled.is_none_or(|d| i.disabled == d));
+    let page = pagination::page_of(
+        influencers,
+        |i| Cursor {
+            score: i.created_ms,
+            member: i.id.to_string(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(InfluencerList {
-        influencers: influencers.iter().map(InfluencerView::from).collect(),
+        influencers: page.items.iter().map(InfluencerView::from).collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 

@@ -54,6 +54,22 @@ pub fn influencer_id(raw: &str) -> Result<InfluencerId, ApiError> {
     })
 }
 
+/// A yes/no filter of a list's query (`true` or `false`), absent when not given.
+pub fn flag(field: &'static str, raw: Option<&str>) -> Result<Option<bool>, ApiError> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "'{field}' is true or false, not '{}'",
+                other.chars().take(32).collect::<String>()
+            ),
+        )),
+    }
+}
+
 /// The campaign a request names, or the client error that says why there is none.
 pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiError> {
     let unknown = || ApiError::unprocessable("unknown_campaign", format!("no campaign '{raw}'"));

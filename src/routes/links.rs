@@ -5,10 +5,11 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{campaign_of, influencer_id};
+use super::input::{campaign_of, flag, influencer_id};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
+use crate::pagination::{self, Cursor};
 use crate::state::AppState;
 use crate::store::{Change, CreateLink, LinkRecord};
 
@@ -35,7 +36,16 @@ pub struct LinkPatch {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LinksQuery {
+    /// Only this influencer's links.
     influencer_id: Option<String>,
+    /// Only this campaign's links.
+    campaign_id: Option<String>,
+    /// `true`: only disabled links; `false`: only live ones.
+    disabled: Option<String>,
+    /// Links per page: 1 to 1000, 100 by default.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first.
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -53,6 +63,8 @@ struct LinkView {
 #[derive(Serialize, utoipa::ToSchema)]
 struct LinkList {
     links: Vec<LinkView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
 }
 
 impl LinkView {
@@ -154,7 +166,7 @@ pub async fn create(
 
 #[utoipa::path(
     operation_id = "links_list",
-    summary = "List an influencer's links",
+    summary = "List links, oldest first, a page at a time: all, or one influencer's or campaign's",
     params(LinksQuery),
     responses((status = 200, body = LinkList))
 )]
@@ -163,15 +175,45 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<LinksQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(raw) = &query.influencer_id else {
-        return Err(ApiError::bad_request(
-            "missing_influencer_id",
-            "list links with ?influencer_id=<id>",
-        ));
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let cursor = Cursor::from_query(query.cursor.as_deref())?;
+    let disabled = flag("disabled", query.disabled.as_deref())?;
+    let influencer = query
+        .influencer_id
+        .as_deref()
+        .map(influencer_id)
+        .transpose()?;
+    let campaign = match query.campaign_id.as_deref() {
+        Some(raw) => Some(campaign_of(&state, raw).await?.id),
+        None => None,
     };
-    let links = state.store.links_of(&influencer_id(raw)?).await?;
+    let mut links = match (&influencer, &campaign) {
+        (Some(id), _) => state.store.links_of(id).await?,
+        (None, Some(campaign)) => state.store.campaign_links(campaign).await?,
+        (None, None) => state.store.links().await?,
+    };
+    links.retain(|l| {
+        campaign
+            .as_ref()
+            .is_none_or(|c| l.campaign_id.as_ref() == Some(c))
+            && disabled.is_none_or(|d| l.disabled == d)
+    });
+    let page = pagination::page_of(
+        links,
+        |l| Cursor {
+            score: l.created_ms,
+            member: l.code.to_string(),
+        },
+        cursor.as_ref(),
+        limit,
+    );
     Ok(HttpResponse::Ok().json(LinkList {
-        links: links.iter().map(|l| LinkView::new(&state, l)).collect(),
+        links: page
+            .items
+            .iter()
+            .map(|l| LinkView::new(&state, l))
+            .collect(),
+        next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
 }
 

@@ -1,6 +1,6 @@
-//! `/api/v1/orders`: an influencer's orders with how each was attributed, so a marketer can
-//! audit a commission. `influencer_id=unattributed` lists the orders nobody earned, and
-//! `review=held` the orders held for review (the review queue), whoever they belong to.
+//! `/api/v1/orders`: orders with how each was attributed, so a marketer can audit a
+//! commission: everyone's, one influencer's, the unattributed (`influencer_id=unattributed`),
+//! or the orders held for review (`review=held`, the review queue).
 
 use actix_web::get;
 use actix_web::{HttpResponse, web};
@@ -8,21 +8,25 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::input::{influencer_id, range};
+use super::input::{campaign_of, influencer_id, range};
 use super::order_view::{OrderView, view};
 use crate::domain::InfluencerId;
 use crate::error::ApiError;
-use crate::pagination::{self, Cursor};
+use crate::pagination::{self, Cursor, Page};
 use crate::state::AppState;
 use crate::store::Owner;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
-    /// An influencer id, or `unattributed`; not with `review`.
+    /// Only this influencer's orders (`unattributed`: the orders nobody earned); absent: all.
     influencer_id: Option<String>,
-    /// `held`: the orders held for review, of every influencer.
+    /// `held`: only the orders held for review, of every influencer (not with
+    /// `influencer_id`).
     review: Option<String>,
+    /// Only orders attributed through this campaign's links (a page may then hold fewer than
+    /// `limit`; follow `next_cursor` to the end).
+    campaign_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
     /// Orders per page: 1 to 1000, 100 by default.
@@ -51,35 +55,25 @@ fn day_start_ms(day: NaiveDate, tz: Tz) -> i64 {
         .map_or(i64::MIN, |t| t.timestamp_millis())
 }
 
-/// Which orders a list shows.
-enum Listing {
-    Owner(Option<InfluencerId>),
-    Held,
-}
-
-fn listing(query: &OrdersQuery) -> Result<Listing, ApiError> {
-    match (query.influencer_id.as_deref(), query.review.as_deref()) {
-        (None, Some("held")) => Ok(Listing::Held),
-        (Some(_), Some(_)) => Err(ApiError::bad_request(
+/// Whether the list is the review queue.
+fn held_queue(query: &OrdersQuery) -> Result<bool, ApiError> {
+    match (query.review.as_deref(), &query.influencer_id) {
+        (None, _) => Ok(false),
+        (Some("held"), None) => Ok(true),
+        (Some("held"), Some(_)) => Err(ApiError::bad_request(
             "invalid_query",
-            "give either influencer_id or review=held, not both",
+            "review=held lists every influencer's held orders; leave out influencer_id",
         )),
-        (None, Some(other)) => Err(ApiError::bad_request(
+        (Some(other), _) => Err(ApiError::bad_request(
             "invalid_review",
             format!("review '{other}' is not a queue; the only one is review=held"),
         )),
-        (None, None) => Err(ApiError::bad_request(
-            "missing_influencer_id",
-            "list orders with ?influencer_id=<id>, ?influencer_id=unattributed or ?review=held",
-        )),
-        (Some("unattributed"), None) => Ok(Listing::Owner(None)),
-        (Some(raw), None) => Ok(Listing::Owner(Some(influencer_id(raw)?))),
     }
 }
 
 #[utoipa::path(
     operation_id = "orders_list",
-    summary = "An influencer's orders, or the orders held for review, and how each was attributed, a page at a time",
+    summary = "Orders and how each was attributed, oldest first, a page at a time: all, one influencer's, the unattributed, or those held for review",
     params(OrdersQuery),
     responses((status = 200, body = OrderList))
 )]
@@ -88,47 +82,74 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<OrdersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let listing = listing(&query)?;
+    let held = held_queue(&query)?;
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;
+    let campaign = match query.campaign_id.as_deref() {
+        Some(raw) => Some(campaign_of(&state, raw).await?.id),
+        None => None,
+    };
     let from_ms = day_start_ms(range.from(), state.time_zone);
     let to_ms = range
         .to()
         .succ_opt()
         .map_or(i64::MAX, |next| day_start_ms(next, state.time_zone) - 1);
-    let (influencer, review, page) = match listing {
-        Listing::Held => {
-            let page = state
-                .store
-                .held_orders(from_ms, to_ms, cursor.as_ref(), limit, &state.metrics)
-                .await?;
-            (None, Some("held"), page)
-        }
-        Listing::Owner(influencer) => {
-            let owner = influencer
-                .as_ref()
-                .map_or(Owner::Unattributed, |id| Owner::Influencer(id.as_str()));
-            let page = state
-                .store
-                .orders_of(
-                    owner,
-                    from_ms,
-                    to_ms,
-                    cursor.as_ref(),
-                    limit,
-                    &state.metrics,
-                )
-                .await?;
-            (influencer, None, page)
-        }
+    let (influencer, page) = if held {
+        let page = state
+            .store
+            .held_orders(from_ms, to_ms, cursor.as_ref(), limit, &state.metrics)
+            .await?;
+        (None, page)
+    } else {
+        owners_page(&state, &query, (from_ms, to_ms), cursor.as_ref(), limit).await?
     };
     Ok(HttpResponse::Ok().json(OrderList {
         influencer_id: influencer,
-        review,
+        review: held.then_some("held"),
         from: range.from(),
         to: range.to(),
-        orders: page.items.iter().filter_map(view).collect(),
+        orders: page
+            .items
+            .iter()
+            .filter(|o| {
+                campaign.as_ref().is_none_or(|c| {
+                    o.attribution
+                        .as_ref()
+                        .is_some_and(|a| a.campaign_id.as_ref() == Some(c))
+                })
+            })
+            .filter_map(view)
+            .collect(),
         next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
+}
+
+/// A page of the orders of the influencer the query names, the unattributed, or everyone.
+async fn owners_page(
+    state: &AppState,
+    query: &OrdersQuery,
+    (from_ms, to_ms): (i64, i64),
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<(Option<InfluencerId>, Page<crate::domain::Order>), ApiError> {
+    let (influencer, everyone) = match query.influencer_id.as_deref() {
+        None => (None, state.store.influencers().await?),
+        Some("unattributed") => (None, Vec::new()),
+        Some(raw) => (Some(influencer_id(raw)?), Vec::new()),
+    };
+    let owners: Vec<Owner<'_>> = match (&influencer, query.influencer_id.is_some()) {
+        (Some(id), _) => vec![Owner::Influencer(id.as_str())],
+        (None, true) => vec![Owner::Unattributed],
+        (None, false) => everyone
+            .iter()
+            .map(|i| Owner::Influencer(i.id.as_str()))
+            .chain([Owner::Unattributed])
+            .collect(),
+    };
+    let page = state
+        .store
+        .orders_of(&owners, from_ms, to_ms, cursor, limit, &state.metrics)
+        .await?;
+    Ok((influencer, page))
 }

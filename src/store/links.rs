@@ -97,6 +97,47 @@ impl Store {
         self.links_in(&self.keys().campaign_links(campaign)).await
     }
 
+    /// Every influencer's links: three round trips whatever their number (the catalog is one
+    /// slot), in no particular order.
+    pub async fn links(&self) -> StoreResult<Vec<LinkRecord>> {
+        let keys = self.keys();
+        let mut conn = self.conn();
+        let influencers: Vec<InfluencerId> = conn
+            .zrange::<_, Vec<String>>(keys.influencer_index(), 0, -1)
+            .await?
+            .iter()
+            .filter_map(|id| InfluencerId::parse(id))
+            .collect();
+        // An empty pipeline answers nothing a list can be read from.
+        if influencers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in &influencers {
+            pipe.zrange(keys.influencer_links(id), 0, -1);
+        }
+        let indexes: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
+        let codes: Vec<LinkCode> = indexes
+            .iter()
+            .flatten()
+            .filter_map(|code| LinkCode::parse(code).ok())
+            .collect();
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for code in &codes {
+            pipe.hgetall(keys.link(code));
+        }
+        let maps: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
+        codes
+            .into_iter()
+            .zip(maps)
+            .filter(|(_, map)| !map.is_empty())
+            .map(|(code, map)| LinkRecord::from_hash(&keys.link(&code), code, &map))
+            .collect()
+    }
+
     /// The links listed in an index of link codes.
     async fn links_in(&self, index: &str) -> StoreResult<Vec<LinkRecord>> {
         let keys = self.keys();

@@ -86,25 +86,26 @@ impl Store {
         Ok(())
     }
 
-    /// One page of the orders in `owner`'s index placed between the two times (inclusive),
-    /// oldest first (orders of the same millisecond by key), starting after `after`. A record
-    /// that does not decode is skipped, logged (its key only) and counted, so one bad record
-    /// never hides the rest of the list.
+    /// One page of the orders in the indexes of `owners` placed between the two times
+    /// (inclusive), oldest first (orders of the same millisecond by key), starting after
+    /// `after`: each owner's index gives its next page, and the pages merge in that order.
+    /// A record that does not decode is skipped, logged (its key only) and counted, so one
+    /// bad record never hides the rest of the list.
     pub async fn orders_of(
         &self,
-        owner: Owner<'_>,
+        owners: &[Owner<'_>],
         from_ms: i64,
         to_ms: i64,
         after: Option<&Cursor>,
         limit: usize,
         metrics: &Metrics,
     ) -> StoreResult<Page<Order>> {
-        let index = self.keys().order_index(owner);
-        self.orders_in(&index, (from_ms, to_ms), after, limit, metrics)
+        let indexes: Vec<String> = owners.iter().map(|o| self.keys().order_index(*o)).collect();
+        self.orders_in(&indexes, (from_ms, to_ms), after, limit, metrics)
             .await
     }
 
-    /// One page of the orders held for review, as [`Self::orders_of`] pages an owner's.
+    /// One page of the orders held for review, as [`Self::orders_of`] pages owners' orders.
     pub async fn held_orders(
         &self,
         from_ms: i64,
@@ -113,7 +114,7 @@ impl Store {
         limit: usize,
         metrics: &Metrics,
     ) -> StoreResult<Page<Order>> {
-        let index = self.keys().held_orders();
+        let index = [self.keys().held_orders()];
         self.orders_in(&index, (from_ms, to_ms), after, limit, metrics)
             .await
     }
@@ -130,13 +131,25 @@ impl Store {
 
     async fn orders_in(
         &self,
-        index: &str,
+        indexes: &[String],
         (from_ms, to_ms): (i64, i64),
         after: Option<&Cursor>,
         limit: usize,
         metrics: &Metrics,
     ) -> StoreResult<Page<Order>> {
-        let (entries, more) = self.order_page(index, from_ms, to_ms, after, limit).await?;
+        let pages = futures_util::future::try_join_all(
+            indexes
+                .iter()
+                .map(|index| self.order_page(index, from_ms, to_ms, after, limit)),
+        )
+        .await?;
+        let mut more = pages.iter().any(|(_, more)| *more);
+        let mut entries: Vec<(String, i64)> =
+            pages.into_iter().flat_map(|(entries, _)| entries).collect();
+        entries.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        entries.dedup();
+        more |= entries.len() > limit;
+        entries.truncate(limit);
         let next = if more {
             entries.last().map(|(member, score)| Cursor {
                 score: *score,

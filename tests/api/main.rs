@@ -4,10 +4,13 @@
 
 mod admin_auth;
 mod attribution;
+mod browser_views;
 mod campaigns;
 mod cli;
+mod cli_commands;
 mod clicks;
 mod dashboard;
+mod dashboard_views;
 mod edge;
 mod faults;
 mod helpers;
@@ -15,6 +18,7 @@ mod hostile_orders;
 mod influencers;
 mod limits;
 mod links;
+mod lists;
 mod openapi;
 mod operations;
 mod order_properties;
