@@ -83,7 +83,15 @@ impl Application {
             .start_refresher(refresher_stopped)
             .await
             .context("reading the link changes stream")?;
-        let (clicks, flush) = ClickWriter::start(store.clone(), &settings.clicks, metrics.clone())
+        // The flusher has connections of its own, so webhooks, the admin API and link lookups
+        // never queue behind a backlog of click pipelines on a shared one.
+        let flush_store = Store::connect(
+            &RedisTarget::of(&settings.redis),
+            &settings.redis.key_prefix,
+        )
+        .await
+        .context("connecting the click flusher to Redis")?;
+        let (clicks, flush) = ClickWriter::start(flush_store, &settings.clicks, metrics.clone())
             .with_context(|| {
                 format!(
                     "opening the click spool in {}",

@@ -50,9 +50,17 @@ influencer=$(curl -sf "${auth[@]}" -d '{"handle":"crash"}' "$base/api/v1/influen
 curl -sf -o /dev/null "${auth[@]}" \
   -d "{\"influencer_id\":\"$influencer\",\"destination\":\"https://shop.example/\",\"code\":\"crash\"}" "$base/api/v1/links"
 
+# The key of an influencer's click counters: in count shard FNV-1a("i:<id>") mod 16 (keys.rs).
+click_counts_key() {
+  python3 -c 'import sys
+h = 0xcbf29ce484222325
+for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
+print("rt:{rt:cs:%d}:clicks:i:%s" % (h % 16, sys.argv[1]))' "$1"
+}
+
 counted() {
   local n
-  n=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$influencer}:counts" "h:y:$(date -u +%Y)")
+  n=$(redis-cli -s "$work/redis.sock" --raw hget "$(click_counts_key "$influencer")" "h:m:$(date -u +%Y%m)")
   echo "${n:-0}"
 }
 

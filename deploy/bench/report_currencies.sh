@@ -54,13 +54,16 @@ for i in range(count):
     reply = conn.getresponse()
     influencer = json.loads(reply.read())["id"]
     assert reply.status == 201, reply.status
-    fields = []
+    # Clicks live in the influencer's count shard (keys.rs), per month; money per month and year.
+    h = 0xcbf29ce484222325
+    for b in f"i:{influencer}".encode():
+        h = ((h ^ b) * 0x100000001b3) % 2**64
+    fields, clicks_fields = [], []
     totals = {}
     for month in range(1, 13):
         bucket = f"m:{year}{month:02d}"
         clicks = random.randint(50, 5000)
-        fields += [f"h:{bucket}", str(clicks), f"b:{bucket}", str(clicks // 10)]
-        totals["h"] = totals.get("h", 0) + clicks
+        clicks_fields += [f"h:{bucket}", str(clicks), f"b:{bucket}", str(clicks // 10)]
         for cur in random.sample(codes, random.randint(1, 3)):
             orders = random.randint(1, 50)
             revenue = orders * random.randint(1500, 9000)
@@ -69,6 +72,7 @@ for i in range(count):
                 totals[f"{kind}:{cur}"] = totals.get(f"{kind}:{cur}", 0) + value
     for kind, value in totals.items():
         fields += [f"{kind}:y:{year}", str(value)]
+    out.write(resp("HSET", f"rt:{{rt:cs:{h % 16}}}:clicks:i:{influencer}", *clicks_fields))
     out.write(resp("HSET", f"rt:{{rt:i:{influencer}}}:counts", *fields))
 PY
 redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null

@@ -142,6 +142,14 @@ for node in "${cluster_nodes[@]}"; do
 done
 cluster_url=$(printf 'redis://%s,' "${cluster_nodes[@]}"); cluster_url=${cluster_url%,}
 
+# The key of an influencer's click counters: in count shard FNV-1a("i:<id>") mod 16 (keys.rs).
+click_counts_key() {
+  python3 -c 'import sys
+h = 0xcbf29ce484222325
+for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
+print("rt:{rt:cs:%d}:clicks:i:%s" % (h % 16, sys.argv[1]))' "$1"
+}
+
 # reftrack, one worker on the server core, named $1, over Redis at $2 ($3: a cluster or not).
 # Sets started_pid and started_base (not in a subshell, so this shell can wait for it).
 start_reftrack() {
@@ -197,7 +205,7 @@ done
 cluster_answered=$(curl -sf "$cluster_base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
 kill -TERM "$cluster_reftrack_pid"
 wait "$cluster_reftrack_pid"
-cluster_counted=$(redis-cli -c -p "${cluster_nodes[0]#*:}" --raw hget "rt:{rt:i:$cluster_influencer}:counts" "h:d:$(date -u +%Y%m%d)")
+cluster_counted=$(redis-cli -c -p "${cluster_nodes[0]#*:}" --raw hget "$(click_counts_key "$cluster_influencer")" "h:d:$(date -u +%Y%m%d)")
 answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
 
 # Webhook ingestion: signed Shopify deliveries, each a new order, with the same CPU accounting.
@@ -228,22 +236,28 @@ for i in range(count):
     reply = conn.getresponse()
     influencer = json.loads(reply.read())["id"]
     assert reply.status == 201, reply.status
-    fields, year_totals, visitors = [], [0] * 6, []
+    # Clicks and unique visitors in the influencer's count shard, per month (a year is read as
+    # its months); money in its own counters, per month and year.
+    h = 0xcbf29ce484222325
+    for b in f"i:{influencer}".encode():
+        h = ((h ^ b) * 0x100000001b3) % 2**64
+    shard = f"rt:{{rt:cs:{h % 16}}}"
+    fields, clicks_fields, year_totals = [], [], [0] * 4
     for month in range(1, 13):
         bucket = f"m:{year}{month:02d}"
         clicks = random.randint(50, 5000)
         orders = clicks // random.randint(20, 100)
         revenue = orders * random.randint(1500, 9000)
-        values = [clicks, clicks // 10, orders, revenue, revenue // 10, random.randint(0, 20000)]
-        year_totals = [a + b for a, b in zip(year_totals, values)]
-        for kind, value in zip(["h", "b", "o:USD", "r:USD", "c:USD", "k:USD"], values):
+        money = [orders, revenue, revenue // 10, random.randint(0, 20000)]
+        year_totals = [a + b for a, b in zip(year_totals, money)]
+        clicks_fields += [f"h:{bucket}", str(clicks), f"b:{bucket}", str(clicks // 10)]
+        for kind, value in zip(["o:USD", "r:USD", "c:USD", "k:USD"], money):
             fields += [f"{kind}:{bucket}", str(value)]
         month_visitors = [str(random.random()) for _ in range(20)]
-        visitors += month_visitors
-        out.write(resp("PFADD", f"rt:{{rt:i:{influencer}}}:uniq:{bucket}", *month_visitors))
-    for kind, value in zip(["h", "b", "o:USD", "r:USD", "c:USD", "k:USD"], year_totals):
+        out.write(resp("PFADD", f"{shard}:uniq:i:{influencer}:{bucket}", *month_visitors))
+    for kind, value in zip(["o:USD", "r:USD", "c:USD", "k:USD"], year_totals):
         fields += [f"{kind}:y:{year}", str(value)]
-    out.write(resp("PFADD", f"rt:{{rt:i:{influencer}}}:uniq:y:{year}", *visitors))
+    out.write(resp("HSET", f"{shard}:clicks:i:{influencer}", *clicks_fields))
     out.write(resp("HSET", f"rt:{{rt:i:{influencer}}}:counts", *fields))
 PY
 redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
@@ -257,7 +271,7 @@ echo "report of a year: ${report_times[*]} s, $report_rows rows" >&2
 
 kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
-counted=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$influencer}:counts" "h:d:$(date -u +%Y%m%d)")
+counted=$(redis-cli -s "$work/redis.sock" --raw hget "$(click_counts_key "$influencer")" "h:d:$(date -u +%Y%m%d)")
 
 cluster_summary=$(printf '%s;' "${cluster_results[@]}")
 python3 - "$LIGHT_CONNECTIONS" "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" \

@@ -89,10 +89,18 @@ fi
 answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
 kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
+# The key of an influencer's click counters: in count shard FNV-1a("i:<id>") mod 16 (keys.rs).
+click_counts_key() {
+  python3 -c 'import sys
+h = 0xcbf29ce484222325
+for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
+print("rt:{rt:cs:%d}:clicks:i:%s" % (h % 16, sys.argv[1]))' "$1"
+}
+
 counted=0
 for id in "${influencers[@]}"; do
   for field in h b s; do
-    n=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:i:$id}:counts" "$field:y:$(date -u +%Y)")
+    n=$(redis-cli -s "$work/redis.sock" --raw hget "$(click_counts_key "$id")" "$field:m:$(date -u +%Y%m)")
     counted=$((counted + ${n:-0}))
   done
 done

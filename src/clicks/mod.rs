@@ -5,6 +5,7 @@
 mod classify;
 mod click_ids;
 mod client_addr;
+mod flusher;
 mod fraud;
 mod spool;
 mod tracker;

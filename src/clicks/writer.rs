@@ -12,9 +12,12 @@
 //! per flush, and every request in flight waits out the burst.
 //!
 //! A batch that cannot be written goes to the [`Spool`] on local disk, and so does every batch
-//! after it until the spool has been replayed into Redis, in order. Batches carry
-//! `(writer id, sequence number)` and the counters script skips a batch it has applied, so a
-//! replay of a batch whose write had in fact landed counts nothing twice.
+//! after it until the spool has been replayed into Redis, in order; so does the whole buffer
+//! when it passes half its capacity (Redis slower than the clicks coming: see
+//! [`super::flusher`]). A click is dropped only when the buffer is full all the same (the
+//! spool cannot be written), counted and logged. Batches carry `(writer id, sequence
+//! number)` and the counters script skips a batch it has applied, so a replay of a batch
+//! whose write had in fact landed counts nothing twice.
 //!
 //! Loss window: in the default mode a click is in memory from its redirect until its flush
 //! lands (or is spooled), at most about `flush_interval` plus one Redis round trip (or one
@@ -23,6 +26,7 @@
 //! answered after its batch is in Redis or synced to the spool, so none is lost.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -31,14 +35,12 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::ClickIds;
+use super::flusher::Flusher;
 use super::spool::Spool;
 use crate::config::ClickSettings;
-use crate::domain::{ClickId, random_string};
-use crate::metrics::{Metrics, RedisOperation};
-use crate::store::{Click, ClickBatch, ClickSums, Store};
-
-const MIN_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+use crate::domain::ClickId;
+use crate::metrics::Metrics;
+use crate::store::{Click, ClickSums, Store};
 
 /// What became of a click handed to the writer.
 #[derive(Debug)]
@@ -47,29 +49,29 @@ pub enum Recorded {
     Buffered,
     /// Buffered; the receiver fires once the click is committed to Redis.
     Committing(oneshot::Receiver<()>),
-    /// The buffer was full (Redis has been unreachable for long): the click is lost.
+    /// The buffer was full (neither Redis nor the spool took clicks): the click is lost.
     Dropped,
 }
 
 /// Clicks summed into a batch, and the durable-mode redirects waiting for its commit.
 #[derive(Default)]
-struct Pending {
-    clicks: ClickSums,
-    waiters: Vec<oneshot::Sender<()>>,
+pub(super) struct Pending {
+    pub clicks: ClickSums,
+    pub waiters: Vec<oneshot::Sender<()>>,
 }
 
 /// The clicks not yet written: the open batch new clicks go to, and full batches behind it.
 #[derive(Default)]
-struct Buffer {
+pub(super) struct Buffer {
     open: Pending,
-    sealed: VecDeque<Pending>,
+    pub sealed: VecDeque<Pending>,
     /// Clicks in all of them.
-    clicks: usize,
+    pub clicks: usize,
 }
 
 impl Buffer {
     /// The oldest batch, leaving an empty open batch when that was the one.
-    fn take_oldest(&mut self) -> Pending {
+    pub fn take_oldest(&mut self) -> Pending {
         let batch = self
             .sealed
             .pop_front()
@@ -79,17 +81,34 @@ impl Buffer {
     }
 }
 
-struct Shared {
+pub(super) struct Shared {
     ids: ClickIds,
     buffer: Mutex<Buffer>,
-    wake: Notify,
+    pub wake: Notify,
     capacity: usize,
+    /// Clicks buffered beyond which the flusher moves the buffer to the spool.
+    pub spill_at: usize,
+    /// Clicks are being dropped (the buffer is full): logged once when it starts.
+    pub dropping: AtomicBool,
     max_batch: usize,
-    metrics: Metrics,
+    pub metrics: Metrics,
 }
 
 impl Shared {
-    fn buffer(&self) -> MutexGuard<'_, Buffer> {
+    fn new(capacity: usize, max_batch: usize, metrics: Metrics) -> Self {
+        Self {
+            ids: ClickIds::default(),
+            buffer: Mutex::new(Buffer::default()),
+            wake: Notify::new(),
+            capacity,
+            spill_at: capacity / 2,
+            dropping: AtomicBool::new(false),
+            max_batch,
+            metrics,
+        }
+    }
+
+    pub fn buffer(&self) -> MutexGuard<'_, Buffer> {
         self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -130,26 +149,13 @@ impl ClickWriter {
                 "replaying clicks spooled by an earlier run"
             );
         }
-        let shared = Arc::new(Shared {
-            ids: ClickIds::default(),
-            buffer: Mutex::new(Buffer::default()),
-            wake: Notify::new(),
-            capacity: settings.buffer_capacity,
-            max_batch: settings.max_batch.get(),
+        let shared = Arc::new(Shared::new(
+            settings.buffer_capacity,
+            settings.max_batch.get(),
             metrics,
-        });
+        ));
         let (stop, stopped) = watch::channel(None);
-        let flusher = Flusher {
-            shared: Arc::clone(&shared),
-            store,
-            interval: settings.flush_interval(),
-            window_days: u64::from(settings.attribution_window_days),
-            writer: random_string(&nanoid::alphabet::SAFE, 12).into(),
-            seq: 0,
-            spool,
-            retry_spool_at: Instant::now(),
-            spool_backoff: MIN_BACKOFF,
-        };
+        let flusher = Flusher::new(Arc::clone(&shared), store, settings, spool);
         flusher.report_spool();
         let handle = tokio::spawn(flusher.run(stopped));
         Ok((Self { shared }, FlushTask { handle, stop }))
@@ -166,6 +172,13 @@ impl ClickWriter {
         if buffer.clicks >= shared.capacity {
             drop(buffer);
             shared.metrics.clicks_dropped.inc();
+            if !shared.dropping.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    capacity = shared.capacity,
+                    "the click buffer is full and the spool takes nothing: clicks are dropped"
+                );
+            }
+            shared.wake.notify_one();
             return (shared.ids.next(), Recorded::Dropped);
         }
         let id = shared.ids.next();
@@ -203,201 +216,6 @@ impl FlushTask {
     }
 }
 
-struct Flusher {
-    shared: Arc<Shared>,
-    store: Store,
-    interval: Duration,
-    window_days: u64,
-    writer: Arc<str>,
-    seq: u64,
-    spool: Spool,
-    /// When to try replaying the spool next: backs off while Redis stays away.
-    retry_spool_at: Instant,
-    spool_backoff: Duration,
-}
-
-impl Flusher {
-    async fn run(mut self, mut stop: watch::Receiver<Option<Instant>>) {
-        let mut next_flush = Instant::now() + self.interval;
-        loop {
-            let stopping = stop.borrow_and_update().is_some();
-            let backlog = !self.shared.buffer().sealed.is_empty();
-            if !stopping && !backlog {
-                tokio::select! {
-                    () = tokio::time::sleep_until(next_flush) => {}
-                    () = self.shared.wake.notified() => {}
-                    changed = stop.changed() => if changed.is_err() {
-                        // The owner went away without draining (only a teardown does that):
-                        // nobody is left to wait for, so stop rather than spin.
-                        tracing::warn!(buffered = self.shared.buffer().clicks, "click flusher dropped without a drain");
-                        return;
-                    },
-                }
-            }
-            next_flush = Instant::now() + self.interval;
-            if !self.spool.is_empty() && Instant::now() >= self.retry_spool_at {
-                self.replay_spool().await;
-            }
-            let Pending { clicks, waiters } = self.shared.buffer().take_oldest();
-            if !clicks.is_empty() {
-                self.seq += 1;
-                let batch = ClickBatch {
-                    writer: Arc::clone(&self.writer),
-                    seq: self.seq,
-                    clicks,
-                };
-                self.keep(&batch, &stop).await;
-                for waiter in waiters {
-                    let _ = waiter.send(());
-                }
-            }
-            let buffered = self.shared.buffer().clicks;
-            self.shared.metrics.click_buffer_depth.set(gauge(buffered));
-            let stopping = stop.borrow().is_some();
-            if stopping && buffered == 0 {
-                self.finish().await;
-                return;
-            }
-        }
-    }
-
-    /// Puts a batch in Redis, or, when Redis is away or older batches wait in the spool, in
-    /// the spool. Only when the spool cannot be written either does it wait for Redis.
-    async fn keep(&mut self, batch: &ClickBatch, stop: &watch::Receiver<Option<Instant>>) {
-        if self.spool.is_empty() && self.write(batch).await {
-            return;
-        }
-        match self.spool.append(batch) {
-            Ok(dropped) => {
-                if dropped > 0 {
-                    let metrics = &self.shared.metrics;
-                    metrics.click_spool_dropped.inc_by(dropped as u64);
-                    tracing::error!(
-                        dropped,
-                        "the click spool is full; its oldest clicks were dropped"
-                    );
-                }
-                self.report_spool();
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot write the click spool; holding the batch in memory");
-                if !self.write_until_landed(batch, stop).await {
-                    tracing::error!(
-                        lost = batch.clicks.len(),
-                        "Redis stayed unreachable past the shutdown deadline; clicks are lost"
-                    );
-                }
-            }
-        }
-    }
-
-    /// Replays spooled batches, oldest first, until the spool is empty or a write fails.
-    async fn replay_spool(&mut self) {
-        loop {
-            let batches = match self.spool.oldest() {
-                Ok(Some(batches)) => batches,
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the click spool");
-                    self.back_off_spool();
-                    return;
-                }
-            };
-            for batch in &batches {
-                if !self.write(batch).await {
-                    self.back_off_spool();
-                    return;
-                }
-            }
-            if let Err(e) = self.spool.release_oldest() {
-                tracing::error!(error = %e, "cannot remove a replayed spool segment");
-                self.back_off_spool();
-                return;
-            }
-            self.report_spool();
-        }
-        tracing::info!("the click spool is replayed");
-        self.spool_backoff = MIN_BACKOFF;
-        self.report_spool();
-    }
-
-    fn back_off_spool(&mut self) {
-        self.retry_spool_at = Instant::now() + self.spool_backoff;
-        self.spool_backoff = (self.spool_backoff * 2).min(MAX_BACKOFF);
-    }
-
-    /// At shutdown, with the buffer empty: one more attempt at replaying the spool. What is
-    /// left is safe on disk, and the next start replays it; there is no point in waiting for
-    /// Redis here.
-    async fn finish(&mut self) {
-        if !self.spool.is_empty() {
-            self.replay_spool().await;
-        }
-        if !self.spool.is_empty() {
-            tracing::warn!(
-                bytes = self.spool.depth().bytes,
-                "clicks stay in the spool; the next start replays them"
-            );
-        }
-    }
-
-    fn report_spool(&self) {
-        let bytes = self.spool.depth().bytes;
-        self.shared
-            .metrics
-            .click_spool_bytes
-            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
-    }
-
-    /// One attempt at writing a batch.
-    async fn write(&self, batch: &ClickBatch) -> bool {
-        let metrics = &self.shared.metrics;
-        let started = Instant::now();
-        match self.store.write_clicks(batch, self.window_days).await {
-            Ok(()) => {
-                metrics.flushes_ok.inc();
-                metrics
-                    .flush_duration
-                    .observe(started.elapsed().as_secs_f64());
-                #[allow(clippy::cast_precision_loss)]
-                metrics.flush_batch_size.observe(batch.clicks.len() as f64);
-                true
-            }
-            Err(e) => {
-                metrics.flushes_failed.inc();
-                metrics.redis_error(RedisOperation::ClickFlush);
-                tracing::warn!(error = %e, clicks = batch.clicks.len(), "click flush failed");
-                false
-            }
-        }
-    }
-
-    /// Writes the batch, retrying with backoff; `false` if stopping and the deadline passed.
-    async fn write_until_landed(
-        &self,
-        batch: &ClickBatch,
-        stop: &watch::Receiver<Option<Instant>>,
-    ) -> bool {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            if self.write(batch).await {
-                return true;
-            }
-            if let Some(deadline) = *stop.borrow()
-                && Instant::now() >= deadline
-            {
-                return false;
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    }
-}
-
-fn gauge(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,14 +223,7 @@ mod tests {
 
     fn writer(capacity: usize, max_batch: usize) -> ClickWriter {
         ClickWriter {
-            shared: Arc::new(Shared {
-                ids: ClickIds::default(),
-                buffer: Mutex::new(Buffer::default()),
-                wake: Notify::new(),
-                capacity,
-                max_batch,
-                metrics: Metrics::new(),
-            }),
+            shared: Arc::new(Shared::new(capacity, max_batch, Metrics::new())),
         }
     }
 

@@ -164,6 +164,13 @@ impl ClickId {
         &self.0[Self::TAG_AT..]
     }
 
+    /// The random tail as the 48 bits its eight characters hold.
+    pub fn tag_bits(&self) -> u64 {
+        self.tag()
+            .iter()
+            .fold(0, |acc, b| (acc << 6) | u64::from(safe_index(*b)))
+    }
+
     /// Parses a click id read back from a shop (a landing-site URL, order metadata).
     pub fn parse(raw: &str) -> Option<Self> {
         let bytes: [u8; Self::LEN] = raw.as_bytes().try_into().ok()?;

@@ -37,6 +37,7 @@ pub struct Metrics {
     pub click_spool_bytes: IntGauge,
     pub click_spool_dropped: IntCounter,
     pub pending_orders: IntGauge,
+    pub clicks_spilled: IntCounter,
     redis_errors: IntCounterVec,
     webhook_deliveries: IntCounterVec,
     webhook_duration: HistogramVec,
@@ -208,6 +209,14 @@ impl Metrics {
                 IntCounter::new(
                     "reftrack_click_spool_dropped_total",
                     "Spooled clicks dropped, oldest first, because the spool was full.",
+                )
+                .expect("valid metric"),
+            ),
+            clicks_spilled: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_clicks_spilled_total",
+                    "Clicks sent to the spool because the click buffer passed half its capacity (Redis slower than the clicks coming); replayed from there.",
                 )
                 .expect("valid metric"),
             ),

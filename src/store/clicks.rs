@@ -1,19 +1,23 @@
 //! Writing batches of clicks: one pipeline per batch (one per slot on a cluster).
 //!
 //! Work per click is kept small on both sides: clicks are summed as they arrive (see
-//! [`super::click_sums`]), so each influencer and link gets one counters update per batch,
-//! the batch's click records go in as one `SETRANGE` per run of consecutive click numbers
-//! (see [`super::click_records`]), and each unique-visitor sketch gets one `PFADD` of the
-//! batch's distinct visitors.
+//! [`super::click_sums`]), the batch's click records go in as one `SETRANGE` per run of
+//! consecutive click numbers (see [`super::click_records`]), and the counters and
+//! unique-visitor sketches of every link and influencer the batch touches go in as one script
+//! per count shard (see [`super::keys::COUNT_SHARDS`]): a flush is a few round trips and at
+//! most 16 script calls however widely its clicks spread, where a script per owner made the
+//! cost of a click grow with the number of links in play.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Days;
 use redis::{AsyncCommands, Cmd};
 
+use super::click_records;
 use super::click_sums::{ClickSums, Tally};
-use super::keys::Owner;
+use super::keys::{Owner, count_shard};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
 
 /// Clicks written together. `(writer, seq)` identifies the batch, so writing it twice (a retry
@@ -38,9 +42,77 @@ fn block_expiry(at_ms: i64, window_days: u64) -> i64 {
         .map_or(i64::MAX, |t| t.and_utc().timestamp())
 }
 
+/// The owners a batch counts clicks for, by count shard: each link with its tally, and each
+/// influencer with the sum of its links' tallies.
+fn by_shard(clicks: &ClickSums) -> HashMap<u32, Vec<(Owner<'_>, Cow<'_, Tally>)>> {
+    let mut by_influencer: HashMap<&str, Tally> = HashMap::new();
+    for link in clicks.links.values() {
+        by_influencer
+            .entry(&link.influencer_id)
+            .or_default()
+            .merge(&link.tally);
+    }
+    let links = clicks
+        .links
+        .iter()
+        .map(|(code, link)| (Owner::Link(code), Cow::Borrowed(&link.tally)));
+    let influencers = by_influencer
+        .into_iter()
+        .map(|(id, tally)| (Owner::Influencer(id), Cow::Owned(tally)));
+    let mut out: HashMap<u32, Vec<_>> = HashMap::new();
+    for (owner, tally) in links.chain(influencers) {
+        out.entry(count_shard(owner))
+            .or_default()
+            .push((owner, tally));
+    }
+    out
+}
+
+/// The counters script of one count shard for a batch (see `lua/apply_counts.lua`).
+fn shard_update(
+    script_hash: &str,
+    applied: &str,
+    batch: &ClickBatch,
+    owners: &[(Owner<'_>, Cow<'_, Tally>)],
+    keys: &super::Keys,
+) -> Cmd {
+    let groups: Vec<_> = owners
+        .iter()
+        .map(|(owner, tally)| {
+            let sketches: Vec<_> = tally.distinct_visitors().into_iter().collect();
+            (*owner, tally.increments(), sketches)
+        })
+        .collect();
+    let key_count = 1 + groups.iter().map(|(_, _, s)| 1 + s.len()).sum::<usize>();
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(script_hash).arg(key_count).arg(applied);
+    for (owner, _, sketches) in &groups {
+        cmd.arg(keys.click_counts(*owner));
+        for (bucket, _) in sketches {
+            cmd.arg(keys.click_uniques(*owner, *bucket));
+        }
+    }
+    cmd.arg(&*batch.writer).arg(batch.seq).arg(APPLIED_TTL_SECS);
+    for (_, increments, sketches) in &groups {
+        cmd.arg(increments.len()).arg(sketches.len());
+        for (name, n) in increments {
+            cmd.arg(name).arg(n);
+        }
+        for (_, visitors) in sketches {
+            cmd.arg(visitors.len());
+            for visitor in visitors {
+                cmd.arg(&visitor.to_le_bytes()[..]);
+            }
+        }
+    }
+    cmd
+}
+
 /// What a batch writes to one block of click records.
 struct BlockWrite<'a> {
     key: String,
+    /// The batch holds the block's first click: it allocates the block whole.
+    fresh: bool,
     /// Runs of consecutive clicks: the byte offset of the first, and their records.
     runs: Vec<(isize, &'a [u8])>,
     /// When the block can go (unix seconds).
@@ -59,9 +131,11 @@ fn record_writes<'a>(
             .entry((&run.space, run.block()))
             .or_insert_with(|| BlockWrite {
                 key: keys.click_block(&run.space, run.block()),
+                fresh: false,
                 runs: Vec::new(),
                 expire_at: i64::MIN,
             });
+        write.fresh |= run.offset() == 0;
         let offset = isize::try_from(run.offset()).unwrap_or(isize::MAX);
         write.runs.push((offset, &run.records));
         write.expire_at = write
@@ -72,57 +146,50 @@ fn record_writes<'a>(
 }
 
 impl Store {
-    /// Writes a batch: click records, counters (once per batch, by script) and unique-visitor
-    /// sketches, in one pipeline.
-    pub async fn write_clicks(&self, batch: &ClickBatch, window_days: u64) -> StoreResult<()> {
+    /// Writes a batch: click records, then one script per count shard with the counters and
+    /// unique-visitor sketches of every owner the batch touches there (once per batch, by its
+    /// number), in one pipeline (one per slot on a cluster).
+    ///
+    /// `new_links` are codes whose number this process has not registered yet (see
+    /// [`super::click_records::link_number`]): they are registered in the same pipeline.
+    pub async fn write_clicks(
+        &self,
+        batch: &ClickBatch,
+        window_days: u64,
+        new_links: &[&str],
+    ) -> StoreResult<()> {
         let keys = self.keys();
-        // Clicks are tallied per link; an influencer's tally is the sum of its links'.
-        let mut by_influencer: HashMap<&str, Tally> = HashMap::new();
-        for link in batch.clicks.links.values() {
-            by_influencer
-                .entry(&link.influencer_id)
-                .or_default()
-                .merge(&link.tally);
-        }
         let mut pipe = SlotPipeline::new();
+        if !new_links.is_empty() {
+            let numbers = keys.link_numbers();
+            let mut register = redis::cmd("HSET");
+            register.arg(&numbers);
+            for code in new_links {
+                register.arg(click_records::link_number(code)).arg(*code);
+            }
+            pipe.add(&numbers, register);
+        }
+        let empty_block = vec![0_u8; click_records::BLOCK_BYTES];
         for block in record_writes(&batch.clicks, window_days, keys) {
+            if block.fresh {
+                // Allocated whole, once: a string grown by SETRANGE doubles as it grows, and
+                // its records would cost half again their size.
+                let mut allocate = redis::cmd("SET");
+                allocate.arg(&block.key).arg(&empty_block[..]).arg("NX");
+                pipe.add(&block.key, allocate);
+            }
             for (offset, records) in block.runs {
                 pipe.add(&block.key, Cmd::setrange(&block.key, offset, records));
             }
             pipe.add(&block.key, Cmd::expire_at(&block.key, block.expire_at));
         }
-        let owners = by_influencer
-            .iter()
-            .map(|(id, t)| (Owner::Influencer(id), t))
-            .chain(
-                batch
-                    .clicks
-                    .links
-                    .iter()
-                    .map(|(code, link)| (Owner::Link(code), &link.tally)),
-            );
         let script_hash = self.scripts.apply_counts.get_hash();
-        for (owner, tally) in owners {
-            let counts = keys.counts(owner);
-            let mut apply = redis::cmd("EVALSHA");
-            apply
-                .arg(script_hash)
-                .arg(2)
-                .arg(keys.applied(owner))
-                .arg(&counts)
-                .arg(&*batch.writer)
-                .arg(batch.seq)
-                .arg(APPLIED_TTL_SECS);
-            for (name, n) in tally.increments() {
-                apply.arg(name).arg(n);
-            }
-            pipe.add(&counts, apply);
-            for (bucket, visitors) in tally.distinct_visitors() {
-                let elements: Vec<[u8; 8]> = visitors.iter().map(|v| v.to_le_bytes()).collect();
-                let elements: Vec<&[u8]> = elements.iter().map(<[u8; 8]>::as_slice).collect();
-                let sketch = keys.uniques(owner, bucket);
-                pipe.add(&sketch, Cmd::pfadd(&sketch, elements));
-            }
+        for (shard, owners) in by_shard(&batch.clicks) {
+            let applied = keys.click_applied(shard);
+            pipe.add(
+                &applied,
+                shard_update(script_hash, &applied, batch, &owners, keys),
+            );
         }
         match self.write_slots(&pipe).await {
             Err(StoreError::Redis(e))

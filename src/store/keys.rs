@@ -14,11 +14,12 @@
 //! | `P:{P:cat}:inf:<id>:links` | zset | an influencer's link codes by creation time |
 //! | `P:{P:cat}:changes` | stream | link and influencer changes, read by every replica to refresh its link cache |
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
-//! | `P:{P:i:<id>}:counts` | hash | an influencer's click counters: `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious |
-//! | `P:{P:i:<id>}:uniq:<bucket>` | HyperLogLog | an influencer's unique visitors per bucket |
-//! | `P:{P:i:<id>}:applied` | hash | click-writer instance → last batch applied to these counters |
-//! | `P:{P:l:<code>}:counts`, `:uniq:<bucket>`, `:applied` | | the same per link |
-//! | `P:{P:clk:<space>:<block>}` | string | click records of one id space, 16,384 fixed-size slots (see `click_records.rs`); the click id names its block and slot; expires when the attribution window of its last click has passed |
+//! | `P:{P:cat}:link_numbers` | hash | link number (decimal; see `click_records::link_number`) → code, for reading click records back |
+//! | `P:{P:cs:<n>}:clicks:i:<id>` | hash | an influencer's click counters, in count shard `n` (see [`count_shard`]): `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious, day and month buckets (a year is the sum of its months) |
+//! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months) |
+//! | `P:{P:cs:<n>}:clicks:l:<code>`, `:uniq:l:<code>:<bucket>` | | the same per link |
+//! | `P:{P:cs:<n>}:applied` | hash | click-writer instance → last batch applied to count shard `n` |
+//! | `P:{P:clk:<space>:<block>}` | string | click records of one id space, 16,384 slots of 18 bytes (see `click_records.rs`), allocated whole; the click id names its block and slot; expires when the attribution window of its last click has passed |
 //! | `P:{P:cat}:coupons` | hash | coupon code (lower case) → influencer id (a code belongs to one influencer) |
 //! | `P:{P:cat}:inf:<id>:coupons` | set | an influencer's coupon codes |
 //! | `P:{P:cat}:campaigns` | hash | campaign id → campaign (JSON) |
@@ -37,9 +38,13 @@
 //!
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
 //! The catalog (influencers and links) is small and rarely written, so it sits in one slot
-//! where scripts can keep handles and codes unique; the hot counters are spread over slots by
-//! influencer and by link; click records fill blocks of 16,384 clicks, each its own slot (so a
-//! busy day is not one hot slot), and a click id names its block, so one read finds it.
+//! where scripts can keep handles and codes unique. Click counters and sketches live in
+//! [`COUNT_SHARDS`] count shards, each one slot, an owner's shard fixed by its name: a flush
+//! runs one script per shard carrying all of the batch's increments for the owners there, so
+//! its cost is a handful of scripts however many links the batch spreads over. Order money
+//! stays in each influencer's own slot. Click records fill blocks of 16,384 clicks, each its
+//! own slot (so a busy day is not one hot slot), and a click id names its block, so one read
+//! finds it.
 //! Each order is its own slot: concurrent deliveries of one order serialise on its revision,
 //! and what the order adds to an influencer's counters is applied by a script in the
 //! influencer's slot that replaces the order's previous contribution, so replays count once.
@@ -50,6 +55,23 @@
 //! together.
 
 use crate::domain::{Bucket, CampaignId, InfluencerId, LinkCode, OrderKey};
+
+/// Count shards: the slots click counters are spread over. Fixed, since an owner's counters
+/// are found by it; 16 spread a flush over the nodes of any usual cluster while keeping a
+/// flush at 16 scripts or fewer.
+pub const COUNT_SHARDS: u32 = 16;
+
+/// The count shard of an owner: FNV-1a of its name (stable across builds and processes).
+pub fn count_shard(owner: Owner<'_>) -> u32 {
+    let (kind, name) = owner.kind_and_name();
+    let hash = [kind.as_bytes(), b":", name.as_bytes()]
+        .concat()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    u32::try_from(hash % u64::from(COUNT_SHARDS)).unwrap_or(0)
+}
 
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -64,6 +86,17 @@ pub enum Owner<'a> {
     Link(&'a str),
     /// Orders no influencer earned.
     Unattributed,
+}
+
+impl<'a> Owner<'a> {
+    /// `i` and the id, `l` and the code, or `u` and nothing.
+    fn kind_and_name(self) -> (&'static str, &'a str) {
+        match self {
+            Owner::Influencer(id) => ("i", id),
+            Owner::Link(code) => ("l", code),
+            Owner::Unattributed => ("u", ""),
+        }
+    }
 }
 
 impl Keys {
@@ -92,6 +125,10 @@ impl Keys {
 
     pub fn influencer_links(&self, id: &InfluencerId) -> String {
         format!("{}:inf:{id}:links", self.catalog)
+    }
+
+    pub fn link_numbers(&self) -> String {
+        format!("{}:link_numbers", self.catalog)
     }
 
     pub fn changes(&self) -> String {
@@ -172,12 +209,31 @@ impl Keys {
         format!("{}:counts", self.owner_tag(owner))
     }
 
-    pub fn uniques(&self, owner: Owner<'_>, bucket: Bucket) -> String {
-        format!("{}:uniq:{bucket}", self.owner_tag(owner))
+    fn count_shard_tag(&self, shard: u32) -> String {
+        format!("{p}:{{{p}:cs:{shard}}}", p = self.prefix)
     }
 
-    pub fn applied(&self, owner: Owner<'_>) -> String {
-        format!("{}:applied", self.owner_tag(owner))
+    /// An owner's click counters (day and month buckets), in its count shard.
+    pub fn click_counts(&self, owner: Owner<'_>) -> String {
+        let (kind, name) = owner.kind_and_name();
+        format!(
+            "{}:clicks:{kind}:{name}",
+            self.count_shard_tag(count_shard(owner))
+        )
+    }
+
+    /// An owner's unique visitors of a day or a month, in its count shard.
+    pub fn click_uniques(&self, owner: Owner<'_>, bucket: Bucket) -> String {
+        let (kind, name) = owner.kind_and_name();
+        format!(
+            "{}:uniq:{kind}:{name}:{bucket}",
+            self.count_shard_tag(count_shard(owner))
+        )
+    }
+
+    /// Which batch of each click writer count shard `shard` has applied.
+    pub fn click_applied(&self, shard: u32) -> String {
+        format!("{}:applied", self.count_shard_tag(shard))
     }
 
     /// The block holding the records of clicks `block * BLOCK_CLICKS ..` of an id space.
@@ -273,13 +329,13 @@ mod tests {
             keys.coupons(),
             keys.influencer_coupons(&id),
             keys.currencies(),
+            keys.link_numbers(),
         ];
         assert!(catalog.iter().all(|k| tag(k) == "rt:cat"), "{catalog:?}");
 
         let day = Bucket::Day(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
         let owner = Owner::Influencer(id.as_str());
         assert_eq!(tag(&keys.counts(owner)), "rt:i:inf_abc");
-        assert_eq!(tag(&keys.applied(owner)), "rt:i:inf_abc");
         assert_eq!(tag(&keys.order_contributions(owner)), "rt:i:inf_abc");
         assert_eq!(tag(&keys.order_index(owner)), "rt:i:inf_abc");
         assert_eq!(tag(&keys.coupon_orders(&id)), "rt:i:inf_abc");
@@ -291,9 +347,30 @@ mod tests {
         );
         let order = crate::domain::OrderKey::new(crate::domain::Platform::Shopify, "450789469");
         assert_eq!(tag(&keys.order(&order)), "rt:o:shopify:450789469");
+        let shard = count_shard(owner);
         assert_eq!(
-            keys.uniques(owner, day),
-            "rt:{rt:i:inf_abc}:uniq:d:20261121"
+            keys.click_uniques(owner, day),
+            format!("rt:{{rt:cs:{shard}}}:uniq:i:inf_abc:d:20261121")
+        );
+        assert_eq!(tag(&keys.click_counts(owner)), format!("rt:cs:{shard}"));
+        assert_eq!(tag(&keys.click_applied(shard)), format!("rt:cs:{shard}"));
+    }
+
+    #[test]
+    fn owners_spread_over_every_count_shard_and_each_keeps_its_own() {
+        let codes: Vec<String> = (0..1000).map(|n| format!("link{n}")).collect();
+        let mut used = std::collections::HashSet::new();
+        for code in &codes {
+            used.insert(count_shard(Owner::Link(code)));
+        }
+        assert_eq!(used.len(), COUNT_SHARDS as usize);
+        assert_eq!(
+            count_shard(Owner::Link("summer")),
+            count_shard(Owner::Link("summer"))
+        );
+        assert_ne!(
+            Keys::new("rt").click_counts(Owner::Link("a")),
+            Keys::new("rt").click_counts(Owner::Influencer("a"))
         );
     }
 

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use redis::{AsyncCommands, Cmd, Script};
 
-use super::click_records;
+use super::click_records::{self, ClickRecord, RecordedLink};
 use super::keys::Owner;
 use super::{SlotPipeline, Store, StoreError, StoreResult};
 use crate::domain::{ClickId, Currency, LinkCode, Order, OrderKey, SeenClick};
@@ -236,18 +236,18 @@ impl Store {
     /// The click a click id names, while its record is kept (its attribution window), with
     /// the influencer of the link that was clicked.
     pub async fn click(&self, id: &ClickId) -> StoreResult<Option<SeenClick>> {
-        let (block, offset) = click_records::slot_of(id);
-        let key = self.keys().click_block(id.space(), block);
-        let slot: Vec<u8> = self
-            .conn()
-            .getrange(&key, isize::try_from(offset).unwrap_or(isize::MAX), {
-                isize::try_from(offset + click_records::RECORD_LEN - 1).unwrap_or(isize::MAX)
-            })
-            .await?;
-        let Some(record) = click_records::decode(id, &slot) else {
+        let Some((key, record)) = self.click_record(id).await? else {
             return Ok(None);
         };
-        let link = LinkCode::parse(&record.code)
+        let code = match record.link {
+            RecordedLink::Code(code) => code,
+            RecordedLink::Number(number) => {
+                let code: Option<String> =
+                    self.conn().hget(self.keys().link_numbers(), number).await?;
+                code.ok_or_else(|| StoreError::corrupt(&key, "click record of an unknown link"))?
+            }
+        };
+        let link = LinkCode::parse(&code)
             .map_err(|_| StoreError::corrupt(&key, "click record with a malformed link code"))?;
         let Some(link) = self.link(&link).await? else {
             return Err(StoreError::corrupt(&key, "click record of an unknown link"));
@@ -255,9 +255,35 @@ impl Store {
         Ok(Some(SeenClick {
             campaign_id: link.campaign_id,
             influencer_id: link.influencer_id,
-            code: record.code,
+            code,
             at_ms: record.at_ms,
         }))
+    }
+
+    /// A click's record and its block's key: in the compact layout, or else in the older one.
+    async fn click_record(&self, id: &ClickId) -> StoreResult<Option<(String, ClickRecord)>> {
+        let layouts = [
+            (
+                click_records::slot_of(id),
+                click_records::RECORD_LEN,
+                click_records::decode as fn(&ClickId, &[u8]) -> Option<ClickRecord>,
+            ),
+            (
+                click_records::legacy_slot_of(id),
+                click_records::LEGACY_RECORD_LEN,
+                click_records::decode_legacy,
+            ),
+        ];
+        for ((block, offset), len, decode) in layouts {
+            let key = self.keys().click_block(id.space(), block);
+            let from = isize::try_from(offset).unwrap_or(isize::MAX);
+            let to = isize::try_from(offset + len - 1).unwrap_or(isize::MAX);
+            let slot: Vec<u8> = self.conn().getrange(&key, from, to).await?;
+            if let Some(record) = decode(id, &slot) {
+                return Ok(Some((key, record)));
+            }
+        }
+        Ok(None)
     }
 
     /// Records that orders have counted in `currency`.

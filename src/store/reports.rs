@@ -15,17 +15,23 @@ use crate::domain::{Bucket, Currency, Overflow, Totals, checked_sum};
 use crate::metrics::{CorruptKind, Metrics};
 use redis::Cmd;
 
-/// The counter fields a report reads from each owner's `counts` hash: the same for every
-/// owner of a report, so they are named once and sent with every `HMGET`.
+/// The counter fields a report reads from each owner: the same for every owner of a report,
+/// so they are named once and sent with every read.
 #[derive(Debug, Clone)]
 pub struct FieldSet {
     buckets: Vec<Bucket>,
     currencies: Vec<Currency>,
-    /// Human, bot and suspicious clicks per bucket, then per currency the money kinds per
-    /// bucket, in the order of [`MONEY_KINDS`].
+    /// Per currency, the money kinds per bucket, in the order of [`MONEY_KINDS`]: fields of
+    /// the owner's `counts` hash.
     names: Vec<String>,
     /// Where each name is in `names`, to pick the report's fields out of a whole hash.
     index: HashMap<String, usize>,
+    /// Human, bot and suspicious clicks per click bucket: fields of the owner's click
+    /// counters (in its count shard).
+    click_names: Vec<String>,
+    /// The day and month buckets the report's clicks and unique visitors are read from: its
+    /// buckets, with a year read as its twelve months (clicks keep no year bucket).
+    click_buckets: Vec<Bucket>,
 }
 
 /// The money counter kinds read per currency and bucket, in the order of [`Totals`]' fields.
@@ -50,11 +56,7 @@ impl FieldSet {
     /// Fields over `buckets` for each of `currencies`; with a campaign, the costs read are the
     /// ones booked to it.
     pub fn new(buckets: &[Bucket], currencies: &[Currency], campaign: Option<&str>) -> Self {
-        let mut names =
-            Vec::with_capacity(buckets.len() * (3 + MONEY_KINDS.len() * currencies.len()));
-        for kind in CLICK_KINDS {
-            names.extend(buckets.iter().map(|b| kind(*b)));
-        }
+        let mut names = Vec::with_capacity(buckets.len() * MONEY_KINDS.len() * currencies.len());
         for currency in currencies {
             for kind in MONEY_KINDS {
                 names.extend(buckets.iter().map(|b| kind(*currency, *b)));
@@ -71,16 +73,34 @@ impl FieldSet {
             .enumerate()
             .map(|(i, name)| (name.clone(), i))
             .collect();
+        let click_buckets: Vec<Bucket> = buckets.iter().flat_map(|b| click_buckets(*b)).collect();
+        let click_names = CLICK_KINDS
+            .iter()
+            .flat_map(|kind| click_buckets.iter().map(|b| kind(*b)))
+            .collect();
         Self {
             buckets: buckets.to_vec(),
             currencies: currencies.to_vec(),
             names,
             index,
+            click_names,
+            click_buckets,
         }
     }
 
     pub fn currencies(&self) -> &[Currency] {
         &self.currencies
+    }
+}
+
+/// The click buckets that hold a report bucket's clicks: a day or a month itself, a year its
+/// twelve months.
+fn click_buckets(bucket: Bucket) -> Vec<Bucket> {
+    match bucket {
+        Bucket::Year(year) => (1..=12)
+            .map(|month| Bucket::Month { year, month })
+            .collect(),
+        other => vec![other],
     }
 }
 
@@ -118,9 +138,11 @@ impl OwnerFigures {
 }
 
 impl Store {
-    /// The figures of each query, in the order given: one `HMGET` and one `PFCOUNT` per
-    /// query, sent as one pipeline (per slot on a cluster) per [`CHUNK`] queries, so each
-    /// round trip stays well inside the Redis deadline however many owners a report covers.
+    /// The figures of each query, in the order given: per query one read of its money
+    /// counters, one `HMGET` of its click counters and one `PFCOUNT` of its unique-visitor
+    /// sketches (the last two in its count shard), sent as one pipeline (per slot on a
+    /// cluster) per [`CHUNK`] queries, so each round trip stays well inside the Redis deadline
+    /// however many owners a report covers.
     /// A counter that is not an integer is skipped, logged and counted in `metrics`, so one
     /// bad field never fails a report.
     pub async fn report_figures(
@@ -150,21 +172,26 @@ impl Store {
         let mut pipe = SlotPipeline::new();
         let mut whole = Vec::with_capacity(queries.len());
         for ((query, counts), size) in queries.iter().zip(&counts_keys).zip(&sizes) {
+            let fields = query.fields;
             let size: usize = redis::from_redis_value_ref(size)?;
-            let read_whole = reads_whole(size, query.fields.names.len());
+            let read_whole = fields.names.is_empty() || reads_whole(size, fields.names.len());
             if read_whole {
                 pipe.add(counts, Cmd::hgetall(counts));
             } else {
                 let mut read_counts = redis::cmd("HMGET");
-                read_counts.arg(counts).arg(&query.fields.names);
+                read_counts.arg(counts).arg(&fields.names);
                 pipe.add(counts, read_counts);
             }
             whole.push(read_whole);
+            let clicks = keys.click_counts(query.owner);
+            let mut read_clicks = redis::cmd("HMGET");
+            read_clicks.arg(&clicks).arg(&fields.click_names);
+            pipe.add(&clicks, read_clicks);
             let mut count_uniques = redis::cmd("PFCOUNT");
-            for bucket in &query.fields.buckets {
-                count_uniques.arg(keys.uniques(query.owner, *bucket));
+            for bucket in &fields.click_buckets {
+                count_uniques.arg(keys.click_uniques(query.owner, *bucket));
             }
-            pipe.add(counts, count_uniques);
+            pipe.add(&clicks, count_uniques);
         }
         let replies = self.query_slots(&pipe).await?;
         let mut out = Vec::with_capacity(queries.len());
@@ -172,21 +199,32 @@ impl Store {
             .iter()
             .zip(&counts_keys)
             .zip(whole)
-            .zip(replies.chunks_exact(2))
+            .zip(replies.chunks_exact(3))
         {
             let values = if whole {
                 picked(query.fields, &reply[0])
-            } else if let Value::Array(values) = &reply[0] {
-                Some(values.iter().collect())
             } else {
-                None
+                listed(&reply[0])
             }
             .ok_or_else(|| StoreError::corrupt(key, "the counters hash did not read as one"))?;
             let mut figures = split(key, query.fields, &values, metrics)?;
-            figures.clicks.unique_clicks = redis::from_redis_value_ref::<u64>(&reply[1])?.into();
+            let clicks_key = keys.click_counts(query.owner);
+            let clicks = listed(&reply[1]).ok_or_else(|| {
+                StoreError::corrupt(&clicks_key, "the click counters did not read as one")
+            })?;
+            figures.clicks = click_totals(&clicks_key, query.fields, &clicks, metrics)?;
+            figures.clicks.unique_clicks = redis::from_redis_value_ref::<u64>(&reply[2])?.into();
             out.push(figures);
         }
         Ok(out)
+    }
+}
+
+/// The values of an `HMGET` reply.
+fn listed(reply: &Value) -> Option<Vec<&Value>> {
+    match reply {
+        Value::Array(values) => Some(values.iter().collect()),
+        _ => None,
     }
 }
 
@@ -222,17 +260,77 @@ fn picked<'a>(fields: &FieldSet, reply: &'a Value) -> Option<Vec<&'a Value>> {
     Some(values)
 }
 
-/// Sums each run of bucket values of an `HMGET` reply into its figure.
+/// Sums each run of bucket values of an `HMGET` reply into its figure: the money of each
+/// currency.
 fn split(
     key: &str,
     fields: &FieldSet,
     values: &[&Value],
     metrics: &Metrics,
 ) -> StoreResult<OwnerFigures> {
-    let per_kind = fields.buckets.len().max(1);
+    let sums = summed(
+        key,
+        &fields.names,
+        fields.buckets.len(),
+        values,
+        false,
+        metrics,
+    )?;
+    let at = |i: usize| sums.get(i).copied().unwrap_or(0);
+    let money = (0..fields.currencies.len())
+        .map(|c| {
+            let base = c * MONEY_KINDS.len();
+            Totals {
+                orders: at(base),
+                revenue: at(base + 1),
+                refunds: at(base + 2),
+                commission: at(base + 3),
+                costs: at(base + COSTS),
+                click_orders: at(base + 5),
+                coupon_orders: at(base + 6),
+                held_orders: at(base + 7),
+                held_revenue: at(base + 8),
+                pending_orders: at(base + 9),
+                ..Totals::default()
+            }
+        })
+        .collect();
+    Ok(OwnerFigures {
+        clicks: Totals::default(),
+        money,
+    })
+}
+
+/// Human, bot and suspicious clicks out of the click counters' `HMGET` reply.
+fn click_totals(
+    key: &str,
+    fields: &FieldSet,
+    values: &[&Value],
+    metrics: &Metrics,
+) -> StoreResult<Totals> {
+    let per_kind = fields.click_buckets.len();
+    let sums = summed(key, &fields.click_names, per_kind, values, true, metrics)?;
+    let at = |i: usize| sums.get(i).copied().unwrap_or(0);
+    Ok(Totals {
+        clicks: at(0),
+        bot_clicks: at(1),
+        suspicious_clicks: at(2),
+        ..Totals::default()
+    })
+}
+
+/// The sum of each run of `per_kind` values (named by `names`).
+fn summed(
+    key: &str,
+    names: &[String],
+    per_kind: usize,
+    values: &[&Value],
+    clicks: bool,
+    metrics: &Metrics,
+) -> StoreResult<Vec<i128>> {
+    let per_kind = per_kind.max(1);
     let mut sums = Vec::with_capacity(values.len() / per_kind);
-    for (names, run) in fields.names.chunks(per_kind).zip(values.chunks(per_kind)) {
-        let clicks = sums.len() < CLICK_KINDS.len();
+    for (names, run) in names.chunks(per_kind).zip(values.chunks(per_kind)) {
         let mut sum = 0_i128;
         for (name, value) in names.iter().zip(run) {
             let Some(n) = counter(key, name, value, clicks, metrics) else {
@@ -250,34 +348,7 @@ fn split(
         }
         sums.push(sum);
     }
-    let at = |i: usize| sums.get(i).copied().unwrap_or(0);
-    let money = (0..fields.currencies.len())
-        .map(|c| {
-            let base = CLICK_KINDS.len() + c * MONEY_KINDS.len();
-            Totals {
-                orders: at(base),
-                revenue: at(base + 1),
-                refunds: at(base + 2),
-                commission: at(base + 3),
-                costs: at(base + COSTS),
-                click_orders: at(base + 5),
-                coupon_orders: at(base + 6),
-                held_orders: at(base + 7),
-                held_revenue: at(base + 8),
-                pending_orders: at(base + 9),
-                ..Totals::default()
-            }
-        })
-        .collect();
-    Ok(OwnerFigures {
-        clicks: Totals {
-            clicks: at(0),
-            bot_clicks: at(1),
-            suspicious_clicks: at(2),
-            ..Totals::default()
-        },
-        money,
-    })
+    Ok(sums)
 }
 
 /// One counter's value: absent is 0; anything but an integer (or a negative click count) is

@@ -234,7 +234,8 @@ async fn a_graceful_stop_writes_every_buffered_click() {
     app.stop().await;
 
     let mut redis = app.redis.connection();
-    let key = format!("rt:{{rt:i:{influencer}}}:counts");
+    let key = reftrack::store::Keys::new("rt")
+        .click_counts(reftrack::store::Owner::Influencer(&influencer));
     let day = chrono::Utc::now().format("h:d:%Y%m%d").to_string();
     let counted: u64 = redis::cmd("HGET")
         .arg(&key)

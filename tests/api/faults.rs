@@ -130,3 +130,36 @@ async fn a_redis_restart_with_its_append_only_file_loses_nothing() {
     let (status, _) = app.get_json(&format!("/api/v1/links/{code}")).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn clicks_coming_faster_than_redis_takes_them_spill_to_the_spool_and_none_is_dropped() {
+    // Arrange: a small buffer, and a Redis deadline longer than the stall below, so the
+    // flusher's writes are slow rather than failed (overload, not an outage)
+    let app = spawn_app_with(|s| {
+        s.redis.timeout_ms = NonZero::new(10_000).unwrap();
+        s.clicks.buffer_capacity = 200;
+        s.clicks.max_batch = NonZero::new(10).unwrap();
+    })
+    .await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    app.click(&code, BROWSER).await;
+    app.wait_for_clicks(&alice, 1).await;
+
+    // Act: Redis stalls while 150 clicks come, more than half the buffer, then answers again
+    app.redis.pause();
+    for _ in 0..150 {
+        let response = app.click(&code, BROWSER).await;
+        assert_eq!(response.status().as_u16(), 302);
+    }
+    app.redis.resume();
+
+    // Assert: the buffer went to the spool, and every click is counted once, none dropped
+    let row = app.wait_for_clicks(&alice, 151).await;
+    assert_eq!(row["clicks"], 151, "{row}");
+    assert!(app.metric("reftrack_clicks_spilled_total").await > 0.0);
+    wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v == 0.0).await;
+    assert!(app.metric("reftrack_clicks_dropped_total").await.abs() < f64::EPSILON);
+    let settled = app.influencer_row(&alice).await;
+    assert_eq!(settled["clicks"], 151, "a replay counted twice: {settled}");
+}

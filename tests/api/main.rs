@@ -13,6 +13,7 @@ mod dashboard;
 mod dashboard_views;
 mod edge;
 mod faults;
+mod flush;
 mod helpers;
 mod hostile_orders;
 mod influencers;

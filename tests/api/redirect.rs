@@ -1,8 +1,12 @@
 use std::collections::HashSet;
 
+use reftrack::store::Keys;
+use reftrack::store::click_records::{self, RecordedLink, link_number};
 use serde_json::json;
 
 use crate::helpers::{BROWSER, spawn_app, spawn_app_with};
+
+use reftrack::domain::ClickId;
 
 #[tokio::test]
 async fn redirect_sends_the_follower_to_the_destination_with_a_click_id() {
@@ -51,7 +55,7 @@ async fn every_click_gets_its_own_click_id_recorded_for_the_attribution_window()
     let now_ms = chrono::Utc::now().timestamp_millis();
     for id in &ids {
         let (record, ttl) = app.click_record(id).expect("the click is recorded");
-        assert_eq!(record.code, code);
+        assert_eq!(record.link, RecordedLink::Number(link_number(&code)));
         assert!(
             (now_ms - 10_000..=now_ms).contains(&record.at_ms),
             "{record:?}"
@@ -90,7 +94,11 @@ async fn clicks_answered_at_once_by_several_workers_each_find_their_own_record()
         let (record, _) = app
             .click_record(id)
             .expect("every answered click is recorded");
-        assert_eq!(record.code, codes[i % 2], "click {id}");
+        assert_eq!(
+            record.link,
+            RecordedLink::Number(link_number(&codes[i % 2])),
+            "click {id}"
+        );
         ids.insert(id.to_owned());
     }
     assert_eq!(ids.len(), n, "every click has its own id");
@@ -217,4 +225,34 @@ async fn only_get_and_head_follow_a_link() {
 
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "GET, HEAD");
+}
+
+#[tokio::test]
+async fn a_block_of_click_records_is_allocated_whole_so_a_click_costs_at_most_24_bytes() {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    // Act: the first click of a process opens its first block
+    let id = app.click_id(&code).await;
+    app.wait_for_clicks(&influencer, 1).await;
+
+    // Assert
+    let id = ClickId::parse(&id).unwrap();
+    let (block, _) = click_records::slot_of(&id);
+    let key = Keys::new("rt").click_block(id.space(), block);
+    let mut redis = app.redis.connection();
+    let length: usize = redis::cmd("STRLEN").arg(&key).query(&mut redis).unwrap();
+    let memory: u64 = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(&key)
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(length, click_records::BLOCK_BYTES);
+    assert!(
+        memory <= 24 * click_records::BLOCK_CLICKS,
+        "a block of {} clicks takes {memory} bytes",
+        click_records::BLOCK_CLICKS
+    );
 }

@@ -130,8 +130,8 @@ async fn huge_counters_add_up_exactly_and_a_corrupt_one_is_skipped_and_counted()
             .unwrap();
     }
     let _: () = redis::cmd("HSET")
-        .arg(keys.counts(Owner::Influencer(&bob)))
-        .arg(format!("h:y:{year}"))
+        .arg(keys.click_counts(Owner::Influencer(&bob)))
+        .arg(format!("h:m:{year}01"))
         .arg("lots")
         .query(&mut redis)
         .unwrap();

@@ -147,7 +147,8 @@ async fn a_cluster_master_killed_under_load_loses_no_click() {
     // Act: the master holding the influencer's counters dies; followers keep clicking
     // through the failover and a while after it
     // (its writes fail or wait in the client's retries until a replica takes over)
-    let counters = format!("rt:{{rt:i:{influencer}}}:counts");
+    let counters = reftrack::store::Keys::new("rt")
+        .click_counts(reftrack::store::Owner::Influencer(&influencer));
     let killed = app.redis.kill_master_of(&counters);
     let killed_at = answered.load(Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -128,7 +128,8 @@ async fn sigterm_writes_every_buffered_click_before_exit() {
     // Assert
     assert!(status.success(), "{status}");
     let mut conn = redis.connection();
-    let key = format!("rt:{{rt:i:{influencer}}}:counts");
+    let key = reftrack::store::Keys::new("rt")
+        .click_counts(reftrack::store::Owner::Influencer(&influencer));
     let day = chrono::Utc::now().format("h:d:%Y%m%d").to_string();
     let counted: u64 = redis::cmd("HGET")
         .arg(&key)
@@ -170,7 +171,10 @@ async fn kill_9_in_durable_mode_loses_no_click_that_was_answered() {
         .count();
     assert_eq!(answered, 300);
     let counted: u64 = redis::cmd("HGET")
-        .arg(format!("rt:{{rt:i:{influencer}}}:counts"))
+        .arg(
+            reftrack::store::Keys::new("rt")
+                .click_counts(reftrack::store::Owner::Influencer(&influencer)),
+        )
         .arg(chrono::Utc::now().format("h:d:%Y%m%d").to_string())
         .query(&mut redis.connection())
         .unwrap();

@@ -1,0 +1,310 @@
+//! The flusher: the one task that takes batches out of the click buffer and keeps them, in
+//! Redis or in the spool.
+//!
+//! Normally each batch goes straight to Redis. A batch goes to the [`Spool`] instead when
+//! Redis is away (the write failed), when older batches wait in the spool (so batches land in
+//! order), or when the buffer has passed its spill mark (half its capacity: Redis takes clicks
+//! slower than they come). Then the flusher moves the whole buffer to the spool at disk speed,
+//! so redirects never find it full while the disk has room, and replays the spool one segment
+//! per round, oldest first, in between.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::spool::Spool;
+use super::writer::{Pending, Shared};
+use crate::config::ClickSettings;
+use crate::domain::random_string;
+use crate::metrics::RedisOperation;
+use crate::store::{ClickBatch, Store};
+
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+pub(super) struct Flusher {
+    shared: Arc<Shared>,
+    store: Store,
+    interval: Duration,
+    window_days: u64,
+    /// This process's writer id: with `seq`, names each batch so it counts once.
+    writer: Arc<str>,
+    seq: u64,
+    spool: Spool,
+    /// When to try replaying the spool next: backs off while Redis stays away.
+    retry_spool_at: Instant,
+    spool_backoff: Duration,
+    /// Links whose number this process has registered (see `store::click_records`).
+    registered: HashSet<Arc<str>>,
+}
+
+/// Registered links remembered, at most: past it the set starts again (registering twice
+/// is harmless), so a catalog of millions of links cannot grow it without bound.
+const MAX_REGISTERED: usize = 1_000_000;
+
+/// Where a batch is to go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// To Redis, unless Redis is away or the spool holds older batches.
+    Redis,
+    /// To the spool: the buffer is over its spill mark.
+    Spill,
+}
+
+impl Flusher {
+    pub fn new(shared: Arc<Shared>, store: Store, settings: &ClickSettings, spool: Spool) -> Self {
+        Self {
+            shared,
+            store,
+            interval: settings.flush_interval(),
+            window_days: u64::from(settings.attribution_window_days),
+            writer: random_string(&nanoid::alphabet::SAFE, 12).into(),
+            seq: 0,
+            spool,
+            retry_spool_at: Instant::now(),
+            spool_backoff: MIN_BACKOFF,
+            registered: HashSet::new(),
+        }
+    }
+
+    pub async fn run(mut self, mut stop: watch::Receiver<Option<Instant>>) {
+        let mut next_flush = Instant::now() + self.interval;
+        loop {
+            let stopping = stop.borrow_and_update().is_some();
+            let backlog = !self.shared.buffer().sealed.is_empty();
+            if !stopping && !backlog {
+                tokio::select! {
+                    () = tokio::time::sleep_until(next_flush) => {}
+                    () = self.shared.wake.notified() => {}
+                    changed = stop.changed() => if changed.is_err() {
+                        // The owner went away without draining (only a teardown does that):
+                        // nobody is left to wait for, so stop rather than spin.
+                        tracing::warn!(buffered = self.shared.buffer().clicks, "click flusher dropped without a drain");
+                        return;
+                    },
+                }
+            }
+            next_flush = Instant::now() + self.interval;
+            if !self.spool.is_empty() && Instant::now() >= self.retry_spool_at {
+                self.replay_spool(false).await;
+            }
+            let (route, batches) = self.take();
+            for Pending { clicks, waiters } in batches {
+                if clicks.is_empty() {
+                    continue;
+                }
+                self.seq += 1;
+                let batch = ClickBatch {
+                    writer: Arc::clone(&self.writer),
+                    seq: self.seq,
+                    clicks,
+                };
+                self.keep(&batch, route, &stop).await;
+                for waiter in waiters {
+                    let _ = waiter.send(());
+                }
+            }
+            let buffered = self.shared.buffer().clicks;
+            self.shared.metrics.click_buffer_depth.set(gauge(buffered));
+            let stopping = stop.borrow().is_some();
+            if stopping && buffered == 0 {
+                self.finish().await;
+                return;
+            }
+        }
+    }
+
+    /// The batches to keep this round: the oldest, or, when the buffer is over its spill mark
+    /// or the spool holds older batches (so the new ones go behind them at disk speed), all.
+    fn take(&self) -> (Route, Vec<Pending>) {
+        let mut buffer = self.shared.buffer();
+        let over = buffer.clicks >= self.shared.spill_at;
+        if self.shared.dropping.swap(false, Ordering::Relaxed) {
+            tracing::warn!("the click buffer has room again");
+        }
+        if !over && self.spool.is_empty() {
+            return (Route::Redis, vec![buffer.take_oldest()]);
+        }
+        let mut all = Vec::with_capacity(buffer.sealed.len() + 1);
+        while buffer.clicks > 0 {
+            all.push(buffer.take_oldest());
+        }
+        drop(buffer);
+        if over {
+            let clicks: usize = all.iter().map(|p| p.clicks.len()).sum();
+            self.shared.metrics.clicks_spilled.inc_by(clicks as u64);
+            tracing::warn!(
+                clicks,
+                "Redis takes clicks slower than they come: the buffer goes to the spool"
+            );
+            return (Route::Spill, all);
+        }
+        (Route::Redis, all)
+    }
+
+    /// Puts a batch in Redis, or, when Redis is away, older batches wait in the spool or the
+    /// buffer is being spilled, in the spool. Only when the spool cannot be written either
+    /// does it wait for Redis.
+    async fn keep(
+        &mut self,
+        batch: &ClickBatch,
+        route: Route,
+        stop: &watch::Receiver<Option<Instant>>,
+    ) {
+        if route == Route::Redis && self.spool.is_empty() && self.write(batch).await {
+            return;
+        }
+        match self.spool.append(batch) {
+            Ok(dropped) => {
+                if dropped > 0 {
+                    let metrics = &self.shared.metrics;
+                    metrics.click_spool_dropped.inc_by(dropped as u64);
+                    tracing::error!(
+                        dropped,
+                        "the click spool is full; its oldest clicks were dropped"
+                    );
+                }
+                self.report_spool();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the click spool; holding the batch in memory");
+                if !self.write_until_landed(batch, stop).await {
+                    tracing::error!(
+                        lost = batch.clicks.len(),
+                        "Redis stayed unreachable past the shutdown deadline; clicks are lost"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Replays spooled batches, oldest first: one segment, or with `all` until the spool is
+    /// empty, stopping at the first write that fails.
+    async fn replay_spool(&mut self, all: bool) {
+        loop {
+            let batches = match self.spool.oldest() {
+                Ok(Some(batches)) => batches,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the click spool");
+                    self.back_off_spool();
+                    return;
+                }
+            };
+            for batch in &batches {
+                if !self.write(batch).await {
+                    self.back_off_spool();
+                    return;
+                }
+            }
+            if let Err(e) = self.spool.release_oldest() {
+                tracing::error!(error = %e, "cannot remove a replayed spool segment");
+                self.back_off_spool();
+                return;
+            }
+            self.spool_backoff = MIN_BACKOFF;
+            self.report_spool();
+            if !all {
+                break;
+            }
+        }
+        if self.spool.is_empty() {
+            tracing::info!("the click spool is replayed");
+        }
+    }
+
+    fn back_off_spool(&mut self) {
+        self.retry_spool_at = Instant::now() + self.spool_backoff;
+        self.spool_backoff = (self.spool_backoff * 2).min(MAX_BACKOFF);
+    }
+
+    /// At shutdown, with the buffer empty: one more attempt at replaying the spool. What is
+    /// left is safe on disk, and the next start replays it; there is no point in waiting for
+    /// Redis here.
+    async fn finish(&mut self) {
+        if !self.spool.is_empty() {
+            self.replay_spool(true).await;
+        }
+        if !self.spool.is_empty() {
+            tracing::warn!(
+                bytes = self.spool.depth().bytes,
+                "clicks stay in the spool; the next start replays them"
+            );
+        }
+    }
+
+    pub fn report_spool(&self) {
+        let bytes = self.spool.depth().bytes;
+        self.shared
+            .metrics
+            .click_spool_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// One attempt at writing a batch.
+    async fn write(&mut self, batch: &ClickBatch) -> bool {
+        let metrics = &self.shared.metrics;
+        let started = Instant::now();
+        let new_links: Vec<&Arc<str>> = batch
+            .clicks
+            .codes()
+            .filter(|code| !self.registered.contains(*code))
+            .collect();
+        let codes: Vec<&str> = new_links.iter().map(|code| &***code).collect();
+        match self
+            .store
+            .write_clicks(batch, self.window_days, &codes)
+            .await
+        {
+            Ok(()) => {
+                if self.registered.len() + new_links.len() > MAX_REGISTERED {
+                    self.registered.clear();
+                }
+                self.registered
+                    .extend(new_links.into_iter().map(Arc::clone));
+                metrics.flushes_ok.inc();
+                metrics
+                    .flush_duration
+                    .observe(started.elapsed().as_secs_f64());
+                #[allow(clippy::cast_precision_loss)]
+                metrics.flush_batch_size.observe(batch.clicks.len() as f64);
+                true
+            }
+            Err(e) => {
+                metrics.flushes_failed.inc();
+                metrics.redis_error(RedisOperation::ClickFlush);
+                tracing::warn!(error = %e, clicks = batch.clicks.len(), "click flush failed");
+                false
+            }
+        }
+    }
+
+    /// Writes the batch, retrying with backoff; `false` if stopping and the deadline passed.
+    async fn write_until_landed(
+        &mut self,
+        batch: &ClickBatch,
+        stop: &watch::Receiver<Option<Instant>>,
+    ) -> bool {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            if self.write(batch).await {
+                return true;
+            }
+            if let Some(deadline) = *stop.borrow()
+                && Instant::now() >= deadline
+            {
+                return false;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

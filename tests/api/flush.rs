@@ -1,0 +1,125 @@
+//! A flush over many links and influencers: one script per count shard carries all of it,
+//! and a batch written again (a retry after a lost reply, a replay from the spool) counts
+//! nothing twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reftrack::domain::{ClickClass, ClickId, IdSpace};
+use reftrack::store::{Click, ClickBatch, ClickSums, RedisTarget, Store};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app};
+
+const INFLUENCERS: usize = 12;
+const LINKS_EACH: usize = 8;
+
+/// A store of its own on the app's Redis, as another replica's flusher would have.
+async fn store_of(app: &TestApp) -> Store {
+    let url = app.redis.url();
+    let target = RedisTarget {
+        urls: url.split(',').collect(),
+        cluster: app.redis.is_cluster(),
+        timeout: Duration::from_secs(5),
+        wait_replicas: 0,
+    };
+    Store::connect(&target, "rt").await.unwrap()
+}
+
+/// Per link: two people (two visitors) and one bot; `extra` more people on the first link.
+fn batch(links: &[(Arc<str>, Arc<str>)], seq: u64, extra: u64, space: IdSpace) -> ClickBatch {
+    let now = chrono::Utc::now();
+    let mut clicks = ClickSums::default();
+    let mut n = seq * 10_000;
+    let mut add = |code: &Arc<str>, influencer: &Arc<str>, class, visitor| {
+        let click = Click {
+            code,
+            influencer_id: influencer,
+            at_ms: now.timestamp_millis(),
+            day: now.date_naive(),
+            class,
+            visitor,
+        };
+        clicks.add(&ClickId::new(space, n), &click);
+        n += 1;
+    };
+    if extra > 0 {
+        for k in 0..extra {
+            add(&links[0].0, &links[0].1, ClickClass::Human, 1_000 + k);
+        }
+    } else {
+        for (i, (code, influencer)) in links.iter().enumerate() {
+            let visitor = i as u64 * 10;
+            add(code, influencer, ClickClass::Human, visitor);
+            add(code, influencer, ClickClass::Human, visitor + 1);
+            add(code, influencer, ClickClass::Bot, 0);
+        }
+    }
+    ClickBatch {
+        writer: Arc::from("another-replica"),
+        seq,
+        clicks,
+    }
+}
+
+fn rows(report: &Value) -> &Vec<Value> {
+    report["rows"].as_array().unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_over_many_links_and_influencers_counts_once_however_often_it_is_written() {
+    // Arrange: links of many influencers, spread over every count shard
+    let app = spawn_app().await;
+    let mut links = Vec::new();
+    for i in 0..INFLUENCERS {
+        let influencer = app.influencer(&format!("creator{i}")).await;
+        for _ in 0..LINKS_EACH {
+            let code = app.link(&influencer, "https://shop.example/p").await;
+            links.push((Arc::from(code.as_str()), Arc::from(influencer.as_str())));
+        }
+    }
+    let store = store_of(&app).await;
+    let space = IdSpace::random();
+    let first = batch(&links, 1, 0, space);
+
+    // Act: the batch is written, written again (a retried flush), then a later batch
+    store.write_clicks(&first, 30, &[]).await.unwrap();
+    store.write_clicks(&first, 30, &[]).await.unwrap();
+    store
+        .write_clicks(&batch(&links, 2, 3, space), 30, &[])
+        .await
+        .unwrap();
+    store.write_clicks(&first, 30, &[]).await.unwrap();
+
+    // Assert: per influencer and per link, every click once
+    let (status, report) = app.get_json("/api/v1/reports/influencers").await;
+    assert_eq!(status, 200, "{report}");
+    for row in rows(&report)
+        .iter()
+        .filter(|r| !r["influencer_id"].is_null())
+    {
+        let owns_first = row["influencer_id"] == *links[0].1;
+        let people = 2 * LINKS_EACH as u64 + if owns_first { 3 } else { 0 };
+        assert_eq!(row["clicks"], people, "{row}");
+        // A sketch's estimate: within one of the distinct visitors at this size.
+        let uniques = row["unique_clicks"].as_u64().unwrap();
+        assert!(uniques.abs_diff(people) <= 1, "{row}");
+        assert_eq!(row["bot_clicks"], LINKS_EACH as u64, "{row}");
+    }
+    assert_eq!(
+        rows(&report).len(),
+        INFLUENCERS + 1,
+        "one row each and the unattributed"
+    );
+    let (_, by_link) = app
+        .get_json(&format!(
+            "/api/v1/reports/links?influencer_id={}",
+            links[0].1
+        ))
+        .await;
+    for row in rows(&by_link) {
+        let first_link = row["code"] == *links[0].0;
+        assert_eq!(row["clicks"], if first_link { 5 } else { 2 }, "{row}");
+        assert_eq!(row["bot_clicks"], 1, "{row}");
+    }
+}
