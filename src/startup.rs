@@ -24,7 +24,7 @@ use crate::domain::{AttributionPolicy, Window};
 use crate::head_deadline::HeadDeadline;
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
-use crate::orders::OrderIntake;
+use crate::orders::{OrderIntake, TrustRules};
 use crate::routes::{self, BodyDeadline};
 use crate::state::{AdminToken, AppState, ReportSlots, WebhookSecrets};
 use crate::store::{RedisTarget, Store};
@@ -50,6 +50,8 @@ impl std::fmt::Debug for Application {
 struct Background {
     flush: FlushTask,
     refresher: JoinHandle<()>,
+    /// The sweep of pending orders; stops with the refresher.
+    sweep: JoinHandle<()>,
     stop_refresher: watch::Sender<bool>,
     drain_deadline: Duration,
 }
@@ -115,6 +117,10 @@ impl Application {
             .map(TcpListener::local_addr)
             .transpose()?;
         let time_zone = settings.reports.time_zone;
+        let email_key = store
+            .email_key()
+            .await
+            .context("reading the e-mail hash key")?;
         let orders = OrderIntake::new(
             store.clone(),
             AttributionPolicy {
@@ -124,8 +130,13 @@ impl Application {
                 ),
                 priority: settings.attribution.priority,
             },
+            TrustRules::new(&settings.attribution, &email_key),
             time_zone,
             metrics.clone(),
+        );
+        let sweep = orders.start_pending_sweep(
+            settings.attribution.pending_sweep(),
+            stop_refresher.subscribe(),
         );
         let state = web::Data::new(AppState {
             store,
@@ -161,6 +172,7 @@ impl Application {
             background: Background {
                 flush,
                 refresher,
+                sweep,
                 stop_refresher,
                 drain_deadline: Duration::from_secs(settings.http.shutdown_timeout_secs),
             },
@@ -200,6 +212,7 @@ impl Background {
     async fn stop(self) {
         let _ = self.stop_refresher.send(true);
         let _ = self.refresher.await;
+        let _ = self.sweep.await;
         tracing::info!("writing buffered clicks");
         self.flush.drain(self.drain_deadline).await;
     }

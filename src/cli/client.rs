@@ -139,6 +139,10 @@ impl ApiClient {
             .map_err(|e| CliError::Unexpected(e.to_string()))
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        Self::json(self.send(Method::PUT, path, Some(body)).await?).await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
         Self::json(self.send(Method::POST, path, Some(body)).await?).await
     }

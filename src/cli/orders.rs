@@ -1,4 +1,5 @@
-//! `reftrack order list`: orders and how each was attributed.
+//! `reftrack order list`: orders and how each was attributed; `reftrack order reattribute`:
+//! a correction.
 
 use serde_json::{Value, json};
 
@@ -23,6 +24,16 @@ pub enum OrderCommand {
         /// Last day, YYYY-MM-DD (default: today).
         #[arg(long)]
         to: Option<String>,
+    },
+    /// Move an order to another influencer, or to "unattributed"; its figures move with it.
+    Reattribute {
+        /// The order's key, as the order list shows it (e.g. shopify:1001).
+        order_key: String,
+        /// Id (inf_...), handle (@alice.bakes), or "unattributed".
+        influencer: String,
+        /// Why, kept in the order's history.
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -72,12 +83,57 @@ fn listing(orders: &[Value]) -> String {
 }
 
 pub async fn run(api: &ApiClient, command: OrderCommand) -> Result<Answer, CliError> {
-    let OrderCommand::List {
-        influencer,
-        campaign,
-        from,
-        to,
-    } = command;
+    match command {
+        OrderCommand::List {
+            influencer,
+            campaign,
+            from,
+            to,
+        } => list(api, influencer, campaign, from, to).await,
+        OrderCommand::Reattribute {
+            order_key,
+            influencer,
+            note,
+        } => reattribute(api, &order_key, &influencer, note).await,
+    }
+}
+
+async fn reattribute(
+    api: &ApiClient,
+    order_key: &str,
+    influencer: &str,
+    note: Option<String>,
+) -> Result<Answer, CliError> {
+    let to = match influencer {
+        "unattributed" => None,
+        raw => Some(lookup::influencer(api, raw).await?),
+    };
+    let order = api
+        .put(
+            &format!("/api/v1/orders/{}/attribution", encode(order_key)),
+            &json!({"influencer_id": to, "note": note}),
+        )
+        .await?;
+    let owner = match &order["attribution"]["influencer_id"] {
+        Value::Null => "unattributed".to_owned(),
+        id => text(id),
+    };
+    let text = format!(
+        "{} now belongs to {owner} (commission {} {})",
+        text(&order["order_key"]),
+        text(&order["commission"]),
+        text(&order["currency"])
+    );
+    Ok(Answer::new(order, text))
+}
+
+async fn list(
+    api: &ApiClient,
+    influencer: Option<String>,
+    campaign: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Answer, CliError> {
     let mut query = Vec::new();
     match influencer.as_deref() {
         Some("unattributed") => query.push("influencer_id=unattributed".to_owned()),

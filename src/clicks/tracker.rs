@@ -50,6 +50,7 @@ impl Tracker {
         time_zone: Tz,
         metrics: Metrics,
     ) -> Self {
+        super::classify::prepare();
         Self {
             writer,
             visitors: VisitorHasher::new(salt),

@@ -14,7 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::domain::{AttributionPriority, Currency};
+use crate::domain::Currency;
+
+mod attribution;
+pub use attribution::AttributionSettings;
 
 mod de;
 
@@ -178,14 +181,6 @@ pub struct FraudSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AttributionSettings {
-    #[serde(deserialize_with = "de::priority")]
-    pub priority: AttributionPriority,
-    pub clock_skew_secs: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     #[serde(deserialize_with = "de::log_format")]
     pub format: LogFormat,
@@ -339,9 +334,7 @@ impl Settings {
                 "must be 1 to 86400",
             ));
         }
-        if self.attribution.clock_skew_secs > 86_400 {
-            return Err(invalid("attribution.clock_skew_secs", "must be 0 to 86400"));
-        }
+        self.attribution.check()?;
         if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
             return Err(invalid("webhooks.tolerance_secs", "must be 1 to 86400"));
         }

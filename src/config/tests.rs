@@ -1,6 +1,7 @@
 use secrecy::ExposeSecret;
 
 use super::*;
+use crate::domain::AttributionPriority;
 
 fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     Settings::load_from(

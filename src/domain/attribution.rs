@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::InfluencerId;
+use super::review::{Flag, Review};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -11,6 +12,10 @@ pub enum AttributedBy {
     Click,
     Coupon,
     None,
+    /// The order names a click whose record has not reached Redis yet: it waits for it.
+    Pending,
+    /// A marketer's correction.
+    Manual,
 }
 
 /// Why an order was attributed as it was, kept for audit.
@@ -24,6 +29,12 @@ pub enum AttributionReason {
     /// The order names a click id reftrack does not know (or no longer keeps).
     ClickNotFound,
     NoClickOrCoupon,
+    /// Waiting for the click the order names (see [`AttributedBy::Pending`]).
+    AwaitingClick,
+    /// A marketer moved the order.
+    Corrected,
+    /// A marketer denied a held order: it is unattributed.
+    ReviewDenied,
 }
 
 /// Which influencer an order belongs to, decided once, when its amounts are first known.
@@ -49,6 +60,56 @@ pub struct Attribution {
     pub commission_rule: Option<String>,
     /// Commission on the full revenue, in minor units, fixed at attribution.
     pub commission: i64,
+    /// Why the order is suspect; empty when clean.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<Flag>,
+    /// Where a flagged order stands; `Held` keeps it out of its influencer's figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+    /// For a pending order: when the wait for its click ends (ms since 1970).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_until_ms: Option<i64>,
+}
+
+impl Attribution {
+    /// An order waiting for the click `click_id` until `until_ms`.
+    pub fn pending(click_id: String, until_ms: i64) -> Self {
+        Self {
+            by: AttributedBy::Pending,
+            reason: AttributionReason::AwaitingClick,
+            click_id: Some(click_id),
+            pending_until_ms: Some(until_ms),
+            ..Self::unattributed()
+        }
+    }
+
+    /// Nobody's order, with nothing known.
+    pub fn unattributed() -> Self {
+        Self {
+            by: AttributedBy::None,
+            reason: AttributionReason::NoClickOrCoupon,
+            influencer_id: None,
+            qualified: true,
+            click_id: None,
+            link_code: None,
+            campaign_id: None,
+            coupon: None,
+            overruled: None,
+            commission_rule: None,
+            commission: 0,
+            flags: Vec::new(),
+            review: None,
+            pending_until_ms: None,
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.by == AttributedBy::Pending
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.review == Some(Review::Held)
+    }
 }
 
 /// Which signal wins when a click and a coupon point at different influencers.
@@ -139,17 +200,9 @@ impl Evidence {
             .map(|c| c.influencer_id.clone());
         let coupon_owner = self.coupon.as_ref().map(|(_, id)| id.clone());
         let base = Attribution {
-            by: AttributedBy::None,
-            reason: AttributionReason::NoClickOrCoupon,
-            influencer_id: None,
-            qualified: true,
             click_id: self.click_id.clone(),
-            link_code: None,
-            campaign_id: None,
             coupon: self.coupon.as_ref().map(|(code, _)| code.clone()),
-            overruled: None,
-            commission_rule: None,
-            commission: 0,
+            ..Attribution::unattributed()
         };
         let by_click = |overruled| Attribution {
             by: AttributedBy::Click,

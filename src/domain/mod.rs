@@ -17,6 +17,7 @@ mod net;
 mod order;
 mod range_reads;
 mod report;
+mod review;
 mod roi;
 
 pub use attribution::{
@@ -36,12 +37,13 @@ pub use link_code::{LinkCode, LinkCodeError};
 pub use money::{Currency, MAX_AMOUNT_MINOR, MoneyError, plain_decimal};
 pub use net::canonical_net;
 pub use order::{
-    Order, OrderError, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderStatus, Platform,
-    RefundAmount,
+    Buyer, ChangeBy, Order, OrderError, OrderEvent, OrderFacts, OrderFigures, OrderKey, OrderOwner,
+    OrderStatus, Platform, RefundAmount, ReviewError,
 };
 pub use range_reads::{Reads, Sign};
 pub use report::{
     CurrencyTotals, DailyReport, DayRow, FIGURE_COLUMNS, Figures, InfluencerReport, InfluencerRow,
     LinkReport, LinkRow, Period, SortError, sort_rows, spreadsheet_text,
 };
+pub use review::{Actor, Change, ChangeKind, Decision, Flag, MAX_HISTORY, MAX_NOTE_CHARS, Review};
 pub use roi::{Overflow, Totals, checked_sum, format_minor};

@@ -41,10 +41,23 @@ pub struct Figures {
     epc: Option<String>,
     #[schema(value_type = String, example = "USD")]
     currency: Currency,
+    /// Orders (counted in `orders`) attributed by click, and by coupon.
+    #[schema(value_type = i64)]
+    click_orders: i128,
+    #[schema(value_type = i64)]
+    coupon_orders: i128,
+    /// Orders held for review and their revenue: in none of the figures above until a
+    /// marketer approves them.
+    #[schema(value_type = i64)]
+    held_orders: i128,
+    held_revenue: String,
+    /// Orders waiting for their click (only on the row of unattributed orders).
+    #[schema(value_type = i64)]
+    pending_orders: i128,
 }
 
 /// Column names of [`Figures`], in order, for CSV headers.
-pub const FIGURE_COLUMNS: [&str; 18] = [
+pub const FIGURE_COLUMNS: [&str; 23] = [
     "clicks",
     "unique_clicks",
     "bot_clicks",
@@ -63,6 +76,11 @@ pub const FIGURE_COLUMNS: [&str; 18] = [
     "roi",
     "epc",
     "currency",
+    "click_orders",
+    "coupon_orders",
+    "held_orders",
+    "held_revenue",
+    "pending_orders",
 ];
 
 impl Figures {
@@ -87,6 +105,11 @@ impl Figures {
             roi: t.roi(),
             epc: t.epc(currency),
             currency,
+            click_orders: t.click_orders,
+            coupon_orders: t.coupon_orders,
+            held_orders: t.held_orders,
+            held_revenue: money(t.held_revenue),
+            pending_orders: t.pending_orders,
         }
     }
 }

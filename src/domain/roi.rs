@@ -26,6 +26,14 @@ pub struct Totals {
     pub commission: i128,
     /// Fees, gifted products, shipping and other costs.
     pub costs: i128,
+    /// Counted orders attributed by click, and by coupon.
+    pub click_orders: i128,
+    pub coupon_orders: i128,
+    /// Orders held for review, and their revenue: in none of the figures above.
+    pub held_orders: i128,
+    pub held_revenue: i128,
+    /// Orders waiting for their click (on the unattributed row).
+    pub pending_orders: i128,
 }
 
 /// A sum of report figures beyond [`Totals::LIMIT`]: an error to report, never a wrapped
@@ -57,6 +65,11 @@ impl Totals {
             refunds: checked_sum(self.refunds, other.refunds)?,
             commission: checked_sum(self.commission, other.commission)?,
             costs: checked_sum(self.costs, other.costs)?,
+            click_orders: checked_sum(self.click_orders, other.click_orders)?,
+            coupon_orders: checked_sum(self.coupon_orders, other.coupon_orders)?,
+            held_orders: checked_sum(self.held_orders, other.held_orders)?,
+            held_revenue: checked_sum(self.held_revenue, other.held_revenue)?,
+            pending_orders: checked_sum(self.pending_orders, other.pending_orders)?,
         };
         Ok(())
     }

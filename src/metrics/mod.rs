@@ -38,6 +38,7 @@ pub struct Metrics {
     pub link_cache_loads: IntCounter,
     pub click_spool_bytes: IntGauge,
     pub click_spool_dropped: IntCounter,
+    pub pending_orders: IntGauge,
     pub clicks_spilled: IntCounter,
     redis_errors: IntCounterVec,
     webhook_deliveries: IntCounterVec,
@@ -209,6 +210,14 @@ impl Metrics {
                 IntGauge::new(
                     "reftrack_click_spool_bytes",
                     "Bytes of clicks held in the on-disk spool, waiting for Redis.",
+                )
+                .expect("valid metric"),
+            ),
+            pending_orders: register(
+                &r,
+                IntGauge::new(
+                    "reftrack_pending_orders",
+                    "Orders waiting for their click's record, as the last sweep found them.",
                 )
                 .expect("valid metric"),
             ),

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 
 use super::delivery::PayloadError;
-use crate::domain::{ClickId, Currency, MAX_AMOUNT_MINOR};
+use crate::domain::{Buyer, ClickId, Currency, MAX_AMOUNT_MINOR};
 
 /// Most coupon codes read from one order: real orders carry one or two, and each is looked up
 /// at attribution, so a body with thousands must not cost thousands of Redis calls.
@@ -113,6 +113,42 @@ pub(crate) fn click_id_in_url(landing: &str) -> Option<String> {
     url.query_pairs()
         .find(|(name, _)| name == crate::domain::Destination::CLICK_ID_PARAM)
         .map(|(_, value)| value.into_owned())
+}
+
+/// Longest e-mail address kept for matching (RFC 5321's limit).
+const MAX_EMAIL_LEN: usize = 254;
+
+/// What an order says about its buyer: the host of the referring page (a URL or a bare host)
+/// and the e-mail address. Both only feed the fraud flags, so a malformed one is left out
+/// rather than refusing the order.
+pub(crate) fn buyer<'a>(
+    referrer: impl IntoIterator<Item = &'a str>,
+    email: impl IntoIterator<Item = &'a str>,
+) -> Buyer {
+    let referrer_host = referrer.into_iter().find_map(referrer_host);
+    let email = email
+        .into_iter()
+        .map(str::trim)
+        .find(|e| !e.is_empty() && e.len() <= MAX_EMAIL_LEN && e.contains('@'))
+        .map(str::to_owned);
+    Buyer {
+        referrer_host,
+        email,
+        email_hash: None,
+    }
+}
+
+/// The lower-case host of a referrer: `https://www.retailmenot.com/view/x` and
+/// `retailmenot.com` alike.
+fn referrer_host(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.len() > 2048 {
+        return None;
+    }
+    let url = url::Url::parse(raw)
+        .or_else(|_| url::Url::parse(&format!("https://{raw}")))
+        .ok()?;
+    url.host_str().map(str::to_ascii_lowercase)
 }
 
 /// What the parsers' unit tests share.

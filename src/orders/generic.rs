@@ -14,7 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::delivery::{Delivery, Parsed, PayloadError};
-use super::fields::{click_id, coupons, currency, json, rfc3339_ms};
+use super::fields::{buyer, click_id, coupons, currency, json, rfc3339_ms};
 use crate::domain::{
     Currency, DecimalText, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount,
 };
@@ -34,6 +34,8 @@ struct Body {
     event_id: Option<String>,
     #[serde(default)]
     test: bool,
+    referrer: Option<String>,
+    customer_email: Option<String>,
 }
 
 fn id(field: &str, raw: &str) -> Result<String, PayloadError> {
@@ -96,6 +98,7 @@ pub fn parse(body: &[u8], received_ms: i64) -> Result<Parsed, PayloadError> {
                     click_id: click_id(b.click_id.as_deref()),
                     coupons: coupons(b.coupon.iter().cloned())?,
                     test: b.test,
+                    buyer: buyer(b.referrer.as_deref(), b.customer_email.as_deref()),
                 }
                 .checked()?,
             )]

@@ -10,20 +10,31 @@
 //!   a verified body into order events. They do no I/O, so they are tested (and fuzzed) on
 //!   their own; [`fields`] holds the field readers they share (money, times, click ids).
 //! - [`delivery`]: what a parser produces, [`Delivery`], or why a body cannot be taken.
-//! - [`ingest`]: [`OrderIntake`], attribution and exactly-once storage of a delivery, and the
-//!   owner's counters.
+//! - [`ingest`]: [`OrderIntake`], exactly-once storage of a delivery; `attribute` decides who
+//!   earns it, `publish` applies its figures to its owners' counters.
+//! - [`trust`]: the rules that flag and hold suspect orders, and e-mail hashing; [`pending`]:
+//!   orders waiting for their click, and the sweep that attributes them; [`corrections`]: a
+//!   marketer's corrections and review decisions, recorded in the order's history.
 
+mod attribute;
+pub mod corrections;
 pub mod delivery;
 pub mod fields;
 pub mod generic;
 pub mod ingest;
+pub mod pending;
 pub mod platforms;
+mod publish;
 pub mod shopify;
 pub mod signature;
 pub mod stripe;
+pub mod trust;
 pub mod woocommerce;
 
+pub use corrections::ChangeError;
 pub use delivery::{Delivery, Envelope, Parsed, PayloadError, PayloadErrorKind};
 pub use ingest::{IngestError, Ingested, OrderIntake};
+pub use pending::Settled;
 pub use platforms::{Format, Scheme};
 pub use signature::{SignatureError, WebhookSecret};
+pub use trust::TrustRules;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::delivery::{Delivery, Parsed, PayloadError};
-use super::fields::{click_id, coupons, currency, display_id, json};
+use super::fields::{buyer, click_id, coupons, currency, display_id, json};
 use crate::domain::{OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
 #[derive(Deserialize)]
@@ -38,6 +38,12 @@ struct Session {
     metadata: HashMap<String, String>,
     payment_status: String,
     created: i64,
+    customer_details: Option<CustomerDetails>,
+}
+
+#[derive(Deserialize)]
+struct CustomerDetails {
+    email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +110,10 @@ fn session(body: &[u8]) -> Result<Parsed, PayloadError> {
         coupons: coupons(s.metadata.get("coupon").into_iter().cloned())?,
         // Events from Stripe's test mode are test orders.
         test: !event.livemode,
+        buyer: buyer(
+            s.metadata.get("referrer").map(String::as_str),
+            s.customer_details.as_ref().and_then(|c| c.email.as_deref()),
+        ),
     }
     .checked()?;
     let events = match (event.kind.as_str(), s.payment_status.as_str()) {

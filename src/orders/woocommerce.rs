@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::delivery::{Delivery, Parsed, PayloadError};
-use super::fields::{amount, click_id, coupons, currency, display_id, json, sum, utc_ms};
+use super::fields::{amount, buyer, click_id, coupons, currency, display_id, json, sum, utc_ms};
 use crate::domain::{OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
 #[derive(Deserialize)]
@@ -25,6 +25,12 @@ struct Order {
     #[serde(default)]
     refunds: Vec<Refund>,
     date_created_gmt: Option<String>,
+    billing: Option<Billing>,
+}
+
+#[derive(Deserialize)]
+struct Billing {
+    email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +135,14 @@ fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
         click_id: click_id(candidates),
         coupons: coupons(order.coupon_lines.iter().map(|c| c.code.clone()))?,
         test: false,
+        buyer: buyer(
+            order
+                .meta_data
+                .iter()
+                .filter(|m| m.key == "_wc_order_attribution_referrer")
+                .filter_map(|m| m.value.as_str()),
+            order.billing.as_ref().and_then(|b| b.email.as_deref()),
+        ),
     };
     Ok(facts.checked()?)
 }

@@ -16,7 +16,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::fallback::{JSON_LIMIT, json_error, no_such_route, query_error, resource};
 use super::request_span::{RequestSpan, with_request_id};
-use super::{campaigns, costs, coupons, influencers, links, orders, reports, responses};
+use super::{
+    campaigns, costs, coupons, influencers, links, order_changes, orders, reports, responses,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -36,6 +38,8 @@ fn endpoints(cfg: &mut ServiceConfig<'_>) {
         .service(costs::add)
         .service(costs::delete)
         .service(orders::list)
+        .service(order_changes::reattribute)
+        .service(order_changes::review)
         .service(campaigns::list)
         .service(campaigns::create)
         .service(campaigns::get)

@@ -22,6 +22,9 @@ pub struct NewInfluencer {
     #[schema(maximum = 10_000_000_000_u64)]
     followers: Option<u64>,
     commission: Option<CommissionInput>,
+    /// The influencer's own e-mail address, to flag orders they place through their own
+    /// link or code (`self_referral`). Only a keyed hash of it is stored; it is never shown.
+    email: Option<String>,
 }
 
 /// Fields to change; `null` clears an optional field.
@@ -42,6 +45,8 @@ pub struct InfluencerPatch {
     followers: Option<Option<u64>>,
     #[serde(default, deserialize_with = "nullable")]
     commission: Option<Option<CommissionInput>>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
     disabled: Option<bool>,
 }
 
@@ -53,6 +58,8 @@ pub struct InfluencerView {
     platform: Option<String>,
     followers: Option<u64>,
     commission: Option<CommissionInput>,
+    /// Whether an e-mail address is set (only its hash is kept).
+    has_email: bool,
     disabled: bool,
     created_at: String,
 }
@@ -66,6 +73,7 @@ impl From<&InfluencerRecord> for InfluencerView {
             platform: r.platform.clone(),
             followers: r.followers,
             commission: r.commission.map(Commission::to_input),
+            has_email: r.email_hash.is_some(),
             disabled: r.disabled,
             created_at: timestamp(r.created_ms),
         }
@@ -106,6 +114,22 @@ fn followers(count: u64) -> Result<u64, ApiError> {
             format!("'followers' is at most {MAX_FOLLOWERS}"),
         ))
     }
+}
+
+/// The keyed hash of an influencer's e-mail address, checked for a plausible shape.
+fn email_hash(state: &AppState, raw: &str) -> Result<String, ApiError> {
+    let email = raw.trim();
+    if email.is_empty()
+        || email.len() > 254
+        || !email.contains('@')
+        || email.chars().any(char::is_whitespace)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "'email' must be an e-mail address (name@domain), at most 254 characters",
+        ));
+    }
+    Ok(state.orders.trust().email_hash(email))
 }
 
 fn commission(input: &CommissionInput) -> Result<Commission, ApiError> {
@@ -154,6 +178,11 @@ pub async fn create(
         platform: optional_text("platform", body.platform.as_deref(), 50)?,
         followers: body.followers.map(followers).transpose()?,
         commission: body.commission.as_ref().map(commission).transpose()?,
+        email_hash: body
+            .email
+            .as_deref()
+            .map(|e| email_hash(&state, e))
+            .transpose()?,
         disabled: false,
         created_ms: chrono::Utc::now().timestamp_millis(),
     };
@@ -242,6 +271,12 @@ pub async fn update(
     }
     if let Some(c) = patch.commission {
         record.commission = c.as_ref().map(commission).transpose()?;
+    }
+    if let Some(email) = patch.email {
+        record.email_hash = email
+            .as_deref()
+            .map(|e| email_hash(&state, e))
+            .transpose()?;
     }
     if let Some(disabled) = patch.disabled {
         record.disabled = disabled;

@@ -14,6 +14,8 @@ mod input;
 mod links;
 mod metrics;
 mod openapi;
+mod order_changes;
+mod order_view;
 mod orders;
 mod output;
 mod redirect;

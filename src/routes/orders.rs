@@ -1,5 +1,6 @@
-//! `/api/v1/orders`: an influencer's orders with how each was attributed, so a marketer can
-//! audit a commission. `influencer_id=unattributed` lists the orders nobody earned.
+//! `/api/v1/orders`: orders with how each was attributed, so a marketer can audit a
+//! commission: everyone's, one influencer's, the unattributed (`influencer_id=unattributed`),
+//! or the orders held for review (`review=held`, the review queue).
 
 use actix_web::get;
 use actix_web::{HttpResponse, web};
@@ -8,13 +9,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::input::{campaign_of, influencer_id, range};
-use super::output::timestamp;
-use crate::domain::{
-    AttributedBy, AttributionReason, CampaignId, Commission, CommissionInput, InfluencerId, Order,
-    OrderStatus,
-};
+use super::order_view::{OrderView, view};
+use crate::domain::InfluencerId;
 use crate::error::ApiError;
-use crate::pagination::{self, Cursor};
+use crate::pagination::{self, Cursor, Page};
 use crate::state::AppState;
 use crate::store::Owner;
 
@@ -23,6 +21,9 @@ use crate::store::Owner;
 pub struct OrdersQuery {
     /// Only this influencer's orders (`unattributed`: the orders nobody earned); absent: all.
     influencer_id: Option<String>,
+    /// `held`: only the orders held for review, of every influencer (not with
+    /// `influencer_id`).
+    review: Option<String>,
     /// Only orders attributed through this campaign's links (a page may then hold fewer than
     /// `limit`; follow `next_cursor` to the end).
     campaign_id: Option<String>,
@@ -35,93 +36,16 @@ pub struct OrdersQuery {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct OrderView {
-    order_key: String,
-    platform: &'static str,
-    order_id: String,
-    status: OrderStatus,
-    test: bool,
-    /// Whether the order is in revenue: placed, not a test, and qualified.
-    counted: bool,
-    occurred_at: String,
-    currency: String,
-    revenue: String,
-    refunds: String,
-    net_revenue: String,
-    commission: String,
-    attribution: Option<AttributionView>,
-    updated_at: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct AttributionView {
-    by: AttributedBy,
-    reason: AttributionReason,
-    #[schema(value_type = Option<String>)]
-    influencer_id: Option<InfluencerId>,
-    qualified: bool,
-    click_id: Option<String>,
-    link_code: Option<String>,
-    #[schema(value_type = Option<String>)]
-    campaign_id: Option<CampaignId>,
-    coupon: Option<String>,
-    /// The influencer the other signal pointed at, when click and coupon disagreed.
-    #[schema(value_type = Option<String>)]
-    overruled: Option<InfluencerId>,
-    commission_rule: Option<CommissionInput>,
-    /// Commission on the full revenue when the order was attributed, before any refund.
-    commission_at_attribution: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
 struct OrderList {
     #[schema(value_type = Option<String>)]
     influencer_id: Option<InfluencerId>,
+    /// `held` for the review queue.
+    review: Option<&'static str>,
     from: NaiveDate,
     to: NaiveDate,
     orders: Vec<OrderView>,
     /// Pass as `cursor` for the next page; `null` on the last.
     next_cursor: Option<String>,
-}
-
-fn view(order: &Order) -> Option<OrderView> {
-    let facts = order.facts.as_ref()?;
-    let currency = facts.currency;
-    let refunds = order.refunded();
-    let figures = order.figures();
-    let attribution = order.attribution.clone().map(|a| AttributionView {
-        by: a.by,
-        reason: a.reason,
-        influencer_id: a.influencer_id,
-        qualified: a.qualified,
-        click_id: a.click_id,
-        link_code: a.link_code,
-        campaign_id: a.campaign_id,
-        coupon: a.coupon,
-        overruled: a.overruled,
-        commission_rule: a
-            .commission_rule
-            .as_deref()
-            .and_then(|r| Commission::from_stored(r).ok())
-            .map(Commission::to_input),
-        commission_at_attribution: currency.format(a.commission),
-    });
-    Some(OrderView {
-        order_key: order.key.clone(),
-        platform: order.platform.label(),
-        order_id: facts.order_id.clone(),
-        status: order.status,
-        test: facts.test,
-        counted: order.counts(),
-        occurred_at: timestamp(facts.occurred_ms),
-        currency: currency.to_string(),
-        revenue: currency.format(facts.revenue),
-        refunds: currency.format(refunds),
-        net_revenue: currency.format(facts.revenue - refunds),
-        commission: currency.format(figures.commission),
-        attribution,
-        updated_at: timestamp(order.updated_ms),
-    })
 }
 
 /// Milliseconds of the start of a local day.
@@ -131,9 +55,25 @@ fn day_start_ms(day: NaiveDate, tz: Tz) -> i64 {
         .map_or(i64::MIN, |t| t.timestamp_millis())
 }
 
+/// Whether the list is the review queue.
+fn held_queue(query: &OrdersQuery) -> Result<bool, ApiError> {
+    match (query.review.as_deref(), &query.influencer_id) {
+        (None, _) => Ok(false),
+        (Some("held"), None) => Ok(true),
+        (Some("held"), Some(_)) => Err(ApiError::bad_request(
+            "invalid_query",
+            "review=held lists every influencer's held orders; leave out influencer_id",
+        )),
+        (Some(other), _) => Err(ApiError::bad_request(
+            "invalid_review",
+            format!("review '{other}' is not a queue; the only one is review=held"),
+        )),
+    }
+}
+
 #[utoipa::path(
     operation_id = "orders_list",
-    summary = "Orders and how each was attributed, oldest first, a page at a time: all, one influencer's, or the unattributed",
+    summary = "Orders and how each was attributed, oldest first, a page at a time: all, one influencer's, the unattributed, or those held for review",
     params(OrdersQuery),
     responses((status = 200, body = OrderList))
 )]
@@ -142,6 +82,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<OrdersQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let held = held_queue(&query)?;
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;
@@ -149,38 +90,23 @@ pub async fn list(
         Some(raw) => Some(campaign_of(&state, raw).await?.id),
         None => None,
     };
-    let (influencer, everyone) = match query.influencer_id.as_deref() {
-        None => (None, state.store.influencers().await?),
-        Some("unattributed") => (None, Vec::new()),
-        Some(raw) => (Some(influencer_id(raw)?), Vec::new()),
-    };
-    let owners: Vec<Owner<'_>> = match (&influencer, query.influencer_id.is_some()) {
-        (Some(id), _) => vec![Owner::Influencer(id.as_str())],
-        (None, true) => vec![Owner::Unattributed],
-        (None, false) => everyone
-            .iter()
-            .map(|i| Owner::Influencer(i.id.as_str()))
-            .chain([Owner::Unattributed])
-            .collect(),
-    };
     let from_ms = day_start_ms(range.from(), state.time_zone);
     let to_ms = range
         .to()
         .succ_opt()
         .map_or(i64::MAX, |next| day_start_ms(next, state.time_zone) - 1);
-    let page = state
-        .store
-        .orders_of(
-            &owners,
-            from_ms,
-            to_ms,
-            cursor.as_ref(),
-            limit,
-            &state.metrics,
-        )
-        .await?;
+    let (influencer, page) = if held {
+        let page = state
+            .store
+            .held_orders(from_ms, to_ms, cursor.as_ref(), limit, &state.metrics)
+            .await?;
+        (None, page)
+    } else {
+        owners_page(&state, &query, (from_ms, to_ms), cursor.as_ref(), limit).await?
+    };
     Ok(HttpResponse::Ok().json(OrderList {
         influencer_id: influencer,
+        review: held.then_some("held"),
         from: range.from(),
         to: range.to(),
         orders: page
@@ -197,4 +123,33 @@ pub async fn list(
             .collect(),
         next_cursor: page.next.as_ref().map(Cursor::encode),
     }))
+}
+
+/// A page of the orders of the influencer the query names, the unattributed, or everyone.
+async fn owners_page(
+    state: &AppState,
+    query: &OrdersQuery,
+    (from_ms, to_ms): (i64, i64),
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<(Option<InfluencerId>, Page<crate::domain::Order>), ApiError> {
+    let (influencer, everyone) = match query.influencer_id.as_deref() {
+        None => (None, state.store.influencers().await?),
+        Some("unattributed") => (None, Vec::new()),
+        Some(raw) => (Some(influencer_id(raw)?), Vec::new()),
+    };
+    let owners: Vec<Owner<'_>> = match (&influencer, query.influencer_id.is_some()) {
+        (Some(id), _) => vec![Owner::Influencer(id.as_str())],
+        (None, true) => vec![Owner::Unattributed],
+        (None, false) => everyone
+            .iter()
+            .map(|i| Owner::Influencer(i.id.as_str()))
+            .chain([Owner::Unattributed])
+            .collect(),
+    };
+    let page = state
+        .store
+        .orders_of(&owners, from_ms, to_ms, cursor, limit, &state.metrics)
+        .await?;
+    Ok((influencer, page))
 }

@@ -15,6 +15,9 @@ pub struct InfluencerRecord {
     pub platform: Option<String>,
     pub followers: Option<u64>,
     pub commission: Option<Commission>,
+    /// Keyed hash of the influencer's own e-mail address (never the address), to flag their
+    /// own purchases.
+    pub email_hash: Option<String>,
     pub disabled: bool,
     pub created_ms: i64,
 }
@@ -43,6 +46,7 @@ impl InfluencerRecord {
                     .map(Commission::to_stored)
                     .unwrap_or_default(),
             ),
+            ("email_hash", self.email_hash.clone().unwrap_or_default()),
             ("disabled", if self.disabled { "1" } else { "0" }.to_owned()),
         ]
     }
@@ -67,6 +71,7 @@ impl InfluencerRecord {
             platform: map.get("platform").cloned(),
             followers,
             commission,
+            email_hash: map.get("email_hash").cloned(),
             disabled: map.get("disabled").is_some_and(|d| d == "1"),
             created_ms: parsed(key, map, "created_ms")?,
         })

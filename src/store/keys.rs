@@ -27,10 +27,14 @@
 //! | `P:{P:cat}:campaign:<id>:links` | zset | a campaign's link codes by creation time |
 //! | `P:{P:cat}:currencies` | set | currencies orders have counted in, so reports name every one |
 //! | `P:{P:o:<platform>:<order id>}` | hash | an order: `rev` (its revision) and `state` (JSON), replaced only by compare-and-set on `rev` |
-//! | `P:{P:i:<id>}:counts` (order fields) | hash | `o:`, `r:`, `f:`, `c:<CUR>:<bucket>`: orders, revenue, refunds, commission in minor units |
+//! | `P:{P:i:<id>}:counts` (order fields) | hash | `o:`, `r:`, `f:`, `c:<CUR>:<bucket>`: orders, revenue, refunds, commission in minor units; `ko:`, `qo:` orders by click and by coupon; `ho:`, `hr:` orders and revenue held for review; `p:` (unattributed only) orders waiting for their click |
 //! | `P:{P:i:<id>}:orders` | hash | order key → `rev field=value ...`: what the order's latest applied revision added to the counters |
 //! | `P:{P:i:<id>}:order_index` | zset | order keys by order time, for the audit list |
 //! | `P:{P:u}:counts`, `:orders`, `:order_index` | | the same for unattributed orders |
+//! | `P:{P:pending}:orders` | zset | keys of orders waiting for their click, scored by when a sweep next looks at them |
+//! | `P:{P:i:<id>}:coupon_orders` | zset | `<coupon> <order key>` of the influencer's click-less coupon orders by order time (28 days kept), for the coupon_spike flag |
+//! | `P:{P:review}:held` | zset | keys of orders held for review by order time: the review queue |
+//! | `P:{P:cat}:email_key` | string | secret key of the e-mail hashes (buyers' and influencers'), shared by all replicas |
 //! | `P:{P:i:<id>}:costs` | hash | cost id → cost (JSON); its amount is in the counters as `k:<CUR>:<bucket>`, and as `ck:<campaign>:<CUR>:<bucket>` when it belongs to a campaign |
 //!
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
@@ -176,6 +180,28 @@ impl Keys {
         format!("{}:salt", self.catalog)
     }
 
+    pub fn email_key(&self) -> String {
+        format!("{}:email_key", self.catalog)
+    }
+
+    /// Orders waiting for their click: one small index, read by every replica's sweep.
+    pub fn pending_orders(&self) -> String {
+        format!("{p}:{{{p}:pending}}:orders", p = self.prefix)
+    }
+
+    /// Orders held for review: the review queue.
+    pub fn held_orders(&self) -> String {
+        format!("{p}:{{{p}:review}}:held", p = self.prefix)
+    }
+
+    /// An influencer's click-less coupon orders, for the coupon_spike flag.
+    pub fn coupon_orders(&self, id: &InfluencerId) -> String {
+        format!(
+            "{}:coupon_orders",
+            self.owner_tag(Owner::Influencer(id.as_str()))
+        )
+    }
+
     fn owner_tag(&self, owner: Owner<'_>) -> String {
         match owner {
             Owner::Influencer(id) => format!("{p}:{{{p}:i:{id}}}", p = self.prefix),
@@ -253,6 +279,26 @@ pub mod field {
         format!("c:{currency}:{bucket}")
     }
 
+    pub fn click_orders(currency: Currency, bucket: Bucket) -> String {
+        format!("ko:{currency}:{bucket}")
+    }
+
+    pub fn coupon_orders(currency: Currency, bucket: Bucket) -> String {
+        format!("qo:{currency}:{bucket}")
+    }
+
+    pub fn held_orders(currency: Currency, bucket: Bucket) -> String {
+        format!("ho:{currency}:{bucket}")
+    }
+
+    pub fn held_revenue(currency: Currency, bucket: Bucket) -> String {
+        format!("hr:{currency}:{bucket}")
+    }
+
+    pub fn pending_orders(currency: Currency, bucket: Bucket) -> String {
+        format!("p:{currency}:{bucket}")
+    }
+
     pub fn costs(currency: Currency, bucket: Bucket) -> String {
         format!("k:{currency}:{bucket}")
     }
@@ -298,6 +344,8 @@ mod tests {
         assert_eq!(tag(&keys.counts(owner)), "rt:i:inf_abc");
         assert_eq!(tag(&keys.order_contributions(owner)), "rt:i:inf_abc");
         assert_eq!(tag(&keys.order_index(owner)), "rt:i:inf_abc");
+        assert_eq!(tag(&keys.coupon_orders(&id)), "rt:i:inf_abc");
+        assert_eq!(tag(&keys.email_key()), "rt:cat");
         assert_eq!(tag(&keys.counts(Owner::Unattributed)), "rt:u");
         assert_eq!(
             tag(&keys.order_contributions(Owner::Unattributed)),

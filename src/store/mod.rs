@@ -12,6 +12,7 @@ mod influencers;
 pub mod keys;
 mod links;
 mod orders;
+mod pending;
 mod reports;
 mod scripts;
 

@@ -57,13 +57,14 @@ impl Store {
 
     /// Makes `owner`'s counters hold `amounts` for the order at revision `rev`, replacing what
     /// an earlier revision added (see `apply_order.lua`), and lists the order in the owner's
-    /// index at `at_ms`.
+    /// index at `at_ms`; with `at_ms` `None` the order has left the owner: what it added is
+    /// taken back and it leaves the index.
     pub async fn apply_order_figures(
         &self,
         owner: Owner<'_>,
         key: &OrderKey,
         rev: u64,
-        at_ms: i64,
+        at_ms: Option<i64>,
         amounts: &[(String, i64)],
     ) -> StoreResult<()> {
         let keys = self.keys();
@@ -73,8 +74,11 @@ impl Store {
             .key(keys.counts(owner))
             .key(keys.order_index(owner))
             .arg(key.as_str())
-            .arg(rev)
-            .arg(at_ms);
+            .arg(rev);
+        match at_ms {
+            Some(at_ms) => invocation.arg(at_ms),
+            None => invocation.arg("gone"),
+        };
         for (field, amount) in amounts.iter().filter(|(_, amount)| *amount != 0) {
             invocation.arg(field).arg(*amount);
         }
@@ -96,10 +100,47 @@ impl Store {
         limit: usize,
         metrics: &Metrics,
     ) -> StoreResult<Page<Order>> {
+        let indexes: Vec<String> = owners.iter().map(|o| self.keys().order_index(*o)).collect();
+        self.orders_in(&indexes, (from_ms, to_ms), after, limit, metrics)
+            .await
+    }
+
+    /// One page of the orders held for review, as [`Self::orders_of`] pages owners' orders.
+    pub async fn held_orders(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<&Cursor>,
+        limit: usize,
+        metrics: &Metrics,
+    ) -> StoreResult<Page<Order>> {
+        let index = [self.keys().held_orders()];
+        self.orders_in(&index, (from_ms, to_ms), after, limit, metrics)
+            .await
+    }
+
+    /// Lists `key` among the orders held for review (at its order time), or takes it out.
+    pub async fn mark_held(&self, key: &OrderKey, at_ms: Option<i64>) -> StoreResult<()> {
+        let index = self.keys().held_orders();
+        let _: i64 = match at_ms {
+            Some(at_ms) => self.conn().zadd(index, key.as_str(), at_ms).await?,
+            None => self.conn().zrem(index, key.as_str()).await?,
+        };
+        Ok(())
+    }
+
+    async fn orders_in(
+        &self,
+        indexes: &[String],
+        (from_ms, to_ms): (i64, i64),
+        after: Option<&Cursor>,
+        limit: usize,
+        metrics: &Metrics,
+    ) -> StoreResult<Page<Order>> {
         let pages = futures_util::future::try_join_all(
-            owners
+            indexes
                 .iter()
-                .map(|owner| self.order_page(*owner, from_ms, to_ms, after, limit)),
+                .map(|index| self.order_page(index, from_ms, to_ms, after, limit)),
         )
         .await?;
         let mut more = pages.iter().any(|(_, more)| *more);
@@ -161,14 +202,13 @@ impl Store {
     /// the times, and whether more follow.
     async fn order_page(
         &self,
-        owner: Owner<'_>,
+        index: &str,
         from_ms: i64,
         to_ms: i64,
         after: Option<&Cursor>,
         limit: usize,
     ) -> StoreResult<(Vec<(String, i64)>, bool)> {
-        let index = self.keys().order_index(owner);
-        let mut invocation = ORDER_PAGE.key(&index);
+        let mut invocation = ORDER_PAGE.key(index);
         invocation.arg(from_ms).arg(limit.saturating_add(1));
         match after {
             Some(cursor) => invocation.arg(cursor.score).arg(&cursor.member),

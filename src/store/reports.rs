@@ -39,13 +39,20 @@ pub struct FieldSet {
 
 /// The money counter kinds read per currency and bucket, in the order of [`Totals`]' fields.
 type Field = fn(Currency, Bucket) -> String;
-const MONEY_KINDS: [Field; 5] = [
+const MONEY_KINDS: [Field; 10] = [
     field::orders,
     field::revenue,
     field::refunds,
     field::commission,
     field::costs,
+    field::click_orders,
+    field::coupon_orders,
+    field::held_orders,
+    field::held_revenue,
+    field::pending_orders,
 ];
+/// Where costs are among [`MONEY_KINDS`].
+const COSTS: usize = 4;
 const CLICK_KINDS: [fn(Bucket) -> String; 3] = [field::human, field::bot, field::suspicious];
 
 impl FieldSet {
@@ -59,7 +66,7 @@ impl FieldSet {
                 names.extend(buckets.iter().map(|(b, _)| kind(*currency, *b)));
             }
             if let Some(campaign) = campaign {
-                let costs_at = names.len() - buckets.len();
+                let costs_at = names.len() - (MONEY_KINDS.len() - COSTS) * buckets.len();
                 for (name, (bucket, _)) in names[costs_at..].iter_mut().zip(buckets) {
                     *name = field::campaign_costs(campaign, *currency, *bucket);
                 }
@@ -285,7 +292,12 @@ fn split(
                 revenue: at(base + 1),
                 refunds: at(base + 2),
                 commission: at(base + 3),
-                costs: at(base + 4),
+                costs: at(base + COSTS),
+                click_orders: at(base + 5),
+                coupon_orders: at(base + 6),
+                held_orders: at(base + 7),
+                held_revenue: at(base + 8),
+                pending_orders: at(base + 9),
                 ..Totals::default()
             }
         })

@@ -25,6 +25,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/campaigns"),
     ("GET", "/api/v1/campaigns/{id}"),
     ("GET", "/api/v1/orders"),
+    ("PUT", "/api/v1/orders/{order_key}/attribution"),
+    ("POST", "/api/v1/orders/{order_key}/review"),
     ("GET", "/api/v1/reports/influencers"),
     ("GET", "/api/v1/reports/influencers/{id}/daily"),
     ("GET", "/api/v1/reports/links"),
@@ -36,6 +38,7 @@ pub fn concrete(template: &str) -> String {
         .replace("{id}", "inf_x")
         .replace("{code}", "somecode")
         .replace("{cost_id}", "cost_x")
+        .replace("{order_key}", "shopify%3A1001")
 }
 
 /// The routes as requests, plus one that does not exist (auth comes first there too).

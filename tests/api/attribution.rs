@@ -409,7 +409,7 @@ async fn unattributed_orders_are_in_the_totals_on_a_row_of_their_own() {
     let mut attributed = generic_order("A-1", "10.00");
     attributed["click_id"] = click_id.into();
     let mut unknown_click = generic_order("U-1", "5.50");
-    unknown_click["click_id"] = "ZZZZZZZZZZZZZZZZZZZZZ".into();
+    unknown_click["click_id"] = "not-a-click-id".into();
 
     // Act
     stored(app.generic(&attributed).await).await;

@@ -141,3 +141,48 @@ async fn the_cli_says_clearly_when_the_token_is_wrong_or_the_server_is_down() {
         down.stderr
     );
 }
+
+#[tokio::test]
+async fn a_marketer_moves_an_order_to_another_influencer_from_the_terminal() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app
+        .influencer_with("alice", serde_json::json!({"percent": "10"}))
+        .await;
+    let order = serde_json::json!({"event": "order.created", "order_id": "K-1",
+                                   "amount": "25.00", "currency": "USD"});
+    assert_eq!(app.generic(&order).await.status().as_u16(), 200);
+
+    // Act
+    let moved = reftrack(
+        &app,
+        TOKEN,
+        &[
+            "order",
+            "reattribute",
+            "generic:K-1",
+            &alice,
+            "--note",
+            "DM proof",
+        ],
+    )
+    .await;
+    let unknown = reftrack(
+        &app,
+        TOKEN,
+        &["order", "reattribute", "generic:K-9", &alice],
+    )
+    .await;
+
+    // Assert
+    assert!(moved.success, "{}", moved.stderr);
+    assert!(moved.stdout.contains(&alice), "{}", moved.stdout);
+    assert!(moved.stdout.contains("2.50"), "{}", moved.stdout);
+    assert_eq!(app.influencer_row(&alice).await["orders"], 1);
+    assert!(!unknown.success);
+    assert!(
+        unknown.stderr.contains("order_not_found") || unknown.stderr.contains("no order"),
+        "{}",
+        unknown.stderr
+    );
+}

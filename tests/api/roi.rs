@@ -247,13 +247,13 @@ async fn the_report_comes_as_csv_with_the_same_columns() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "influencer_id,handle,clicks,unique_clicks,bot_clicks,suspicious_clicks,suspicious_share,orders,conversion_rate,revenue,refunds,net_revenue,aov,commission,costs,total_cost,profit,roi,epc,currency"
+        "influencer_id,handle,clicks,unique_clicks,bot_clicks,suspicious_clicks,suspicious_share,orders,conversion_rate,revenue,refunds,net_revenue,aov,commission,costs,total_cost,profit,roi,epc,currency,click_orders,coupon_orders,held_orders,held_revenue,pending_orders"
     );
     assert_eq!(lines.len(), 4, "alice, bob, unattributed: {csv}");
     assert_eq!(
         lines[1],
         format!(
-            "{alice},alice,1,1,0,0,0.0,1,1.0,80.00,0.00,80.00,80.00,8.00,0.00,8.00,72.00,9.0,80.0000,USD"
+            "{alice},alice,1,1,0,0,0.0,1,1.0,80.00,0.00,80.00,80.00,8.00,0.00,8.00,72.00,9.0,80.0000,USD,1,0,0,0.00,0"
         )
     );
     assert!(lines[3].starts_with(",,0,0,0,0,,0,,"), "{}", lines[3]);

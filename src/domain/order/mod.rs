@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::attribution::Attribution;
+use super::attribution::{AttributedBy, Attribution};
 use super::commission::Commission;
 use super::money::{Currency, MAX_AMOUNT_MINOR, div_round};
+use super::review::Change;
 
 /// Delivery ids remembered per order, to answer re-deliveries without work.
 const DELIVERIES_KEPT: usize = 64;
@@ -98,6 +99,9 @@ pub struct OrderFacts {
     pub coupons: Vec<String>,
     /// A shop's test order: recorded, never in revenue.
     pub test: bool,
+    /// Who bought and where they came from, for the fraud flags.
+    #[serde(default)]
+    pub buyer: Buyer,
 }
 
 /// Why a parser's reading of an order cannot be kept.
@@ -210,6 +214,13 @@ pub struct Order {
     /// Ids of the latest deliveries applied, newest last.
     pub deliveries: VecDeque<String>,
     pub updated_ms: i64,
+    /// Every change of the attribution after it was first decided, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Change>,
+    /// Owners (see [`OrderOwner`]) the order's figures were ever applied to but no longer
+    /// belong to: each is cleared at every revision, so a move is repaired by any retry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_owners: Vec<OrderOwner>,
 }
 
 /// What an order adds to its owner's counters.
@@ -220,6 +231,14 @@ pub struct OrderFigures {
     pub refunds: i64,
     /// Commission after refunds.
     pub commission: i64,
+    /// 1 while the order waits for its click.
+    pub pending: i64,
+    /// 1 for a counted order attributed by click, or by coupon.
+    pub click_orders: i64,
+    pub coupon_orders: i64,
+    /// 1 and its revenue while the order is held for review (then the figures above are 0).
+    pub held_orders: i64,
+    pub held_revenue: i64,
 }
 
 impl Order {
@@ -235,6 +254,8 @@ impl Order {
             refunded_in_full: false,
             deliveries: VecDeque::new(),
             updated_ms: 0,
+            history: Vec::new(),
+            former_owners: Vec::new(),
         }
     }
 
@@ -371,11 +392,18 @@ impl Order {
         i64::try_from(total.clamp(0, i128::from(revenue))).unwrap_or(revenue)
     }
 
-    /// Whether the order counts in revenue: placed, not a test, and not unqualified.
+    /// Whether the order counts in revenue: placed, not a test, not unqualified, not
+    /// waiting for its click and not held for review.
     pub fn counts(&self) -> bool {
-        self.status == OrderStatus::Placed
-            && self.facts.as_ref().is_some_and(|f| !f.test)
-            && self.attribution.as_ref().is_some_and(|a| a.qualified)
+        self.placed_live()
+            && self
+                .attribution
+                .as_ref()
+                .is_some_and(|a| a.qualified && !a.is_pending() && !a.is_held())
+    }
+
+    fn placed_live(&self) -> bool {
+        self.status == OrderStatus::Placed && self.facts.as_ref().is_some_and(|f| !f.test)
     }
 
     /// Whether a record read back from the store keeps the bounds every order is taken in
@@ -397,10 +425,20 @@ impl Order {
         let (Some(facts), Some(attribution)) = (&self.facts, &self.attribution) else {
             return OrderFigures::default();
         };
-        if !self.counts() {
-            return OrderFigures::default();
-        }
         let revenue = facts.revenue.clamp(0, MAX_AMOUNT_MINOR);
+        if !self.counts() {
+            let live = self.placed_live();
+            return OrderFigures {
+                pending: i64::from(live && attribution.is_pending()),
+                held_orders: i64::from(live && attribution.is_held()),
+                held_revenue: if live && attribution.is_held() {
+                    revenue
+                } else {
+                    0
+                },
+                ..OrderFigures::default()
+            };
+        }
         let commission = attribution.commission.clamp(0, MAX_AMOUNT_MINOR);
         let refunds = self.refunded();
         let reversed = if revenue > 0 {
@@ -417,6 +455,9 @@ impl Order {
             revenue,
             refunds,
             commission: commission - reversed,
+            click_orders: i64::from(attribution.by == AttributedBy::Click),
+            coupon_orders: i64::from(attribution.by == AttributedBy::Coupon),
+            ..OrderFigures::default()
         }
     }
 }
@@ -431,5 +472,9 @@ fn larger(kept: RefundAmount, new: RefundAmount) -> RefundAmount {
     }
 }
 
+mod buyer;
+mod changes;
+pub use buyer::Buyer;
+pub use changes::{ChangeBy, OrderOwner, ReviewError};
 #[cfg(test)]
 mod tests;

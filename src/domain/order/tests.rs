@@ -22,6 +22,7 @@ fn facts(revenue: i64, gross: i64) -> OrderFacts {
         click_id: None,
         coupons: vec![],
         test: false,
+        buyer: Buyer::default(),
     }
 }
 
@@ -60,7 +61,8 @@ fn a_placed_order_counts_its_revenue_and_commission() {
             orders: 1,
             revenue: 39_800,
             refunds: 0,
-            commission: 3_980
+            commission: 3_980,
+            ..OrderFigures::default()
         }
     );
 }
@@ -149,6 +151,42 @@ fn test_orders_and_unqualified_orders_never_count() {
 }
 
 #[test]
+fn pending_and_held_orders_count_apart_from_the_figures() {
+    let mut order = order_with(&[OrderEvent::Placed(facts(5_000, 5_000))]);
+    order.attribution = Some(Attribution::pending("c".into(), 1));
+    assert_eq!(
+        order.figures(),
+        OrderFigures {
+            pending: 1,
+            ..OrderFigures::default()
+        }
+    );
+    attributed(&mut order, 500);
+    let attribution = order.attribution.as_mut().unwrap();
+    attribution.by = AttributedBy::Coupon;
+    attribution.review = Some(crate::domain::Review::Held);
+    assert_eq!(
+        order.figures(),
+        OrderFigures {
+            held_orders: 1,
+            held_revenue: 5_000,
+            ..OrderFigures::default()
+        }
+    );
+    order.attribution.as_mut().unwrap().review = Some(crate::domain::Review::Approved);
+    assert_eq!(
+        order.figures(),
+        OrderFigures {
+            orders: 1,
+            revenue: 5_000,
+            commission: 500,
+            coupon_orders: 1,
+            ..OrderFigures::default()
+        }
+    );
+}
+
+#[test]
 fn deliveries_are_remembered_but_not_forever() {
     let mut order = order_with(&[]);
     for i in 0..100 {
@@ -178,7 +216,8 @@ fn commission_follows_the_amount_that_counts_at_the_rule_fixed_at_attribution() 
             orders: 1,
             revenue: 4_000,
             refunds: 0,
-            commission: 400
+            commission: 400,
+            ..OrderFigures::default()
         }
     );
     order.apply("late", &[OrderEvent::Placed(facts(90_000, 90_000))], 0);

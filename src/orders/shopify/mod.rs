@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::delivery::{Delivery, Parsed, PayloadError};
 use super::fields::{
-    amount, click_id, click_id_in_url, coupons, currency, display_id, json, rfc3339_ms, sum,
+    amount, buyer, click_id, click_id_in_url, coupons, currency, display_id, json, rfc3339_ms, sum,
 };
 use crate::domain::{Currency, OrderEvent, OrderFacts, OrderKey, Platform, RefundAmount};
 
@@ -28,6 +28,9 @@ struct Order {
     taxes_included: bool,
     created_at: Option<String>,
     landing_site: Option<String>,
+    referring_site: Option<String>,
+    email: Option<String>,
+    customer: Option<Customer>,
     #[serde(default)]
     note_attributes: Vec<NoteAttribute>,
     #[serde(default)]
@@ -38,6 +41,11 @@ struct Order {
     financial_status: Option<String>,
     #[serde(default)]
     refunds: Vec<Refund>,
+}
+
+#[derive(Deserialize)]
+struct Customer {
+    email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -212,6 +220,15 @@ fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
         click_id: click_id(from_landing.as_deref().into_iter().chain(from_notes)),
         coupons: coupons(order.discount_codes.iter().map(|d| d.code.clone()))?,
         test: order.test,
+        buyer: buyer(
+            order.referring_site.as_deref(),
+            [
+                order.email.as_deref(),
+                order.customer.as_ref().and_then(|c| c.email.as_deref()),
+            ]
+            .into_iter()
+            .flatten(),
+        ),
     };
     Ok(facts.checked()?)
 }

@@ -15,8 +15,11 @@ export function attribution(order) {
   let text;
   if (a.by === "click") text = "click on /" + a.link_code;
   else if (a.by === "coupon") text = "coupon " + a.coupon;
+  else if (a.by === "manual") text = "corrected by a marketer";
+  else if (a.by === "pending") text = "waiting for its click";
   else text = "not attributed (" + reason + ")";
   if (!a.qualified && a.by !== "none") text += " (" + reason + ", not counted)";
+  if (a.review === "held") text += " (held for review: " + a.flags.join(", ").replaceAll("_", " ") + ")";
   if (a.overruled) text += ", overruling " + (handles.get(a.overruled) || a.overruled);
   return text;
 }
@@ -45,7 +48,8 @@ async function page(append) {
   await attempt($("orders-error"), async () => {
     const params = new URLSearchParams(chosenRange());
     const who = $("orders-influencer").value;
-    if (who) params.set("influencer_id", who);
+    if (who === "held") params.set("review", "held");
+    else if (who) params.set("influencer_id", who);
     if ($("campaign").value) params.set("campaign_id", $("campaign").value);
     params.set("limit", "100");
     if (append && state.cursor) params.set("cursor", state.cursor);
@@ -62,7 +66,7 @@ async function page(append) {
 export function fillInfluencers(influencers) {
   const select = $("orders-influencer");
   const chosen = select.value;
-  for (const option of [...select.options].slice(2)) option.remove();
+  for (const option of [...select.options].slice(3)) option.remove();
   for (const i of influencers) select.append(el("option", { value: i.id, text: "@" + i.handle }));
   select.value = chosen;
 }
@@ -77,4 +81,6 @@ export function load() {
 export function wire() {
   $("orders-filter").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   $("orders-more").addEventListener("click", () => page(true));
+  // The overview's count of held orders opens this list on the review queue.
+  $("held-link").addEventListener("click", () => { $("orders-influencer").value = "held"; });
 }

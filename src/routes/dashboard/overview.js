@@ -145,6 +145,7 @@ export async function load() {
     ]);
     state.report = report;
     $("previous-label").textContent = previous.from + " to " + previous.to;
+    $("held-link").textContent = report.totals.held_orders + " orders held for review";
     renderCards($("cards"), report.totals, before.currency === report.currency ? before.totals : null, report.currency);
     renderTable(report);
     renderOtherCurrencies($("other-currencies"), report.other_currencies);

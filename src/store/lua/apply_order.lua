@@ -3,11 +3,21 @@
 -- and deliveries racing on two replicas therefore leave each order counted once, as of its
 -- latest revision.
 -- KEYS[1] contributions hash, KEYS[2] counters hash, KEYS[3] order index zset
--- ARGV[1] order key, ARGV[2] revision, ARGV[3] order time (ms, the index score),
+-- ARGV[1] order key, ARGV[2] revision, ARGV[3] order time (ms, the index score), or 'gone'
+-- when the order no longer belongs to this owner (then no amounts follow: what it added is
+-- taken back and it leaves the index, while its revision stays recorded so that an older
+-- revision arriving late cannot add it back),
 -- ARGV[4..] field, amount, field, amount, ... (integers within MAX_AMOUNT, none zero)
 -- Everything is checked before the first write (see checks.lua).
 local rev = integer(ARGV[2], 'revision', MAX_COUNTER)
-integer(ARGV[3], 'order time', MAX_COUNTER)
+local gone = ARGV[3] == 'gone'
+if gone then
+  if #ARGV ~= 3 then
+    error('reftrack: an owner the order left gets no amounts')
+  end
+else
+  integer(ARGV[3], 'order time', MAX_COUNTER)
+end
 if #ARGV % 2 ~= 1 then
   error('reftrack: fields and amounts do not pair up')
 end
@@ -31,5 +41,9 @@ end
 check_counters(KEYS[2], deltas)
 add_to_counters(KEYS[2], deltas)
 redis.call('HSET', KEYS[1], ARGV[1], record)
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+if gone then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+else
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+end
 return 1
