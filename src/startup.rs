@@ -101,39 +101,14 @@ impl Application {
                 )
             })?;
 
-        let listener = TcpListener::bind(settings.http.bind)
-            .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;
+        let (listener, metrics_listener) = bind(settings)?;
         let bound = listener.local_addr()?;
-        let metrics_listener = settings
-            .http
-            .metrics_bind
-            .map(|address| {
-                TcpListener::bind(address)
-                    .with_context(|| format!("binding http.metrics_bind = {address}"))
-            })
-            .transpose()?;
         let metrics_address = metrics_listener
             .as_ref()
             .map(TcpListener::local_addr)
             .transpose()?;
         let time_zone = settings.reports.time_zone;
-        let email_key = store
-            .email_key()
-            .await
-            .context("reading the e-mail hash key")?;
-        let orders = OrderIntake::new(
-            store.clone(),
-            AttributionPolicy {
-                window: Window::from_days(
-                    settings.clicks.attribution_window_days,
-                    settings.attribution.clock_skew_secs,
-                ),
-                priority: settings.attribution.priority,
-            },
-            TrustRules::new(&settings.attribution, &email_key),
-            time_zone,
-            metrics.clone(),
-        );
+        let orders = order_intake(&store, settings, metrics.clone()).await?;
         let sweep = orders.start_pending_sweep(
             settings.attribution.pending_sweep(),
             stop_refresher.subscribe(),
@@ -206,6 +181,46 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The public listener, and the metrics listener when `http.metrics_bind` is set.
+fn bind(settings: &Settings) -> anyhow::Result<(TcpListener, Option<TcpListener>)> {
+    let listener = TcpListener::bind(settings.http.bind)
+        .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;
+    let metrics_listener = settings
+        .http
+        .metrics_bind
+        .map(|address| {
+            TcpListener::bind(address)
+                .with_context(|| format!("binding http.metrics_bind = {address}"))
+        })
+        .transpose()?;
+    Ok((listener, metrics_listener))
+}
+
+/// Order intake with the attribution policy and trust rules of `settings`.
+async fn order_intake(
+    store: &Store,
+    settings: &Settings,
+    metrics: Metrics,
+) -> anyhow::Result<OrderIntake> {
+    let email_key = store
+        .email_key()
+        .await
+        .context("reading the e-mail hash key")?;
+    Ok(OrderIntake::new(
+        store.clone(),
+        AttributionPolicy {
+            window: Window::from_days(
+                settings.clicks.attribution_window_days,
+                settings.attribution.clock_skew_secs,
+            ),
+            priority: settings.attribution.priority,
+        },
+        TrustRules::new(&settings.attribution, &email_key),
+        settings.reports.time_zone,
+        metrics,
+    ))
 }
 
 impl Background {
