@@ -107,16 +107,23 @@ for i in range(count):
          "campaign_id", campaign, "disabled", "0", "created_ms", now_ms + i)
     resp("ZADD", f"{cat}:inf:{inf}:links", now_ms + i, code)
     resp("ZADD", f"{cat}:campaign:{campaign}:links", now_ms + i, code)
-    for owner in (f"rt:{{rt:i:{inf}}}", f"rt:{{rt:l:{code}}}"):
-        fields = []
+    for kind, name in (("i", inf), ("l", code)):
+        # Money in the owner's counts; clicks and sketches in its count shard (keys.rs).
+        owner = f"rt:{{rt:{kind}:{name}}}"
+        h = 0xcbf29ce484222325
+        for b in f"{kind}:{name}".encode():
+            h = ((h ^ b) * 0x100000001b3) % 2**64
+        shard = f"rt:{{rt:cs:{h % 16}}}"
+        fields, click_fields = [], []
         for bucket in [f"d:{d:%Y%m%d}" for d in days] + [f"m:{m}" for m in months]:
             clicks = random.randint(1, 50)
             orders = random.randint(0, 3)
-            fields += [f"h:{bucket}", clicks, f"b:{bucket}", clicks // 10,
-                       f"o:USD:{bucket}", orders, f"r:USD:{bucket}", orders * 2500]
+            click_fields += [f"h:{bucket}", clicks, f"b:{bucket}", clicks // 10]
+            fields += [f"o:USD:{bucket}", orders, f"r:USD:{bucket}", orders * 2500]
         resp("HSET", f"{owner}:counts", *fields)
+        resp("HSET", f"{shard}:clicks:{kind}:{name}", *click_fields)
         for bucket in [f"d:{d:%Y%m%d}" for d in days[:35]] + [f"m:{m}" for m in months[-2:]]:
-            resp("PFADD", f"{owner}:uniq:{bucket}", *("v%d" % random.randint(0, 5000) for _ in range(5)))
+            resp("PFADD", f"{shard}:uniq:{kind}:{name}:{bucket}", *("v%d" % random.randint(0, 5000) for _ in range(5)))
 PY
   taskset -c "$LOAD_CPU" redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
   for spec in \

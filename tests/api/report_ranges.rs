@@ -44,6 +44,7 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
     let keys = Keys::new("rt");
     let owner = Owner::Influencer(influencer);
     let counts = keys.counts(owner);
+    let clicks = keys.click_counts(owner);
     let first = today.with_day(1).unwrap() - Months::new(3);
     let last = (today.with_day(1).unwrap() + Months::new(1))
         .pred_opt()
@@ -56,20 +57,20 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
         // One command at a time: the cluster's test connection does not pipeline.
         let mut commands = Vec::new();
         for bucket in [day_of(date), month_of(date)] {
-            for (field, n) in [
-                (format!("h:{bucket}"), day.human),
-                (format!("b:{bucket}"), day.bot),
-                (format!("s:{bucket}"), day.suspicious),
-                (format!("o:USD:{bucket}"), 1),
-                (format!("r:USD:{bucket}"), day.revenue),
+            for (key, field, n) in [
+                (&clicks, format!("h:{bucket}"), day.human),
+                (&clicks, format!("b:{bucket}"), day.bot),
+                (&clicks, format!("s:{bucket}"), day.suspicious),
+                (&counts, format!("o:USD:{bucket}"), 1),
+                (&counts, format!("r:USD:{bucket}"), day.revenue),
             ] {
                 let mut add = redis::cmd("HINCRBY");
-                add.arg(&counts).arg(field).arg(n);
+                add.arg(key).arg(field).arg(n);
                 commands.push(add);
             }
             if date <= today {
                 let visitors: Vec<String> = (i * 3..i * 3 + 5).map(|v| format!("v{v}")).collect();
-                let key = format!("{}:uniq:{bucket}", counts.trim_end_matches(":counts"));
+                let key = uniques_key(&clicks, &bucket);
                 let mut add = redis::cmd("PFADD");
                 add.arg(key).arg(visitors);
                 commands.push(add);
@@ -85,13 +86,21 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
 
 /// Unique visitors of the days from `from` to `to` as Redis counts their union.
 fn uniques(app: &TestApp, influencer: &str, from: NaiveDate, to: NaiveDate) -> i64 {
-    let counts = Keys::new("rt").counts(Owner::Influencer(influencer));
-    let base = counts.trim_end_matches(":counts");
+    let clicks = Keys::new("rt").click_counts(Owner::Influencer(influencer));
     let mut count = redis::cmd("PFCOUNT");
     for date in from.iter_days().take_while(|d| *d <= to) {
-        count.arg(format!("{base}:uniq:{}", day_of(date)));
+        count.arg(uniques_key(&clicks, &day_of(date)));
     }
     count.query(&mut app.redis.connection()).unwrap()
+}
+
+/// The unique-visitor sketch of a bucket, beside the owner's click counters in its count
+/// shard (`Keys::click_uniques`).
+fn uniques_key(click_counts: &str, bucket: &str) -> String {
+    format!(
+        "{}:{bucket}",
+        click_counts.replacen(":clicks:", ":uniq:", 1)
+    )
 }
 
 fn money(minor: i64) -> String {

@@ -81,10 +81,11 @@ function renderHeader() {
       onclick: () => {
         state.order = state.sort === key && state.order === "desc" ? "asc" : "desc";
         state.sort = key;
-        load().then(() => {
-          const again = $("report").querySelector("button.sort[data-key='" + key + "']");
-          if (again) again.focus();
-        });
+        // load() redraws the header before it waits for the report, so focus moves to the
+        // new button at once and stays there while the rows arrive.
+        load();
+        const again = $("report").querySelector("button.sort[data-key='" + key + "']");
+        if (again) again.focus();
       },
     }));
     tr.appendChild(th);
