@@ -22,7 +22,12 @@ async fn concurrent_clicks_are_all_counted_exactly() {
     let settled = app.influencer_row(&influencer).await;
 
     // Assert
-    assert!(responses.iter().all(|r| r.status().as_u16() == 302));
+    let not_redirected: Vec<u16> = responses
+        .iter()
+        .map(|r| r.status().as_u16())
+        .filter(|s| *s != 302)
+        .collect();
+    assert!(not_redirected.is_empty(), "answered {not_redirected:?}");
     assert_eq!(row["clicks"], n);
     assert_eq!(settled["clicks"], n);
     assert_eq!(settled["bot_clicks"], 0);
