@@ -16,8 +16,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::buffer::{Pending, Shared};
 use super::spool::Spool;
-use super::writer::{Pending, Shared};
 use crate::config::ClickSettings;
 use crate::domain::random_string;
 use crate::metrics::RedisOperation;

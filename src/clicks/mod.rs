@@ -2,6 +2,7 @@
 //! the redirect hands its click to, telling people from bots, finding the client's address,
 //! hashing the visitor, the fraud rules, and the batching writer.
 
+mod buffer;
 mod classify;
 mod click_ids;
 mod client_addr;

@@ -25,22 +25,21 @@
 //! `kill -9` or a power cut loses that window. With `durable_redirects`, a redirect is
 //! answered after its batch is in Redis or synced to the spool, so none is lost.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::ClickIds;
+use super::buffer::Shared;
 use super::flusher::Flusher;
 use super::spool::Spool;
 use crate::config::ClickSettings;
 use crate::domain::ClickId;
 use crate::metrics::Metrics;
-use crate::store::{Click, ClickSums, Store};
+use crate::store::{Click, Store};
 
 /// What became of a click handed to the writer.
 #[derive(Debug)]
@@ -51,66 +50,6 @@ pub enum Recorded {
     Committing(oneshot::Receiver<()>),
     /// The buffer was full (neither Redis nor the spool took clicks): the click is lost.
     Dropped,
-}
-
-/// Clicks summed into a batch, and the durable-mode redirects waiting for its commit.
-#[derive(Default)]
-pub(super) struct Pending {
-    pub clicks: ClickSums,
-    pub waiters: Vec<oneshot::Sender<()>>,
-}
-
-/// The clicks not yet written: the open batch new clicks go to, and full batches behind it.
-#[derive(Default)]
-pub(super) struct Buffer {
-    open: Pending,
-    pub sealed: VecDeque<Pending>,
-    /// Clicks in all of them.
-    pub clicks: usize,
-}
-
-impl Buffer {
-    /// The oldest batch, leaving an empty open batch when that was the one.
-    pub fn take_oldest(&mut self) -> Pending {
-        let batch = self
-            .sealed
-            .pop_front()
-            .unwrap_or_else(|| std::mem::take(&mut self.open));
-        self.clicks -= batch.clicks.len();
-        batch
-    }
-}
-
-pub(super) struct Shared {
-    ids: ClickIds,
-    buffer: Mutex<Buffer>,
-    pub wake: Notify,
-    capacity: usize,
-    /// Clicks buffered beyond which the flusher moves the buffer to the spool.
-    pub spill_at: usize,
-    /// Clicks are being dropped (the buffer is full): logged once when it starts.
-    pub dropping: AtomicBool,
-    max_batch: usize,
-    pub metrics: Metrics,
-}
-
-impl Shared {
-    fn new(capacity: usize, max_batch: usize, metrics: Metrics) -> Self {
-        Self {
-            ids: ClickIds::default(),
-            buffer: Mutex::new(Buffer::default()),
-            wake: Notify::new(),
-            capacity,
-            spill_at: capacity / 2,
-            dropping: AtomicBool::new(false),
-            max_batch,
-            metrics,
-        }
-    }
-
-    pub fn buffer(&self) -> MutexGuard<'_, Buffer> {
-        self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// The handle redirects record clicks through. Cheap to clone.
