@@ -65,12 +65,12 @@ def resp(*parts):
     return "*%d\r\n" % len(parts) + "".join("$%d\r\n%s\r\n" % (len(p.encode()), p) for p in parts)
 now = str(int(time.time() * 1000))
 for n in range(links):
-    sys.stdout.write(resp("HSET", f"rt:{{rt:cat}}:link:l{n}", "influencer_id", influencer,
+    sys.stdout.write(resp("HSET", f"rt:{{rt:cat}}:link:lk{n}", "influencer_id", influencer,
                           "destination", "https://shop.example/p", "disabled", "0", "created_ms", now))
 PY
 redis-cli -s "$work/redis.sock" --pipe <"$work/links.redis" >/dev/null
 cat >"$work/spread.lua" <<LUA
-request = function() return wrk.format("GET", "/l" .. (math.random($LINKS) - 1)) end
+request = function() return wrk.format("GET", "/lk" .. (math.random($LINKS) - 1)) end
 LUA
 
 # Median milliseconds of N link creations (admin writes through the API).

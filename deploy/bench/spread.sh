@@ -15,7 +15,7 @@
 # Absolute numbers on a shared machine are noise; compare within a run.
 #
 # Usage: deploy/bench/spread.sh   (LINKS="1 1000 10000 100000 1000000" DISTRIBUTIONS="uniform zipf"
-#        ROUNDS=5 DURATION=8s CONNECTIONS=64 to vary)
+#        ROUNDS=5 DURATION=8s CONNECTIONS=64 VISITORS=one|many BIN=target/release/reftrack to vary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,7 +28,10 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TOKEN=bench-admin-token-0123456789
 
-cargo build --release --quiet --bin reftrack
+VISITORS=${VISITORS:-many}
+export VISITORS
+BIN=${BIN:-target/release/reftrack}
+[ "$BIN" = target/release/reftrack ] && cargo build --release --quiet --bin reftrack
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -47,9 +50,12 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 metric() { curl -sf "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 
 cat >"$work/spread.lua" <<'LUA'
--- Paths /l0 .. /l<n-1>, uniform or Zipf (s = 1, drawn as n^u: log-uniform ranks).
+-- Paths /lk0 .. /lk<n-1>, uniform or Zipf (s = 1, drawn as n^u: log-uniform ranks).
 local n = tonumber(os.getenv("SPREAD_LINKS"))
 local zipf = os.getenv("SPREAD_DISTRIBUTION") == "zipf"
+-- VISITORS=many: each request from a random address (X-Forwarded-For, trusted from loopback by
+-- default), so the unique-visitor sketches take a new visitor almost every click.
+local many = os.getenv("VISITORS") == "many"
 math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
 request = function()
   local i
@@ -58,7 +64,11 @@ request = function()
   else
     i = math.random(n) - 1
   end
-  return wrk.format("GET", "/l" .. i)
+  if many then
+    local ip = string.format("10.%d.%d.%d", math.random(0, 255), math.random(0, 255), math.random(0, 255))
+    return wrk.format("GET", "/lk" .. i, { ["X-Forwarded-For"] = ip })
+  end
+  return wrk.format("GET", "/lk" .. i)
 end
 LUA
 
@@ -88,7 +98,7 @@ pids+=($!)
 wait_http "http://127.0.0.1:$nginx_port/x"
 nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")")
 
-# Seeds influencers (through the API) and `links` links /l0.. straight into the catalog.
+# Seeds influencers (through the API) and `links` links /lk0.. straight into the catalog.
 seed() {
   local base=$1 links=$2
   python3 - "$base" "$TOKEN" "$links" >"$work/links.redis" <<'PY'
@@ -107,7 +117,7 @@ def resp(*parts):
 now = str(int(time.time() * 1000))
 out = sys.stdout
 for n in range(links):
-    out.write(resp("HSET", f"rt:{{rt:cat}}:link:l{n}", "influencer_id", influencers[n % len(influencers)],
+    out.write(resp("HSET", f"rt:{{rt:cat}}:link:lk{n}", "influencer_id", influencers[n % len(influencers)],
                    "destination", "https://shop.example/p?utm_source=ig", "disabled", "0", "created_ms", now))
 PY
   redis-cli -s "$work/redis.sock" --pipe <"$work/links.redis" >/dev/null
@@ -118,7 +128,7 @@ run_wrk() {
   local out
   out=$(SPREAD_LINKS=$2 SPREAD_DISTRIBUTION=$3 taskset -c "$LOAD_CPU" \
     wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$work/spread.lua" "$1")
-  if grep -q "Non-2xx" <<<"$out"; then echo "$out" >&2; echo "unexpected responses" >&2; exit 1; fi
+  if grep -q "Non-2xx" <<<"$out"; then echo "$out" >&2; tail -n 5 "$work"/reftrack-*.log >&2; echo "unexpected responses" >&2; exit 1; fi
   python3 -c 'import re,sys; o=sys.argv[1]; print(re.search(r"Requests/sec:\s+([\d.]+)", o).group(1), re.search(r"(\d+) requests in", o).group(1))' "$out"
 }
 
@@ -132,7 +142,7 @@ for links in $LINKS; do
     REFTRACK_CLICKS__SPOOL_DIR="$work/spool-$links" REFTRACK_LOG__LEVEL=warn \
     REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
     REFTRACK_FRAUD__ADDRESS_BURST_MAX_CLICKS=0 \
-    taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack-$links.log" 2>&1 &
+    taskset -c "$SERVER_CPU" "$BIN" serve >"$work/reftrack-$links.log" 2>&1 &
   rt_pid=$!
   pids+=("$rt_pid")
   base="http://127.0.0.1:$port"
@@ -141,7 +151,7 @@ for links in $LINKS; do
   # Load every link into the cache (a cached link is the case measured).
   python3 - "$links" >"$work/warm.lua" <<'PY'
 import sys
-print(f"local n, i = {sys.argv[1]}, -1\nrequest = function() i = (i + 1) % n; return wrk.format('GET', '/l' .. i) end")
+print(f"local n, i = {sys.argv[1]}, -1\nrequest = function() i = (i + 1) % n; return wrk.format('GET', '/lk' .. i) end")
 PY
   warm_s=$(( links / 20000 + 2 ))
   taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${warm_s}s" -s "$work/warm.lua" "$base" >/dev/null

@@ -1,6 +1,14 @@
 //! The flusher: the one task that takes batches out of the click buffer and keeps them, in
 //! Redis or in the spool.
 //!
+//! Normally each batch's click records go straight to Redis, and its tallies (counts and
+//! unique visitors per link and influencer) are summed in memory for `count_interval` and
+//! written together, riding along with a batch: clicks spread over many links reach each
+//! link's counters once a second rather than once a flush, which is most of what a click
+//! costs Redis. Tallies are written with the batch at once when a durable-mode redirect
+//! waits for it, when the flusher stops, and whenever the batch is headed for the spool, so
+//! what the spool holds is whole.
+//!
 //! Normally each batch goes straight to Redis. A batch goes to the [`Spool`] instead when
 //! Redis is away (the write failed), when older batches wait in the spool (so batches land in
 //! order), or when the buffer has passed its spill mark (half its capacity: Redis takes clicks
@@ -21,7 +29,7 @@ use super::spool::Spool;
 use crate::config::ClickSettings;
 use crate::domain::random_string;
 use crate::metrics::RedisOperation;
-use crate::store::{ClickBatch, Store};
+use crate::store::{ClickBatch, ClickSums, Store, Tallied, Tallies};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -40,6 +48,12 @@ pub(super) struct Flusher {
     spool_backoff: Duration,
     /// Links whose number this process has registered (see `store::click_records`).
     registered: HashSet<Arc<str>>,
+    /// Tallies of batches whose records are written, summed until they are due.
+    tallies: Tallies,
+    /// The clicks in `tallies`, and when the first of them came.
+    tallied: usize,
+    tallied_since: Instant,
+    count_interval: Duration,
 }
 
 /// Registered links remembered, at most: past it the set starts again (registering twice
@@ -68,6 +82,10 @@ impl Flusher {
             retry_spool_at: Instant::now(),
             spool_backoff: MIN_BACKOFF,
             registered: HashSet::new(),
+            tallies: Tallies::default(),
+            tallied: 0,
+            tallied_since: Instant::now(),
+            count_interval: settings.count_interval(),
         }
     }
 
@@ -93,25 +111,44 @@ impl Flusher {
                 self.replay_spool(false).await;
             }
             let (route, batches) = self.take();
-            for Pending { clicks, waiters } in batches {
+            for Pending {
+                mut clicks,
+                waiters,
+            } in batches
+            {
                 if clicks.is_empty() {
                     continue;
                 }
-                self.seq += 1;
-                let batch = ClickBatch {
-                    writer: Arc::clone(&self.writer),
-                    seq: self.seq,
-                    clicks,
-                };
-                self.keep(&batch, route, &stop).await;
+                // Tallies are held back only when this batch is about to land in Redis and
+                // nobody waits for it; otherwise those summed so far go with it.
+                let hold = route == Route::Redis
+                    && self.spool.is_empty()
+                    && waiters.is_empty()
+                    && !stopping
+                    && !self.tallies_due();
+                if !hold {
+                    clicks.add_tallies(self.take_tallies());
+                }
+                let batch = self.next_batch(clicks);
+                let tallied = if hold { Tallied::Hold } else { Tallied::Write };
+                self.keep(batch, route, tallied, &stop).await;
                 for waiter in waiters {
                     let _ = waiter.send(());
                 }
             }
+            let stopping = stop.borrow().is_some();
+            if !self.tallies.is_empty() && (stopping || self.tallies_due()) {
+                let tallies = ClickSums::of_tallies(self.take_tallies());
+                let batch = self.next_batch(tallies);
+                self.keep(batch, Route::Redis, Tallied::Write, &stop).await;
+            }
             let buffered = self.shared.buffer().clicks;
             self.shared.metrics.click_buffer_depth.set(gauge(buffered));
-            let stopping = stop.borrow().is_some();
-            if stopping && buffered == 0 {
+            self.shared
+                .metrics
+                .click_tallies_held
+                .set(gauge(self.tallied));
+            if stopping && buffered == 0 && self.tallies.is_empty() {
                 self.finish().await;
                 return;
             }
@@ -146,18 +183,60 @@ impl Flusher {
         (Route::Redis, all)
     }
 
+    /// Numbers a batch.
+    fn next_batch(&mut self, clicks: ClickSums) -> ClickBatch {
+        self.seq += 1;
+        ClickBatch {
+            writer: Arc::clone(&self.writer),
+            seq: self.seq,
+            clicks,
+        }
+    }
+
+    /// The tallies summed so far are to be written: they are `count_interval` old, or as many
+    /// clicks as the buffer's spill mark (which bounds the memory they hold).
+    fn tallies_due(&self) -> bool {
+        !self.tallies.is_empty()
+            && (self.tallied_since.elapsed() >= self.count_interval
+                || self.tallied >= self.shared.spill_at)
+    }
+
+    fn take_tallies(&mut self) -> Tallies {
+        self.tallied = 0;
+        std::mem::take(&mut self.tallies)
+    }
+
+    /// Sums the tallies of a batch whose records have landed, to be written when due.
+    fn hold_tallies(&mut self, batch: &mut ClickBatch) {
+        if self.tallies.is_empty() {
+            self.tallied_since = Instant::now();
+        }
+        self.tallied += batch.clicks.len();
+        self.tallies.add(batch.clicks.take_tallies());
+    }
+
     /// Puts a batch in Redis, or, when Redis is away, older batches wait in the spool or the
     /// buffer is being spilled, in the spool. Only when the spool cannot be written either
-    /// does it wait for Redis.
+    /// does it wait for Redis. With [`Tallied::Hold`], a batch that lands in Redis leaves
+    /// its tallies to be summed; one that goes to the spool takes them, and those summed
+    /// so far, along.
     async fn keep(
         &mut self,
-        batch: &ClickBatch,
+        mut batch: ClickBatch,
         route: Route,
+        tallied: Tallied,
         stop: &watch::Receiver<Option<Instant>>,
     ) {
-        if route == Route::Redis && self.spool.is_empty() && self.write(batch).await {
+        if route == Route::Redis && self.spool.is_empty() && self.write(&batch, tallied).await {
+            if tallied == Tallied::Hold {
+                self.hold_tallies(&mut batch);
+            }
             return;
         }
+        // Whatever goes to the spool takes the held tallies along: while Redis is away they
+        // are safer on disk than in memory, and they land in order with the rest.
+        batch.clicks.add_tallies(self.take_tallies());
+        let batch = &batch;
         match self.spool.append(batch) {
             Ok(dropped) => {
                 if dropped > 0 {
@@ -196,7 +275,7 @@ impl Flusher {
                 }
             };
             for batch in &batches {
-                if !self.write(batch).await {
+                if !self.write(batch, Tallied::Write).await {
                     self.back_off_spool();
                     return;
                 }
@@ -246,7 +325,7 @@ impl Flusher {
     }
 
     /// One attempt at writing a batch.
-    async fn write(&mut self, batch: &ClickBatch) -> bool {
+    async fn write(&mut self, batch: &ClickBatch, tallied: Tallied) -> bool {
         let metrics = &self.shared.metrics;
         let started = Instant::now();
         let new_links: Vec<&Arc<str>> = batch
@@ -257,7 +336,7 @@ impl Flusher {
         let codes: Vec<&str> = new_links.iter().map(|code| &***code).collect();
         match self
             .store
-            .write_clicks(batch, self.window_days, &codes)
+            .write_clicks(batch, self.window_days, &codes, tallied)
             .await
         {
             Ok(()) => {
@@ -291,7 +370,7 @@ impl Flusher {
     ) -> bool {
         let mut backoff = MIN_BACKOFF;
         loop {
-            if self.write(batch).await {
+            if self.write(batch, Tallied::Write).await {
                 return true;
             }
             if let Some(deadline) = *stop.borrow()

@@ -135,6 +135,8 @@ pub struct ClickSettings {
     #[serde(deserialize_with = "de::at_least_one")]
     pub flush_interval_ms: NonZeroU64,
     #[serde(deserialize_with = "de::at_least_one")]
+    pub count_interval_ms: NonZeroU64,
+    #[serde(deserialize_with = "de::at_least_one")]
     pub max_batch: NonZeroUsize,
     pub buffer_capacity: usize,
     pub durable_redirects: bool,
@@ -321,6 +323,12 @@ impl Settings {
                 "must be at least 1048576 (1 MiB)",
             ));
         }
+        if self.clicks.count_interval_ms.get() > 60_000 {
+            return Err(invalid(
+                "clicks.count_interval_ms",
+                "must be 1 to 60000 (a crash loses up to this much of the click counts)",
+            ));
+        }
         if self.clicks.buffer_capacity < self.clicks.max_batch.get() {
             return Err(invalid(
                 "clicks.buffer_capacity",
@@ -444,6 +452,10 @@ impl RedisSettings {
 impl ClickSettings {
     pub fn flush_interval(&self) -> Duration {
         Duration::from_millis(self.flush_interval_ms.get())
+    }
+
+    pub fn count_interval(&self) -> Duration {
+        Duration::from_millis(self.count_interval_ms.get())
     }
 
     pub fn durable_timeout(&self) -> Duration {

@@ -29,6 +29,7 @@ pub struct Metrics {
     pub suspicious_clicks: IntCounter,
     pub clicks_dropped: IntCounter,
     pub click_buffer_depth: IntGauge,
+    pub click_tallies_held: IntGauge,
     pub flush_batch_size: Histogram,
     pub flush_duration: Histogram,
     pub flushes_ok: IntCounter,
@@ -152,6 +153,15 @@ impl Metrics {
                 IntGauge::new(
                     "reftrack_click_buffer_depth",
                     "Clicks answered but not yet written to Redis.",
+                )
+                .expect("valid metric"),
+            ),
+            click_tallies_held: register(
+                &r,
+                IntGauge::new(
+                    "reftrack_click_tallies_held",
+                    "Clicks whose records are in Redis and whose counts are summed in memory, \
+                     to be written within clicks.count_interval_ms.",
                 )
                 .expect("valid metric"),
             ),

@@ -106,13 +106,71 @@ impl ClickSums {
         self.links.keys()
     }
 
-    /// The clicks summed.
+    /// The clicks whose records it holds.
     pub fn len(&self) -> usize {
         self.clicks
     }
 
+    /// Holds neither records nor tallies.
     pub fn is_empty(&self) -> bool {
-        self.clicks == 0
+        self.clicks == 0 && self.links.is_empty()
+    }
+
+    /// Moves the tallies out, leaving the records: the flusher writes records at once and
+    /// keeps tallies to write later, summed over many batches.
+    pub fn take_tallies(&mut self) -> Tallies {
+        Tallies {
+            links: std::mem::take(&mut self.links),
+        }
+    }
+
+    /// Adds tallies summed elsewhere, to be written with this batch's.
+    pub fn add_tallies(&mut self, tallies: Tallies) {
+        merge_links(&mut self.links, tallies.links);
+    }
+
+    /// Tallies only, with no record.
+    pub fn of_tallies(tallies: Tallies) -> Self {
+        Self {
+            clicks: 0,
+            runs: Vec::new(),
+            links: tallies.links,
+        }
+    }
+}
+
+/// Clicks counted per link and not yet written, apart from their records (see
+/// [`ClickSums::take_tallies`]).
+#[derive(Debug, Default)]
+pub struct Tallies {
+    links: HashMap<Arc<str>, LinkTally>,
+}
+
+impl Tallies {
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Adds `other`'s counts and visitors to these.
+    pub fn add(&mut self, other: Self) {
+        merge_links(&mut self.links, other.links);
+    }
+}
+
+/// Adds `from`'s tallies into `into`, link by link; when `into` is empty it takes `from`
+/// whole, which is the common case of a batch's tallies joining an empty sum.
+fn merge_links(into: &mut HashMap<Arc<str>, LinkTally>, from: HashMap<Arc<str>, LinkTally>) {
+    if into.is_empty() {
+        *into = from;
+        return;
+    }
+    for (code, link) in from {
+        match into.get_mut(&code) {
+            Some(known) => known.tally.absorb(link.tally),
+            None => {
+                into.insert(code, link);
+            }
+        }
     }
 }
 
@@ -153,8 +211,9 @@ impl RecordRun {
 }
 
 impl Tally {
-    pub(super) fn merge(&mut self, other: &Self) {
-        for &(day, class, n) in &other.clicks {
+    /// Adds `other`, taking its visitor lists where this has none for a day.
+    fn absorb(&mut self, other: Self) {
+        for (day, class, n) in other.clicks {
             match self
                 .clicks
                 .iter_mut()
@@ -164,12 +223,17 @@ impl Tally {
                 None => self.clicks.push((day, class, n)),
             }
         }
-        for (day, visitors) in &other.visitors {
-            match self.visitors.iter_mut().find(|(d, _)| d == day) {
+        for (day, visitors) in other.visitors {
+            match self.visitors.iter_mut().find(|(d, _)| *d == day) {
                 Some((_, all)) => all.extend(visitors),
-                None => self.visitors.push((*day, visitors.clone())),
+                None => self.visitors.push((day, visitors)),
             }
         }
+    }
+
+    /// Adds `other`, copied: an influencer's tally is the sum of its links'.
+    pub(super) fn merge(&mut self, other: &Self) {
+        self.absorb(other.clone());
     }
 
     /// Counter field increments, per day and per month (a year is read as its months).

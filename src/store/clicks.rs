@@ -29,6 +29,15 @@ pub struct ClickBatch {
     pub clicks: ClickSums,
 }
 
+/// Whether a write carries the batch's tallies (counts and visitors) or only its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tallied {
+    /// Counts and sketches are written with the records.
+    Write,
+    /// Only the records: the caller keeps the tallies to write later, summed with others.
+    Hold,
+}
+
 /// How long a writer's last-applied batch number is remembered: far longer than any retry.
 const APPLIED_TTL_SECS: u64 = 7 * 86_400;
 
@@ -146,9 +155,9 @@ fn record_writes<'a>(
 }
 
 impl Store {
-    /// Writes a batch: click records, then one script per count shard with the counters and
-    /// unique-visitor sketches of every owner the batch touches there (once per batch, by its
-    /// number), in one pipeline (one per slot on a cluster).
+    /// Writes a batch: click records, then (with [`Tallied::Write`]) one script per count
+    /// shard with the counters and unique-visitor sketches of every owner the batch touches
+    /// there (once per batch, by its number), in one pipeline (one per slot on a cluster).
     ///
     /// `new_links` are codes whose number this process has not registered yet (see
     /// [`super::click_records::link_number`]): they are registered in the same pipeline.
@@ -157,6 +166,7 @@ impl Store {
         batch: &ClickBatch,
         window_days: u64,
         new_links: &[&str],
+        tallied: Tallied,
     ) -> StoreResult<()> {
         let keys = self.keys();
         let mut pipe = SlotPipeline::new();
@@ -184,7 +194,11 @@ impl Store {
             pipe.add(&block.key, Cmd::expire_at(&block.key, block.expire_at));
         }
         let script_hash = self.scripts.apply_counts.get_hash();
-        for (shard, owners) in by_shard(&batch.clicks) {
+        let shards = match tallied {
+            Tallied::Write => by_shard(&batch.clicks),
+            Tallied::Hold => HashMap::new(),
+        };
+        for (shard, owners) in shards {
             let applied = keys.click_applied(shard);
             pipe.add(
                 &applied,

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use connection::{Connection, Replication, SlotPipeline};
 
 pub use changes::{Change, ChangeFeed, Missed};
-pub use click_sums::{Click, ClickSums};
-pub use clicks::ClickBatch;
+pub use click_sums::{Click, ClickSums, Tallies};
+pub use clicks::{ClickBatch, Tallied};
 pub use connection::RedisTarget;
 pub use coupons::AddCoupon;
 pub use influencers::{InfluencerRecord, SaveInfluencer};

@@ -199,9 +199,10 @@ async fn bad_report_ranges_get_a_clear_400() {
 
 #[tokio::test]
 async fn durable_redirects_answer_only_after_the_click_is_committed() {
-    // Arrange: flushes would otherwise wait a minute.
+    // Arrange: flushes, and the writing of counts, would otherwise wait a minute.
     let app = spawn_app_with(|s| {
         s.clicks.flush_interval_ms = NonZero::new(60_000).unwrap();
+        s.clicks.count_interval_ms = NonZero::new(60_000).unwrap();
         s.clicks.durable_redirects = true;
     })
     .await;

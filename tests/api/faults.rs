@@ -13,18 +13,6 @@ async fn app_with_short_redis_deadline() -> TestApp {
     spawn_app_with(|s| s.redis.timeout_ms = NonZero::new(200).unwrap()).await
 }
 
-async fn wait_for_metric(app: &TestApp, name: &str, holds: impl Fn(f64) -> bool) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let value = app.metric(name).await;
-        if holds(value) {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{name} stayed at {value}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn clicks_during_a_redis_outage_are_spooled_and_counted_when_redis_is_back() {
     // Arrange: a cached link
@@ -42,7 +30,9 @@ async fn clicks_during_a_redis_outage_are_spooled_and_counted_when_redis_is_back
         assert_eq!(response.status().as_u16(), 302);
     }
     let answered_in = started.elapsed();
-    let spooled = wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v > 0.0).await;
+    let spooled = app
+        .wait_for_metric("reftrack_click_spool_bytes", |v| v > 0.0)
+        .await;
     app.redis.resume();
 
     // Assert
@@ -53,7 +43,8 @@ async fn clicks_during_a_redis_outage_are_spooled_and_counted_when_redis_is_back
     assert!(spooled > 0.0);
     let row = app.wait_for_clicks(&alice, 51).await;
     assert_eq!(row["clicks"], 51, "{row}");
-    wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v == 0.0).await;
+    app.wait_for_metric("reftrack_click_spool_bytes", |v| v == 0.0)
+        .await;
 }
 
 #[tokio::test]
@@ -68,7 +59,8 @@ async fn clicks_spooled_before_a_restart_are_counted_by_the_next_process() {
     for _ in 0..20 {
         assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
     }
-    wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v > 0.0).await;
+    app.wait_for_metric("reftrack_click_spool_bytes", |v| v > 0.0)
+        .await;
 
     // Act: reftrack stops while Redis is still away, then starts again once it is back
     app.stop().await;
@@ -158,7 +150,8 @@ async fn clicks_coming_faster_than_redis_takes_them_spill_to_the_spool_and_none_
     let row = app.wait_for_clicks(&alice, 151).await;
     assert_eq!(row["clicks"], 151, "{row}");
     assert!(app.metric("reftrack_clicks_spilled_total").await > 0.0);
-    wait_for_metric(&app, "reftrack_click_spool_bytes", |v| v == 0.0).await;
+    app.wait_for_metric("reftrack_click_spool_bytes", |v| v == 0.0)
+        .await;
     assert!(app.metric("reftrack_clicks_dropped_total").await.abs() < f64::EPSILON);
     let settled = app.influencer_row(&alice).await;
     assert_eq!(settled["clicks"], 151, "a replay counted twice: {settled}");

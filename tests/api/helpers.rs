@@ -68,6 +68,8 @@ pub fn test_settings(redis: &TestRedis) -> Settings {
         ("REFTRACK_HTTP__WORKERS", "2".to_owned()),
         ("REFTRACK_ADMIN__TOKEN", TOKEN.to_owned()),
         ("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "20".to_owned()),
+        // Longer than a flush, so records land before their counts as in production.
+        ("REFTRACK_CLICKS__COUNT_INTERVAL_MS", "100".to_owned()),
         ("REFTRACK_LOG__LEVEL", "warn".to_owned()),
         // Tests click one link many times from one address and browser: off unless a test
         // of the fraud heuristics turns them on.
@@ -429,6 +431,19 @@ impl TestApp {
         text.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or(0.0)
+    }
+
+    /// Waits until metric `name` holds `holds`, and returns its value then.
+    pub async fn wait_for_metric(&self, name: &str, holds: impl Fn(f64) -> bool) -> f64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let value = self.metric(name).await;
+            if holds(value) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "{name} stayed at {value}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits until the influencer's report row shows `clicks` human clicks.

@@ -85,6 +85,7 @@ async fn metrics_expose_the_redirect_path_without_per_link_labels() {
         "reftrack_clicks_total{class=\"bot\"} 1",
         "reftrack_click_flush_batch_size_count",
         "reftrack_click_buffer_depth",
+        "reftrack_click_tallies_held",
         "reftrack_redis_errors_total{operation=\"click_flush\"} 0",
         "reftrack_build_info{version=",
         "process_cpu_seconds_total",

@@ -1,0 +1,107 @@
+//! Click counts summed in memory between writes (`clicks.count_interval_ms`): the records
+//! land at once, the counts when due, and nothing summed is lost on a stop or an outage.
+
+use std::num::NonZero;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{BROWSER, TOKEN, TestApp, spawn_app_with};
+
+/// An app whose counts would wait a minute to be written.
+async fn app_holding_counts() -> TestApp {
+    spawn_app_with(|s| {
+        s.clicks.count_interval_ms = NonZero::new(60_000).unwrap();
+        s.redis.timeout_ms = NonZero::new(200).unwrap();
+    })
+    .await
+}
+
+/// Clicks `code` `n` times as a person would, each answered with a redirect.
+async fn click_times(app: &TestApp, code: &str, n: usize) {
+    for _ in 0..n {
+        assert_eq!(app.click(code, BROWSER).await.status().as_u16(), 302);
+    }
+}
+
+/// The human clicks of the first row of the influencer report served at `address`, once they
+/// reach `clicks` or ten seconds have passed.
+async fn clicks_at(app: &TestApp, address: &str, clicks: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let report: Value = app
+            .client
+            .get(format!("{address}/api/v1/reports/influencers"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let seen = report["rows"][0]["clicks"].clone();
+        if seen == clicks || Instant::now() > deadline {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn counts_held_in_memory_wait_for_their_interval_while_the_records_land_at_once() {
+    // Arrange
+    let app = app_holding_counts().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+
+    // Act
+    click_times(&app, &code, 3).await;
+    app.wait_for_metric("reftrack_click_tallies_held", |v| v == 3.0)
+        .await;
+
+    // Assert: the records are written (nothing is buffered) and the counts are not yet.
+    assert_eq!(app.metric("reftrack_click_buffer_depth").await, 0.0);
+    assert_eq!(app.influencer_row(&alice).await["clicks"], 0);
+}
+
+#[tokio::test]
+async fn counts_held_in_memory_are_written_when_the_server_stops() {
+    // Arrange
+    let mut app = app_holding_counts().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    click_times(&app, &code, 4).await;
+    app.wait_for_metric("reftrack_click_tallies_held", |v| v == 4.0)
+        .await;
+
+    // Act: a graceful stop, then another process reads the figures.
+    app.stop().await;
+    let next = app.replica().await;
+
+    // Assert
+    assert_eq!(clicks_at(&app, &next.address, 4).await, 4);
+}
+
+#[tokio::test]
+async fn counts_held_in_memory_go_to_the_spool_with_the_next_batch_when_redis_is_away() {
+    // Arrange: three clicks' counts held, then Redis goes away.
+    let app = app_holding_counts().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    click_times(&app, &code, 3).await;
+    app.wait_for_metric("reftrack_click_tallies_held", |v| v == 3.0)
+        .await;
+    app.redis.pause();
+
+    // Act: one more click, whose batch cannot be written.
+    click_times(&app, &code, 1).await;
+    app.wait_for_metric("reftrack_click_spool_bytes", |v| v > 0.0)
+        .await;
+    // With Redis away, nothing held can have been written: a count of 0 means on disk.
+    app.wait_for_metric("reftrack_click_tallies_held", |v| v == 0.0)
+        .await;
+    app.redis.resume();
+
+    // Assert: the spool replay counts all four, long before the minute held counts wait.
+    assert_eq!(clicks_at(&app, &app.address, 4).await, 4);
+}
