@@ -8,6 +8,7 @@ mod browser_views;
 mod campaigns;
 mod cli;
 mod cli_commands;
+mod cli_run;
 mod clicks;
 mod dashboard;
 mod dashboard_views;
