@@ -11,6 +11,7 @@ mod cli_commands;
 mod cli_run;
 mod clicks;
 mod dashboard;
+mod dashboard_download;
 mod dashboard_views;
 mod edge;
 mod faults;
