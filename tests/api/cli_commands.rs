@@ -462,13 +462,18 @@ async fn completions(shell: &str) -> String {
 }
 
 /// Whether `shell` parses `script` without running it (`check` is its no-execute flag), or
-/// `None` where the shell is not installed.
+/// `None` where the shell is not installed. CI installs zsh and fish and sets
+/// REFTRACK_REQUIRE_SHELLS=1, so the check cannot be skipped there.
 fn parses(shell: &str, check: &str, script: &str) -> Option<Result<(), String>> {
     let installed = std::process::Command::new("sh")
         .args(["-c", &format!("command -v {shell}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !installed {
+        assert!(
+            std::env::var_os("REFTRACK_REQUIRE_SHELLS").is_none(),
+            "{shell} is required (REFTRACK_REQUIRE_SHELLS) but not installed"
+        );
         eprintln!("{shell} is not installed: its completions were checked for content only");
         return None;
     }
@@ -487,8 +492,8 @@ fn parses(shell: &str, check: &str, script: &str) -> Option<Result<(), String>> 
 }
 
 /// The zsh script names every noun and, where zsh is installed, `zsh -n` parses it. Where zsh
-/// is missing (CI need not install it) only the content is checked, and the test says so on
-/// its standard error rather than failing.
+/// is missing only the content is checked, and the test says so on its standard error (in CI,
+/// which installs zsh and sets REFTRACK_REQUIRE_SHELLS, a missing zsh fails it).
 #[tokio::test]
 async fn zsh_completions_name_every_command_and_parse() {
     // Act
@@ -503,8 +508,9 @@ async fn zsh_completions_name_every_command_and_parse() {
 }
 
 /// The fish script names every noun and, where fish is installed, `fish --no-execute` parses
-/// it. Where fish is missing (CI need not install it) only the content is checked, and the
-/// test says so on its standard error rather than failing.
+/// it. Where fish is missing only the content is checked, and the test says so on its
+/// standard error (in CI, which installs fish and sets REFTRACK_REQUIRE_SHELLS, a missing fish
+/// fails it).
 #[tokio::test]
 async fn fish_completions_name_every_command_and_parse() {
     // Act
