@@ -70,7 +70,7 @@ impl From<PageError> for ApiError {
     fn from(e: PageError) -> Self {
         let code = match e {
             PageError::Limit(_) => "invalid_limit",
-            PageError::Cursor => "invalid_cursor",
+            PageError::Cursor(_) => "invalid_cursor",
         };
         Self::bad_request(code, e.to_string())
     }
@@ -86,11 +86,29 @@ impl From<CampaignError> for ApiError {
     }
 }
 
-/// A JSON body's fault in words for the client: serde's own messages name Rust types
-/// (`expected u64`, `expected struct Order with 15 elements`, `untagged enum ...`), which say
-/// nothing to whoever sent the body. The position is kept.
+/// A JSON body's fault in words for the client (see [`plain_serde_message`]). The position is
+/// kept.
 pub fn plain_json_message(e: &serde_json::Error) -> String {
-    let mut message = e.to_string();
+    plain_serde_message(&e.to_string())
+}
+
+/// A serde error of a body or a query string, at `path` (`.` for the whole), as the client is
+/// told it: the field first, then the fault in plain words. One function for both, so a body
+/// and a query string that fail alike are told alike.
+pub fn serde_fault(path: &str, inner: &str) -> String {
+    let message = plain_serde_message(inner);
+    if path == "." || path == "?" {
+        message
+    } else {
+        format!("'{path}': {message}")
+    }
+}
+
+/// A serde message in words for the client: serde's own name Rust types (`expected u64`,
+/// `expected struct Order with 15 elements`, `untagged enum ...`), which say nothing to whoever
+/// sent the request.
+pub fn plain_serde_message(text: &str) -> String {
+    let mut message = text.to_owned();
     for (rust, plain) in [
         ("expected u64", "expected a whole number of 0 or more"),
         ("expected u32", "expected a whole number of 0 or more"),
@@ -99,6 +117,21 @@ pub fn plain_json_message(e: &serde_json::Error) -> String {
         ("expected i64", "expected a whole number"),
         ("expected i32", "expected a whole number"),
         ("expected f64", "expected a number"),
+        // Query strings parse numbers from text, and say so in the words of `FromStr`.
+        ("invalid digit found in string", "expected a whole number"),
+        (
+            "cannot parse integer from empty string",
+            "expected a whole number",
+        ),
+        (
+            "number too large to fit in target type",
+            "the number is too large",
+        ),
+        (
+            "number too small to fit in target type",
+            "the number is too small",
+        ),
+        ("invalid float literal", "expected a number"),
     ] {
         message = message.replace(rust, plain);
     }

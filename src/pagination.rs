@@ -14,8 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub enum PageError {
     #[error("limit '{0}' is not a whole number from 1 to {MAX_LIMIT}")]
     Limit(String),
-    #[error("cursor is not one this server returned as next_cursor; start again without it")]
-    Cursor,
+    #[error("cursor '{0}' is not one this server returned as next_cursor; start again without it")]
+    Cursor(String),
 }
 
 /// Items on a page when the request names no limit.
@@ -56,7 +56,7 @@ impl Cursor {
 
     /// Reads a client's `cursor`; anything this module did not write is a 400 naming it.
     pub fn decode(raw: &str) -> Result<Self, PageError> {
-        let bad = || PageError::Cursor;
+        let bad = || PageError::Cursor(raw.chars().take(32).collect());
         if raw.len() > 4 * MAX_MEMBER_LEN {
             return Err(bad());
         }
@@ -166,7 +166,7 @@ mod tests {
         ];
         for raw in forged {
             let err = Cursor::decode(raw).unwrap_err();
-            assert_eq!(err, PageError::Cursor, "{raw}");
+            assert!(matches!(err, PageError::Cursor(_)), "{raw}");
             assert!(err.to_string().starts_with("cursor"), "{raw}");
         }
     }

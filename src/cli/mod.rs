@@ -26,6 +26,7 @@ mod report;
 mod serve;
 mod token_file;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -117,21 +118,14 @@ impl Cli {
                 return serve::serve(config, self.connection.token).await;
             }
             Command::Completions { shell } => {
-                clap_complete::generate(
-                    shell,
-                    &mut Cli::command(),
-                    "reftrack",
-                    &mut std::io::stdout(),
-                );
-                return ExitCode::SUCCESS;
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "reftrack", &mut script);
+                return print(&script);
             }
             Command::Admin(command) => admin(command, &self.connection, self.json).await,
         };
         match result {
-            Ok(answer) => {
-                println!("{}", answer.render(self.json));
-                ExitCode::SUCCESS
-            }
+            Ok(answer) => print(format!("{}\n", answer.render(self.json)).as_bytes()),
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
@@ -155,6 +149,20 @@ async fn admin(
         AdminCommand::Campaign(command) => campaigns::run(&api, command).await,
         AdminCommand::Order(command) => orders::run(&api, command).await,
         AdminCommand::Report(args) => report::run(&api, args, json).await,
+    }
+}
+
+/// Writes a command's output. A reader that stops early (`reftrack report | head`) closes the
+/// pipe: that is a success, not the panic `println!` makes of it.
+fn print(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -17,8 +17,11 @@ pub enum DateRangeError {
     NotADate(String),
     #[error("'from' ({from}) is after 'to' ({to})")]
     Reversed { from: NaiveDate, to: NaiveDate },
-    #[error("a report covers at most {} days", DateRange::MAX_DAYS)]
-    TooLong,
+    #[error(
+        "{from} to {to} is longer than a report covers (at most {} days)",
+        DateRange::MAX_DAYS
+    )]
+    TooLong { from: NaiveDate, to: NaiveDate },
 }
 
 /// A counter bucket: everything is counted per day, per month and per year. Reports read days
@@ -65,7 +68,7 @@ impl DateRange {
             return Err(DateRangeError::Reversed { from, to });
         }
         if (to - from).num_days() >= Self::MAX_DAYS {
-            return Err(DateRangeError::TooLong);
+            return Err(DateRangeError::TooLong { from, to });
         }
         Ok(Self { from, to })
     }
@@ -121,10 +124,10 @@ mod tests {
             DateRange::new(date("2026-02-02"), date("2026-02-01")),
             Err(DateRangeError::Reversed { .. })
         ));
-        assert_eq!(
+        assert!(matches!(
             DateRange::new(date("2000-01-01"), date("2026-01-01")),
-            Err(DateRangeError::TooLong)
-        );
+            Err(DateRangeError::TooLong { .. })
+        ));
         assert_eq!(
             DateRange::parse_day("2026-13-01"),
             Err(DateRangeError::NotADate("2026-13-01".into()))

@@ -224,7 +224,7 @@ pub enum SortError {
     #[error("order '{0}' is not asc or desc")]
     Order(String),
     #[error(
-        "cannot sort by '{0}'; sort by handle, clicks, unique_clicks, bot_clicks, \
+        "sort '{0}' is not a column of the report; sort by handle, clicks, unique_clicks, bot_clicks, \
              suspicious_clicks, suspicious_share, orders, conversion_rate, revenue, net_revenue, \
              commission, costs, total_cost, profit, roi or epc"
     )]

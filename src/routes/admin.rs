@@ -14,7 +14,7 @@ use utoipa::openapi::path::Paths;
 use utoipa_actix_web::AppExt as _;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::fallback::{JSON_LIMIT, json_error, no_such_route, query_error, resource};
+use super::fallback::{JSON_LIMIT, json_error, no_such_route, resource};
 use super::request_span::{RequestSpan, with_request_id};
 use super::{
     campaigns, costs, coupons, influencers, links, order_changes, orders, reports, responses,
@@ -120,7 +120,6 @@ pub fn scope() -> Scope<
                 .limit(JSON_LIMIT)
                 .error_handler(|e, _| json_error(&e).into()),
         )
-        .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(&e).into()))
         .service(v1().default_service(web::to(no_such_route)))
         .default_service(web::to(no_such_route))
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, text};
+use super::input::{Json, Query, text};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Currency};
 use crate::error::ApiError;
@@ -61,6 +61,7 @@ struct CampaignList<'a> {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CampaignsQuery {
     /// Campaigns per page: 1 to 1000, 100 by default.
     limit: Option<String>,
@@ -133,7 +134,7 @@ pub async fn create(
 #[get("/campaigns")]
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<CampaignsQuery>,
+    query: Query<CampaignsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;

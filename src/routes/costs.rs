@@ -7,7 +7,7 @@ use actix_web::{delete, get, post};
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, campaign_of, influencer_id, text};
+use super::input::{Json, Query, campaign_of, influencer_id, text};
 use super::output::timestamp;
 use crate::domain::{
     CampaignId, Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId,
@@ -68,6 +68,7 @@ struct CostList {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CostsQuery {
     /// Costs per page: 1 to 1000, 100 by default.
     limit: Option<String>,
@@ -147,7 +148,7 @@ pub async fn add(
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<CostsQuery>,
+    query: Query<CostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;

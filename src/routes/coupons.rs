@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, influencer_id};
+use super::input::{Json, Query, influencer_id};
 use crate::domain::{CouponCode, InfluencerId};
 use crate::error::ApiError;
 use crate::pagination::{self, Cursor};
@@ -35,6 +35,7 @@ struct CouponList {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CouponsQuery {
     /// Codes per page: 1 to 1000, 100 by default.
     limit: Option<String>,
@@ -90,7 +91,7 @@ pub async fn add(
 pub async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<CouponsQuery>,
+    query: Query<CouponsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;

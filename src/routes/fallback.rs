@@ -1,7 +1,7 @@
 //! JSON answers for what no handler takes: unknown routes (404), unsupported methods (405,
-//! with `Allow`), and bodies or queries the extractors refuse.
+//! with `Allow`), and bodies the JSON extractor refuses (query strings: `input::Query`).
 
-use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::error::JsonPayloadError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, web};
 
@@ -61,18 +61,4 @@ pub fn json_error(e: &JsonPayloadError) -> ApiError {
         }
         other => ApiError::bad_request("invalid_body", other.to_string()),
     }
-}
-
-/// A query string the handler's parameters do not fit, in the words of [`json_error`] (the
-/// query deserialiser's own start with "Query deserialize error").
-pub fn query_error(e: &QueryPayloadError) -> ApiError {
-    let QueryPayloadError::Deserialize(inner) = e else {
-        return ApiError::bad_request("invalid_query", e.to_string());
-    };
-    let message = inner
-        .to_string()
-        .replace("unknown variant ", "unknown value ")
-        .replace("invalid type: ", "got ")
-        .replace("invalid value: ", "got ");
-    ApiError::bad_request("invalid_query", format!("the query string: {message}"))
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, flag, influencer_id, nullable, text};
+use super::input::{Json, Query, flag, influencer_id, nullable, text};
 use super::output::timestamp;
 use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
 use crate::error::ApiError;
@@ -89,6 +89,7 @@ struct InfluencerList {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct InfluencersQuery {
     /// `true`: only disabled influencers; `false`: only active ones.
     disabled: Option<String>,
@@ -205,7 +206,7 @@ pub async fn create(
 #[get("/influencers")]
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<InfluencersQuery>,
+    query: Query<InfluencersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;

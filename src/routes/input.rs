@@ -7,13 +7,13 @@ use std::ops::Deref;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Days;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{LocalBoxFuture, Ready, ready};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::domain::{Campaign, CampaignId, DateRange, InfluencerId};
-use crate::error::ApiError;
+use crate::error::{ApiError, serde_fault};
 use crate::state::AppState;
 
 /// Days covered when a report names no range: the last 30, today included.
@@ -56,17 +56,64 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 pub fn json_body<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let message = crate::error::plain_json_message(e.inner());
         ApiError::bad_request(
             "invalid_json",
-            if path == "." {
-                message
-            } else {
-                format!("'{path}': {message}")
-            },
+            serde_fault(&e.path().to_string(), &e.inner().to_string()),
         )
     })
+}
+
+/// A query string read into `T` (a struct of `Option<String>` fields that denies unknown
+/// ones, as request bodies do), refused with `invalid_query` and a message that names the
+/// parameter, the value given and what is allowed: `unknown parameter `sortt`, expected one
+/// of `from`, `to`, ...`. The values themselves are checked by the handler, which names them
+/// the same way; admin handlers take this rather than `web::Query`, whose errors name no
+/// parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(query_string(req.query_string()).map(Self))
+    }
+}
+
+/// Reads a query string into `T`, naming the parameter at fault (and the value it was given)
+/// in the words [`serde_fault`] uses for bodies, with "parameter" where serde says "field".
+pub fn query_string<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    let pairs = || form_urlencoded::parse(text.as_bytes());
+    serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs())).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e
+            .inner()
+            .to_string()
+            .replace("unknown field", "unknown parameter")
+            .replace("duplicate field", "repeated parameter")
+            .replace("missing field", "missing parameter")
+            .replace("there are no fields", "this endpoint takes none");
+        let message = serde_fault(&path, &inner);
+        let message = match pairs().find(|(name, _)| *name == path) {
+            Some((_, given)) => format!("{message} (given '{}')", clipped(&given)),
+            None => message,
+        };
+        ApiError::bad_request("invalid_query", message)
+    })
+}
+
+/// At most the first 32 characters of a value a client sent, to quote it in an error.
+pub fn clipped(raw: &str) -> String {
+    raw.chars().take(32).collect()
 }
 
 /// Accepts `null` as "clear this field", telling it apart from an absent field.
@@ -119,10 +166,7 @@ pub fn flag(field: &'static str, raw: Option<&str>) -> Result<Option<bool>, ApiE
         Some("false") => Ok(Some(false)),
         Some(other) => Err(ApiError::bad_request(
             "invalid_query",
-            format!(
-                "'{field}' is true or false, not '{}'",
-                other.chars().take(32).collect::<String>()
-            ),
+            format!("'{field}' is true or false, not '{}'", clipped(other)),
         )),
     }
 }
@@ -141,24 +185,68 @@ pub fn today(state: &AppState) -> chrono::NaiveDate {
         .date_naive()
 }
 
-/// The report range from `from` and `to` (YYYY-MM-DD), by default the last 30 days.
+/// The report range from `from` and `to` (YYYY-MM-DD), by default the last 30 days. A date
+/// that does not parse is named by its parameter.
 pub fn range(
     state: &AppState,
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<DateRange, ApiError> {
-    let bad =
-        |e: crate::domain::DateRangeError| ApiError::bad_request("invalid_range", e.to_string());
-    let to = to
-        .map(DateRange::parse_day)
-        .transpose()
-        .map_err(bad)?
-        .unwrap_or_else(|| today(state));
+    let day = |name: &str, raw: &str| {
+        DateRange::parse_day(raw)
+            .map_err(|e| ApiError::bad_request("invalid_range", format!("'{name}': {e}")))
+    };
+    let to = match to {
+        Some(raw) => day("to", raw)?,
+        None => today(state),
+    };
     let from = match from {
-        Some(raw) => DateRange::parse_day(raw).map_err(bad)?,
+        Some(raw) => day("from", raw)?,
         None => to
             .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
             .unwrap_or(to),
     };
-    DateRange::new(from, to).map_err(bad)
+    DateRange::new(from, to).map_err(|e| ApiError::bad_request("invalid_range", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "only deserialised, to see the error")]
+    struct Listing {
+        limit: Option<String>,
+        cursor: Option<String>,
+        count: Option<u32>,
+    }
+
+    fn refused(query: &str) -> String {
+        match query_string::<Listing>(query) {
+            Err(ApiError::Client { code, message, .. }) => {
+                assert_eq!(code, "invalid_query", "{query}");
+                message
+            }
+            other => panic!("{query}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter_and_what_was_given_without_rust_words() {
+        for (query, said) in [
+            ("limitt=5", ["limitt", "limit", "cursor"]),
+            ("limit=1&limit=2", ["limit", "repeated", "limit"]),
+            ("count=-3", ["'count'", "whole number", "given '-3'"]),
+            ("count=ten", ["'count'", "whole number", "given 'ten'"]),
+        ] {
+            let message = refused(query);
+            for word in said {
+                assert!(message.contains(word), "{word} missing in: {message}");
+            }
+            for rust in ["u32", "variant", "invalid type", "struct", "field"] {
+                assert!(!message.contains(rust), "{rust} in: {message}");
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, campaign_of, flag, influencer_id};
+use super::input::{Json, Query, campaign_of, flag, influencer_id};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
@@ -35,6 +35,7 @@ pub struct LinkPatch {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LinksQuery {
     /// Only this influencer's links.
     influencer_id: Option<String>,
@@ -173,7 +174,7 @@ pub async fn create(
 #[get("/links")]
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<LinksQuery>,
+    query: Query<LinksQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::input::{campaign_of, influencer_id, range};
+use super::input::{Query, campaign_of, influencer_id, range};
 use super::order_view::{OrderView, view};
 use crate::domain::InfluencerId;
 use crate::error::ApiError;
@@ -18,6 +18,7 @@ use crate::store::Owner;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OrdersQuery {
     /// Only this influencer's orders (`unattributed`: the orders nobody earned); absent: all.
     influencer_id: Option<String>,
@@ -80,7 +81,7 @@ fn held_queue(query: &OrdersQuery) -> Result<bool, ApiError> {
 #[get("/orders")]
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<OrdersQuery>,
+    query: Query<OrdersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let held = held_queue(&query)?;
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use futures_util::{StreamExt, stream};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::input::{campaign_of, influencer_id, range, today};
+use super::input::{Query, campaign_of, influencer_id, range, today};
 use super::report_body as body;
 use crate::domain::{
     CampaignId, Currency, CurrencyTotals, DailyReport, DateRange, DayRow, Figures,
@@ -29,17 +29,56 @@ use crate::reports::{self, ReportError};
 use crate::state::AppState;
 use crate::store::{FieldSet, FigureQuery, Owner};
 
+/// The ROI report's parameters. Each report has its own, so a parameter it does not take is
+/// refused by name rather than ignored.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ReportQuery {
+#[serde(deny_unknown_fields)]
+pub struct InfluencersQuery {
+    /// First day (YYYY-MM-DD, in the reporting time zone); by default 29 days before `to`.
     from: Option<String>,
+    /// Last day (YYYY-MM-DD); by default today.
     to: Option<String>,
-    influencer_id: Option<String>,
+    /// ISO 4217 code of the report's currency; by default the campaign's or `reports.currency`.
     currency: Option<String>,
+    /// Only the figures of this campaign's links.
     campaign_id: Option<String>,
+    /// The column rows are sorted by, such as `roi` (the default), `profit` or `handle`.
     sort: Option<String>,
+    /// `asc` or `desc` (the default).
     order: Option<String>,
+    /// `json` (the default) or `csv`; `Accept: text/csv` also asks for CSV.
     format: Option<String>,
+}
+
+/// The daily report's parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DailyQuery {
+    /// First day (YYYY-MM-DD, in the reporting time zone); by default 29 days before `to`.
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD); by default today.
+    to: Option<String>,
+    /// ISO 4217 code of the report's currency; by default `reports.currency`.
+    currency: Option<String>,
+    /// `json` (the default) or `csv`; `Accept: text/csv` also asks for CSV.
+    format: Option<String>,
+}
+
+/// The link report's parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LinksQuery {
+    /// The influencer whose links are reported (required).
+    influencer_id: Option<String>,
+    /// First day (YYYY-MM-DD, in the reporting time zone); by default 29 days before `to`.
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD); by default today.
+    to: Option<String>,
+    /// ISO 4217 code of the report's currency; by default `reports.currency`.
+    currency: Option<String>,
 }
 
 fn period(state: &AppState, range: DateRange) -> Period {
@@ -50,17 +89,18 @@ fn period(state: &AppState, range: DateRange) -> Period {
     }
 }
 
-fn currency(state: &AppState, query: &ReportQuery) -> Result<Currency, ApiError> {
-    match &query.currency {
+/// The `currency` parameter, by default the server's report currency.
+fn currency(state: &AppState, raw: Option<&str>) -> Result<Currency, ApiError> {
+    match raw {
         Some(code) => Currency::parse(code)
-            .map_err(|e| ApiError::bad_request("invalid_currency", e.to_string())),
+            .map_err(|e| ApiError::bad_request("invalid_currency", format!("'currency': {e}"))),
         None => Ok(state.report_currency),
     }
 }
 
 /// Whether the client asked for CSV (`?format=csv`, or `Accept: text/csv`).
-fn wants_csv(req: &HttpRequest, query: &ReportQuery) -> Result<bool, ApiError> {
-    match query.format.as_deref() {
+fn wants_csv(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),
         Some(other) => Err(ApiError::bad_request(
@@ -159,17 +199,17 @@ fn chunked<R>(rows: Vec<R>) -> impl Iterator<Item = Vec<R>> {
 #[utoipa::path(
     operation_id = "reports_influencers",
     summary = "The ROI report, per influencer",
-    params(ReportQuery),
+    params(InfluencersQuery),
     responses((status = 200, content((InfluencerReport = "application/json"), (String = "text/csv"))), Unknown)
 )]
 #[get("/reports/influencers")]
 pub async fn influencers(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<ReportQuery>,
+    query: Query<InfluencersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
-    let csv = wants_csv(&req, &query)?;
+    let csv = wants_csv(&req, query.format.as_deref())?;
     let Some(slot) = state.reports.enter().await else {
         return Ok(busy(&state));
     };
@@ -185,7 +225,7 @@ pub async fn influencers(
     };
     let currency = match (&scope, &query.currency) {
         (reports::Scope::Campaign { campaign, .. }, None) => campaign.currency,
-        _ => currency(&state, &query)?,
+        _ => currency(&state, query.currency.as_deref())?,
     };
     // The report's currency first; the CSV shows no other currencies, so it reads none.
     let mut currencies = vec![currency];
@@ -254,7 +294,7 @@ pub async fn influencers(
 #[utoipa::path(
     operation_id = "reports_daily",
     summary = "One influencer's figures per day",
-    params(("id" = String, Path, description = "influencer id"), ReportQuery),
+    params(("id" = String, Path, description = "influencer id"), DailyQuery),
     responses((status = 200, content((DailyReport = "application/json"), (String = "text/csv"))))
 )]
 #[get("/reports/influencers/{id}/daily")]
@@ -262,11 +302,11 @@ pub async fn daily(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<ReportQuery>,
+    query: Query<DailyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
-    let currency = currency(&state, &query)?;
-    let csv = wants_csv(&req, &query)?;
+    let currency = currency(&state, query.currency.as_deref())?;
+    let csv = wants_csv(&req, query.format.as_deref())?;
     let id = influencer_id(&path)?;
     let Some(_slot) = state.reports.enter().await else {
         return Ok(busy(&state));
@@ -320,16 +360,16 @@ pub async fn daily(
 #[utoipa::path(
     operation_id = "reports_links",
     summary = "Figures per link of one influencer",
-    params(ReportQuery),
+    params(LinksQuery),
     responses((status = 200, body = LinkReport))
 )]
 #[get("/reports/links")]
 pub async fn links(
     state: web::Data<AppState>,
-    query: web::Query<ReportQuery>,
+    query: Query<LinksQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let range = range(&state, query.from.as_deref(), query.to.as_deref())?;
-    let currency = currency(&state, &query)?;
+    let currency = currency(&state, query.currency.as_deref())?;
     let Some(raw) = &query.influencer_id else {
         return Err(ApiError::bad_request(
             "missing_influencer_id",

@@ -1,29 +1,7 @@
 //! The command line against a running server: the real binary, over real HTTP.
 
-use tokio::process::Command;
-
-use crate::helpers::{BROWSER, TOKEN, TestApp, spawn_app};
-
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-async fn reftrack(app: &TestApp, token: &str, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_reftrack"))
-        .args(args)
-        .env("REFTRACK_URL", &app.address)
-        .env("REFTRACK_TOKEN", token)
-        .output()
-        .await
-        .expect("the reftrack binary runs");
-    Run {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::cli_run::{reftrack, reftrack_as};
+use crate::helpers::{BROWSER, spawn_app};
 
 #[tokio::test]
 async fn a_marketer_sets_up_an_influencer_and_reads_the_report_from_the_terminal() {
@@ -33,14 +11,12 @@ async fn a_marketer_sets_up_an_influencer_and_reads_the_report_from_the_terminal
     // Act
     let added = reftrack(
         &app,
-        TOKEN,
         &["influencer", "add", "@alice.bakes", "--percent", "10"],
     )
     .await;
     let id = added.stdout.trim().to_owned();
     let link = reftrack(
         &app,
-        TOKEN,
         &[
             "link",
             "create",
@@ -51,10 +27,9 @@ async fn a_marketer_sets_up_an_influencer_and_reads_the_report_from_the_terminal
         ],
     )
     .await;
-    let coupon = reftrack(&app, TOKEN, &["coupon", "add", &id, "ALICE10"]).await;
+    let coupon = reftrack(&app, &["coupon", "add", &id, "ALICE10"]).await;
     let cost = reftrack(
         &app,
-        TOKEN,
         &[
             "cost",
             "add",
@@ -68,10 +43,10 @@ async fn a_marketer_sets_up_an_influencer_and_reads_the_report_from_the_terminal
     .await;
     app.click("alice", BROWSER).await;
     app.wait_for_clicks(&id, 1).await;
-    let report = reftrack(&app, TOKEN, &["report"]).await;
-    let no_campaign = reftrack(&app, TOKEN, &["report", "--campaign", "cmp_missing"]).await;
-    let csv = reftrack(&app, TOKEN, &["report", "--csv"]).await;
-    let list = reftrack(&app, TOKEN, &["influencer", "list"]).await;
+    let report = reftrack(&app, &["report"]).await;
+    let no_campaign = reftrack(&app, &["report", "--campaign", "cmp_missing"]).await;
+    let csv = reftrack(&app, &["report", "--csv"]).await;
+    let list = reftrack(&app, &["influencer", "list"]).await;
 
     // Assert
     assert!(added.success, "{}", added.stderr);
@@ -116,10 +91,10 @@ async fn the_cli_says_clearly_when_the_token_is_wrong_or_the_server_is_down() {
     let mut app = spawn_app().await;
 
     // Act
-    let wrong_token = reftrack(&app, "not-the-token", &["report"]).await;
-    let refused = reftrack(&app, TOKEN, &["cost", "add", "inf_nobody", "5", "USD"]).await;
+    let wrong_token = reftrack_as(&app, "not-the-token", &["report"]).await;
+    let refused = reftrack(&app, &["cost", "add", "inf_nobody", "5", "USD"]).await;
     app.stop().await;
-    let down = reftrack(&app, TOKEN, &["influencer", "list"]).await;
+    let down = reftrack(&app, &["influencer", "list"]).await;
 
     // Assert
     assert!(!wrong_token.success);
@@ -156,7 +131,6 @@ async fn a_marketer_moves_an_order_to_another_influencer_from_the_terminal() {
     // Act
     let moved = reftrack(
         &app,
-        TOKEN,
         &[
             "order",
             "reattribute",
@@ -167,12 +141,7 @@ async fn a_marketer_moves_an_order_to_another_influencer_from_the_terminal() {
         ],
     )
     .await;
-    let unknown = reftrack(
-        &app,
-        TOKEN,
-        &["order", "reattribute", "generic:K-9", &alice],
-    )
-    .await;
+    let unknown = reftrack(&app, &["order", "reattribute", "generic:K-9", &alice]).await;
 
     // Assert
     assert!(moved.success, "{}", moved.stderr);

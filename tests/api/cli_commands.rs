@@ -2,50 +2,10 @@
 //! orders, influencers; handles and campaign names where ids go; `--json` on each; where the
 //! token comes from; completions; and what a wrong `--url` says.
 
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
 
+use crate::cli_run::{reftrack, run};
 use crate::helpers::{BROWSER, TOKEN, TestApp, spawn_app};
-
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The standard output as JSON (the command ran with `--json`).
-    fn json(&self) -> Value {
-        assert!(self.success, "{}", self.stderr);
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
-
-/// Runs the binary in an empty folder with only the environment given (plus PATH), so no
-/// token from the test's own environment or folder leaks in.
-async fn run(url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let folder = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_reftrack"))
-        .args(args)
-        .current_dir(folder.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("REFTRACK_URL", url)
-        .envs(env.iter().copied())
-        .output()
-        .await
-        .expect("the reftrack binary runs");
-    Run {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-async fn reftrack(app: &TestApp, args: &[&str]) -> Run {
-    run(&app.address, &[("REFTRACK_TOKEN", TOKEN)], args).await
-}
 
 #[tokio::test]
 async fn campaigns_are_created_listed_shown_and_compared_by_name_with_json_on_each() {
@@ -477,6 +437,119 @@ async fn bash_completions_cover_the_commands() {
     for word in ["_reftrack", "complete", "campaign", "coupon", "--json"] {
         assert!(script.stdout.contains(word), "{word}");
     }
+}
+
+/// The nouns every shell's completions must offer.
+const NOUNS: [&str; 7] = [
+    "influencer",
+    "link",
+    "coupon",
+    "cost",
+    "campaign",
+    "order",
+    "report",
+];
+
+/// `reftrack completions <shell>`, checked to have run and to name every noun.
+async fn completions(shell: &str) -> String {
+    let script = run("http://127.0.0.1:1", &[], &["completions", shell]).await;
+    assert!(script.success, "{}", script.stderr);
+    assert!(!script.stdout.trim().is_empty(), "{shell}: no script");
+    for noun in NOUNS {
+        assert!(script.stdout.contains(noun), "{shell}: {noun} missing");
+    }
+    script.stdout
+}
+
+/// Whether `shell` parses `script` without running it (`check` is its no-execute flag), or
+/// `None` where the shell is not installed. CI installs zsh and fish and sets
+/// REFTRACK_REQUIRE_SHELLS=1, so the check cannot be skipped there.
+fn parses(shell: &str, check: &str, script: &str) -> Option<Result<(), String>> {
+    let installed = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {shell}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        assert!(
+            std::env::var_os("REFTRACK_REQUIRE_SHELLS").is_none(),
+            "{shell} is required (REFTRACK_REQUIRE_SHELLS) but not installed"
+        );
+        eprintln!("{shell} is not installed: its completions were checked for content only");
+        return None;
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), script).unwrap();
+    let output = std::process::Command::new(shell)
+        .arg(check)
+        .arg(file.path())
+        .output()
+        .unwrap();
+    Some(if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    })
+}
+
+/// The zsh script names every noun and, where zsh is installed, `zsh -n` parses it. Where zsh
+/// is missing only the content is checked, and the test says so on its standard error (in CI,
+/// which installs zsh and sets REFTRACK_REQUIRE_SHELLS, a missing zsh fails it).
+#[tokio::test]
+async fn zsh_completions_name_every_command_and_parse() {
+    // Act
+    let script = completions("zsh").await;
+
+    // Assert
+    assert!(script.starts_with("#compdef reftrack"), "{script}");
+    assert!(script.contains("'--json["), "{script}");
+    if let Some(parsed) = parses("zsh", "-n", &script) {
+        parsed.unwrap_or_else(|e| panic!("zsh -n: {e}"));
+    }
+}
+
+/// The fish script names every noun and, where fish is installed, `fish --no-execute` parses
+/// it. Where fish is missing only the content is checked, and the test says so on its
+/// standard error (in CI, which installs fish and sets REFTRACK_REQUIRE_SHELLS, a missing fish
+/// fails it).
+#[tokio::test]
+async fn fish_completions_name_every_command_and_parse() {
+    // Act
+    let script = completions("fish").await;
+
+    // Assert
+    assert!(script.contains("complete -c reftrack"), "{script}");
+    assert!(script.contains("-l json"), "{script}");
+    for noun in NOUNS {
+        assert!(
+            script.contains(&format!("-a \"{noun}\"")),
+            "{noun}: {script}"
+        );
+    }
+    if let Some(parsed) = parses("fish", "--no-execute", &script) {
+        parsed.unwrap_or_else(|e| panic!("fish --no-execute: {e}"));
+    }
+}
+
+/// A reader that stops early (`reftrack completions zsh | head`) closes the pipe: the command
+/// ends without a panic.
+#[tokio::test]
+async fn completions_into_a_closed_pipe_end_without_a_panic() {
+    // Arrange
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_reftrack"))
+        .args(["completions", "zsh"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Act: the reader goes away before the script is written
+    drop(child.stdout.take());
+    let output = child.wait_with_output().await.unwrap();
+
+    // Assert
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[tokio::test]

@@ -34,6 +34,22 @@ impl Drop for Browser {
 }
 
 pub async fn browser() -> Browser {
+    browser_with_prefs(json!({})).await
+}
+
+/// A browser that saves downloads into `folder` without asking, so a test can read the bytes
+/// a user would get.
+pub async fn browser_downloading_to(folder: &std::path::Path) -> Browser {
+    browser_with_prefs(json!({
+        "download.default_directory": folder.display().to_string(),
+        "download.prompt_for_download": false,
+        "download.directory_upgrade": true,
+    }))
+    .await
+}
+
+/// A browser with chromium's preferences `prefs` (an object).
+async fn browser_with_prefs(prefs: Value) -> Browser {
     let driver_path = which("chromedriver").expect(
         "chromedriver is required to run the browser tests (apt-get install chromium \
          chromium-driver)",
@@ -52,7 +68,8 @@ pub async fn browser() -> Browser {
         .expect("chromedriver starts");
     let mut options = json!({
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1280,1100"]
+                 "--window-size=1280,1100"],
+        "prefs": prefs,
     });
     if let Ok(chromium) = which("chromium") {
         options["binary"] = chromium.into();

@@ -1,9 +1,9 @@
-//! Bodies and settings that do not fit are refused in words that name the field, what was
-//! given and what is allowed, never a Rust type or serde's jargon.
+//! Bodies, query strings and settings that do not fit are refused in words that name the
+//! field or parameter, what was given and what is allowed, never a Rust type or serde's jargon.
 
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
 /// The error message of a refused body, after checking it is a 400 without Rust names.
 async fn refused(response: reqwest::Response) -> String {
@@ -106,4 +106,188 @@ async fn an_unknown_field_is_named_with_the_fields_allowed() {
     let message = refused(response).await;
     assert!(message.contains("fllowers"), "{message}");
     assert!(message.contains("followers"), "{message}");
+}
+
+/// The message of a query string refused with 400 and `code`, after checking it names each of
+/// `said` and no Rust type or serde word.
+async fn query_refused(app: &TestApp, path: &str, code: &str, said: &[&str]) -> String {
+    let (status, body) = app.get_json(path).await;
+    assert_eq!(status, 400, "{path}: {body}");
+    assert_eq!(body["error"]["code"], code, "{path}: {body}");
+    let message = body["error"]["message"].as_str().unwrap().to_owned();
+    for word in said {
+        assert!(
+            message.contains(word),
+            "{path}: {word} missing in: {message}"
+        );
+    }
+    for rust in [
+        "u32",
+        "u64",
+        "usize",
+        "enum",
+        "variant",
+        "untagged",
+        "invalid type",
+        "struct",
+        "String",
+    ] {
+        assert!(!message.contains(rust), "{path}: {rust} in: {message}");
+    }
+    message
+}
+
+#[tokio::test]
+async fn a_limit_that_is_not_a_number_names_limit_the_value_and_the_range() {
+    let app = spawn_app().await;
+
+    for path in [
+        "/api/v1/influencers?limit=ten",
+        "/api/v1/orders?limit=-1",
+        "/api/v1/campaigns?limit=",
+    ] {
+        let given = path.split("limit=").nth(1).unwrap();
+        let quoted = format!("'{given}'");
+        query_refused(
+            &app,
+            path,
+            "invalid_limit",
+            &["limit", &quoted, "1 to 1000"],
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_limit_out_of_range_names_limit_the_value_and_the_range() {
+    let app = spawn_app().await;
+
+    for (path, given) in [
+        ("/api/v1/links?limit=5000", "'5000'"),
+        ("/api/v1/influencers?limit=0", "'0'"),
+    ] {
+        query_refused(&app, path, "invalid_limit", &["limit", given, "1 to 1000"]).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_value_of_a_choice_names_the_parameter_the_value_and_the_choices() {
+    let app = spawn_app().await;
+
+    for (path, code, said) in [
+        (
+            "/api/v1/reports/influencers?sort=clikcs",
+            "invalid_sort",
+            &["sort", "'clikcs'", "roi", "handle"][..],
+        ),
+        (
+            "/api/v1/reports/influencers?order=down",
+            "invalid_order",
+            &["order", "'down'", "asc", "desc"],
+        ),
+        (
+            "/api/v1/reports/influencers?format=xml",
+            "invalid_format",
+            &["format", "'xml'", "json", "csv"],
+        ),
+        (
+            "/api/v1/orders?review=hold",
+            "invalid_review",
+            &["review", "'hold'", "held"],
+        ),
+        (
+            "/api/v1/links?disabled=maybe",
+            "invalid_query",
+            &["disabled", "'maybe'", "true", "false"],
+        ),
+        (
+            "/api/v1/reports/links?influencer_id=x&currency=EURO",
+            "invalid_currency",
+            &["currency", "'EURO'", "ISO 4217"],
+        ),
+    ] {
+        query_refused(&app, path, code, said).await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_date_names_from_or_to_the_value_and_the_form() {
+    let app = spawn_app().await;
+
+    for (path, said) in [
+        (
+            "/api/v1/reports/influencers?from=2026-02-30",
+            &["'from'", "'2026-02-30'", "YYYY-MM-DD"][..],
+        ),
+        (
+            "/api/v1/orders?to=yesterday",
+            &["'to'", "'yesterday'", "YYYY-MM-DD"],
+        ),
+        (
+            "/api/v1/reports/influencers?from=2026-03-01&to=2026-02-01",
+            &["'from'", "2026-03-01", "'to'", "2026-02-01"],
+        ),
+        (
+            "/api/v1/reports/influencers?from=2000-01-01&to=2026-01-01",
+            &["2000-01-01", "2026-01-01", "at most 3660 days"],
+        ),
+    ] {
+        query_refused(&app, path, "invalid_range", said).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_the_server_did_not_write_names_cursor_and_the_value() {
+    let app = spawn_app().await;
+
+    for path in [
+        "/api/v1/links?cursor=bogus",
+        "/api/v1/orders?cursor=djE6MTo",
+    ] {
+        let given = format!("'{}'", path.split("cursor=").nth(1).unwrap());
+        query_refused(
+            &app,
+            path,
+            "invalid_cursor",
+            &["cursor", &given, "next_cursor"],
+        )
+        .await;
+    }
+}
+
+/// Unknown parameters are refused, as unknown fields of a body are: a misspelt filter that
+/// was ignored would answer every row as if it had applied.
+#[tokio::test]
+async fn an_unknown_or_repeated_parameter_is_named_with_the_parameters_allowed() {
+    let app = spawn_app().await;
+
+    query_refused(
+        &app,
+        "/api/v1/reports/influencers?grop=weekk",
+        "invalid_query",
+        &[
+            "unknown parameter",
+            "grop",
+            "'weekk'",
+            "from",
+            "sort",
+            "format",
+        ],
+    )
+    .await;
+    // The daily report takes no sort: the influencers report's parameters are not all its own.
+    query_refused(
+        &app,
+        "/api/v1/reports/influencers/inf_x/daily?sort=roi",
+        "invalid_query",
+        &["unknown parameter", "sort", "from", "currency"],
+    )
+    .await;
+    query_refused(
+        &app,
+        "/api/v1/orders?limit=5&limit=6",
+        "invalid_query",
+        &["repeated parameter", "limit"],
+    )
+    .await;
 }

@@ -154,13 +154,21 @@ export async function load() {
   });
 }
 
+/// The file name the server gives a CSV report (its period in it), so downloads of several
+/// periods do not all land as the same name.
+function fileName(response) {
+  const match = FILENAME.exec(response.headers.get("Content-Disposition") || "");
+  return match ? match[1] : "reftrack-report.csv";
+}
+const FILENAME = /filename="([^"]+)"/;
+
 async function downloadCsv() {
   const params = reportQuery(chosenRange());
   params.set("format", "csv");
   await attempt($("report-error"), async () => {
     const response = await api("/api/v1/reports/influencers?" + params, { raw: true });
     const url = URL.createObjectURL(await response.blob());
-    const a = el("a", { href: url, download: "reftrack-report.csv" });
+    const a = el("a", { href: url, download: fileName(response) });
     a.click();
     URL.revokeObjectURL(url);
   });
