@@ -7,7 +7,13 @@
 //! it, and if Redis cannot be asked just then (an outage, a cluster failover), the stale
 //! entry answers, so a follower of a known link is still redirected. Unknown and disabled
 //! codes are cached too, so a flood of bad codes does not become a flood of Redis reads; their
-//! number is capped.
+//! number is capped (a flood of distinct unknown codes still costs one read per code).
+//!
+//! A code missing from the cache (or stale) is loaded once however many lookups want it at
+//! the same time: they wait for the one load in flight and share its outcome (see
+//! [`single_flight`]). A lookup that joins a load begun just before a change may be answered
+//! with what that load read, as the lookup that began it is; such a load is not cached, so
+//! the next lookup reloads. A cached code is answered as before, under the read lock alone.
 //!
 //! Redirects only ever take the read lock; so do changes, which flip a per-entry flag. Cached
 //! codes are indexed by influencer, so an edit of an influencer marks its own links and no
@@ -23,9 +29,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use self::single_flight::SingleFlight;
 use crate::domain::{Destination, InfluencerId, LinkCode};
 use crate::metrics::{Metrics, RedisOperation};
 use crate::store::{Change, Store, StoreResult};
+
+mod single_flight;
 
 /// How often each replica polls the changes stream: the longest a link edited through another
 /// replica keeps redirecting to its old destination.
@@ -164,6 +173,8 @@ pub struct LinkCache {
     /// Bumped by every change applied; a load notes it when it begins.
     generation: Arc<AtomicU64>,
     recent: Arc<Mutex<Recent>>,
+    /// Loads in flight, by code: `None` when Redis could not be asked.
+    loads: SingleFlight<Option<Entry>>,
     store: Store,
     metrics: Metrics,
 }
@@ -174,6 +185,7 @@ impl LinkCache {
             entries: Arc::default(),
             generation: Arc::default(),
             recent: Arc::default(),
+            loads: SingleFlight::default(),
             store,
             metrics,
         }
@@ -190,25 +202,40 @@ impl LinkCache {
         };
         let entry = match cached {
             Some((entry, false)) => entry,
-            stale => match self.load(code).await {
-                Ok(entry) => {
-                    self.insert(code, entry.clone(), generation);
-                    entry
-                }
-                Err(e) => {
-                    self.metrics.redis_error(RedisOperation::LinkLookup);
-                    tracing::warn!(error = %e, "link lookup failed");
-                    match stale {
-                        Some((entry, _)) => entry,
-                        None => return Lookup::Unavailable,
-                    }
-                }
+            stale => match self.load_once(code, generation).await {
+                Some(entry) => entry,
+                None => match stale {
+                    Some((entry, _)) => entry,
+                    None => return Lookup::Unavailable,
+                },
             },
         };
         match entry {
             Entry::Active(link) => Lookup::Active(link),
             Entry::Inactive { .. } => Lookup::Inactive,
         }
+    }
+
+    /// Loads `code` and caches what was read (unless a change outdates it), once for all the
+    /// lookups asking meanwhile; `None` when Redis could not be asked. `generation` is the
+    /// one the lookup that starts the load saw.
+    async fn load_once(&self, code: &LinkCode, generation: u64) -> Option<Entry> {
+        let cache = self.clone();
+        let owned = code.clone();
+        let load = move || async move {
+            match cache.load(&owned).await {
+                Ok(entry) => {
+                    cache.insert(&owned, entry.clone(), generation);
+                    Some(entry)
+                }
+                Err(e) => {
+                    cache.metrics.redis_error(RedisOperation::LinkLookup);
+                    tracing::warn!(error = %e, "link lookup failed");
+                    None
+                }
+            }
+        };
+        self.loads.run(code.as_str(), load).await.flatten()
     }
 
     async fn load(&self, code: &LinkCode) -> StoreResult<Entry> {

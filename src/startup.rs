@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::orders::{OrderIntake, TrustRules};
 use crate::routes::{self, BodyDeadline};
 use crate::state::{AdminToken, AppState, ReportSlots, WebhookSecrets};
-use crate::store::{RedisTarget, Store};
+use crate::store::{MigrateRun, Migration, RedisTarget, Store};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -73,6 +73,7 @@ impl Application {
         .await
         .context("connecting to Redis")?;
         store.ping().await.context("Redis does not answer PING")?;
+        tokio::spawn(migrate_pre_shard_clicks(store.clone()));
         let metrics = Metrics::new();
         let salt = store
             .visitor_salt()
@@ -199,6 +200,31 @@ fn bind(settings: &Settings) -> anyhow::Result<(TcpListener, Option<TcpListener>
 }
 
 /// Order intake with the attribution policy and trust rules of `settings`.
+/// Moves the click counters of builds before the count shards into them, in the background
+/// (a large keyspace takes a while; reports show the old clicks once it is done). Runs once
+/// per deployment: the replica that takes the lease does it, the others skip.
+async fn migrate_pre_shard_clicks(store: Store) {
+    match store.migrate_pre_shard_clicks(MigrateRun::Once).await {
+        Ok(Migration::Finished(moved)) => tracing::info!(
+            counters = moved.counters,
+            sketches = moved.sketches,
+            year_sketches_dropped = moved.year_sketches,
+            "migrated click counters of builds before the count shards"
+        ),
+        Ok(Migration::LeaseLost(moved)) => tracing::warn!(
+            counters = moved.counters,
+            sketches = moved.sketches,
+            "the click counter migration lost its lease part-way; the next start resumes it"
+        ),
+        Ok(Migration::AlreadyDone | Migration::Busy) => {}
+        Err(e) => tracing::error!(
+            error = %e,
+            "migrating click counters of builds before the count shards failed; \
+             the next start (or `reftrack migrate`) resumes it"
+        ),
+    }
+}
+
 async fn order_intake(
     store: &Store,
     settings: &Settings,

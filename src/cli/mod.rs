@@ -4,6 +4,7 @@
 //! # Layout
 //!
 //! - `serve`: the server's start-up (configuration, the private Redis, the admin token).
+//! - `migrate`: moves click counters of builds before the count shards, straight in Redis.
 //! - `connection`: where the server is and which admin token to send.
 //! - `token_file`: the generated admin token kept in the data directory.
 //! - `client`: the admin API client the other commands share, with the errors people see.
@@ -20,6 +21,7 @@ mod coupons;
 mod influencers;
 mod links;
 mod lookup;
+mod migrate;
 mod orders;
 mod output;
 mod report;
@@ -55,7 +57,7 @@ pub struct Cli {
     command: Command,
     #[command(flatten)]
     connection: Connection,
-    /// Print the server's answer as JSON instead of a table (every command but serve and
+    /// Print the server's answer as JSON instead of a table (every command but serve, migrate and
     /// completions).
     #[arg(long, global = true)]
     json: bool,
@@ -65,6 +67,13 @@ pub struct Cli {
 enum Command {
     /// Run the server.
     Serve {
+        /// A TOML file overriding config/default.toml (environment variables override both).
+        #[arg(long, env = "REFTRACK_CONFIG_FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Move click counters left by builds before the count shards into them (serve does this
+    /// once at start; run it after the last old replica stopped, to move what it counted since).
+    Migrate {
         /// A TOML file overriding config/default.toml (environment variables override both).
         #[arg(long, env = "REFTRACK_CONFIG_FILE")]
         config: Option<PathBuf>,
@@ -117,6 +126,7 @@ impl Cli {
             Command::Serve { config } => {
                 return serve::serve(config, self.connection.token).await;
             }
+            Command::Migrate { config } => return migrate::migrate(config.as_deref()).await,
             Command::Completions { shell } => {
                 let mut script = Vec::new();
                 clap_complete::generate(shell, &mut Cli::command(), "reftrack", &mut script);

@@ -14,7 +14,9 @@ use futures_util::future::try_join_all;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr,
+};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, TlsCertificates, Value};
 
 use crate::config::RedisSettings;
@@ -135,6 +137,85 @@ impl Connection {
         };
         check_acknowledged(&acknowledged, wanted.replicas)
     }
+}
+
+/// Where a `SCAN` goes: the one server, or one master of a cluster (each holds its own keys).
+#[derive(Debug, Clone)]
+pub(crate) enum ScanNode {
+    Single,
+    Master { host: String, port: u16 },
+}
+
+impl Connection {
+    /// The nodes whose keys together are all keys: the server, or every cluster master.
+    pub async fn scan_nodes(&mut self) -> RedisResult<Vec<ScanNode>> {
+        let Self::Cluster(conn) = self else {
+            return Ok(vec![ScanNode::Single]);
+        };
+        let every_master = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        // Without a response policy, the client answers with each node's reply by address.
+        let replies = conn.route_command(redis::cmd("PING"), every_master).await?;
+        let Value::Map(by_address) = replies else {
+            return Err(unexpected("PING of every master", &replies));
+        };
+        by_address
+            .iter()
+            .map(|(address, _)| {
+                let address: String = redis::from_redis_value_ref(address)
+                    .map_err(|_| unexpected("a master's address", address))?;
+                address
+                    .rsplit_once(':')
+                    .and_then(|(host, port)| {
+                        Some(ScanNode::Master {
+                            host: host.to_owned(),
+                            port: port.parse().ok()?,
+                        })
+                    })
+                    .ok_or_else(|| {
+                        unexpected(
+                            "a master's address",
+                            &Value::BulkString(address.clone().into_bytes()),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// One `SCAN` step on `node`: the next cursor (0 at the end) and the keys found.
+    pub async fn scan_step(
+        &mut self,
+        node: &ScanNode,
+        cursor: u64,
+        pattern: &str,
+        count: usize,
+    ) -> RedisResult<(u64, Vec<String>)> {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count);
+        match (self, node) {
+            (Self::Cluster(conn), ScanNode::Master { host, port }) => {
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                Ok(redis::from_redis_value(
+                    conn.route_command(scan, route).await?,
+                )?)
+            }
+            (conn, _) => scan.query_async(conn).await,
+        }
+    }
+}
+
+fn unexpected(what: &str, reply: &Value) -> redis::RedisError {
+    redis::RedisError::from((
+        redis::ErrorKind::UnexpectedReturnType,
+        "unexpected reply",
+        format!("{what}: {reply:?}"),
+    ))
 }
 
 impl ConnectionLike for Connection {

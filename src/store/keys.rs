@@ -20,6 +20,11 @@
 //! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months) |
 //! | `P:{P:cs:<n>}:clicks:l:<code>`, `:uniq:l:<code>:<bucket>` | | the same per link |
 //! | `P:{P:cs:<n>}:applied` | hash | click-writer instance → last batch applied to count shard `n` |
+//! | `P:{P:cs:<n>}:migrated` | hash | old counters key → token of the staged clicks added to count shard `n` (see `migrate.rs`); a field lives only while its old key is being migrated |
+//! | `P:{P:cs:<n>}:migrate_scratch` | HyperLogLog | an old sketch's bytes for the moment `PFMERGE` takes (set and deleted in one script) |
+//! | `P:{P:i:<id>}:clicks_staged`, `P:{P:l:<code>}:clicks_staged` | hash | click counters moved out of the old counters hash, with `_token`, until added to the count shard |
+//! | `P:{P:cat}:migrate_lease` | string | token of the process migrating, expiring unless renewed |
+//! | `P:{P:cat}:migrations` | hash | migration name → unix ms it finished (`pre_shard_clicks`) |
 //! | `P:{P:clk:<space>:<block>}` | string | click records of one id space, 16,384 slots of 18 bytes (see `click_records.rs`), allocated whole; the click id names its block and slot; expires when the attribution window of its last click has passed |
 //! | `P:{P:cat}:coupons` | hash | coupon code (lower case) → influencer id (a code belongs to one influencer) |
 //! | `P:{P:cat}:inf:<id>:coupons` | set | an influencer's coupon codes |
@@ -36,6 +41,12 @@
 //! | `P:{P:review}:held` | zset | keys of orders held for review by order time: the review queue |
 //! | `P:{P:cat}:email_key` | string | secret key of the e-mail hashes (buyers' and influencers'), shared by all replicas |
 //! | `P:{P:i:<id>}:costs` | hash | cost id → cost (JSON); its amount is in the counters as `k:<CUR>:<bucket>`, and as `ck:<campaign>:<CUR>:<bucket>` when it belongs to a campaign |
+//!
+//! Builds before the count shards (up to b926925^) kept click counters in the owner's own
+//! `P:{P:i:<id>}:counts` (and `P:{P:l:<code>}:counts`) as `h:`, `b:`, `s:` fields of day, month
+//! and year buckets, sketches in `P:{P:i:<id>}:uniq:<bucket>` (and per link), and applied
+//! batches in `P:{P:i:<id>}:applied` (expiring by itself). [`PreShardKey`] names them for the
+//! migration that moves them into the count shards.
 //!
 //! `P` is `redis.key_prefix`; a bucket is `d:YYYYMMDD` or `m:YYYYMM` (see [`Bucket`]).
 //! The catalog (influencers and links) is small and rarely written, so it sits in one slot
@@ -54,6 +65,8 @@
 //! this layout. Work that spans slots (a batch of clicks, a report over many influencers, an
 //! order list) goes through `SlotPipeline` (in `connection.rs`): one pipeline per slot, sent
 //! together.
+
+use chrono::NaiveDate;
 
 use crate::domain::{Bucket, CampaignId, InfluencerId, LinkCode, OrderKey};
 
@@ -81,7 +94,7 @@ pub struct Keys {
 }
 
 /// Whose counters a key belongs to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Owner<'a> {
     Influencer(&'a str),
     Link(&'a str),
@@ -247,6 +260,99 @@ impl Keys {
     }
 }
 
+/// A key of the layout before the count shards, as the migration finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreShardKey<'a> {
+    /// The owner's counters hash: its click fields move; its order fields stay.
+    Counts(Owner<'a>),
+    /// Click fields moved out of the counters hash, not yet added to the count shard.
+    Staged(Owner<'a>),
+    /// A unique-visitor sketch (year buckets included, which are dropped).
+    Sketch(Owner<'a>, Bucket),
+}
+
+impl Keys {
+    /// A `SCAN` pattern matching every key of an influencer's or a link's own slot (the old
+    /// keys among them; the prefix holds no glob characters, see `redis.key_prefix`).
+    pub fn pre_shard_pattern(&self) -> String {
+        format!("{p}:{{{p}:[il]:*", p = self.prefix)
+    }
+
+    /// What an old-layout key found by [`Self::pre_shard_pattern`] is; `None` for the keys
+    /// that stay (orders, costs, applied batches) and anything else.
+    pub fn parse_pre_shard<'k>(&self, key: &'k str) -> Option<PreShardKey<'k>> {
+        let rest = key
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(":{")?
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(':')?;
+        let (kind, rest) = rest.split_at_checked(1)?;
+        let (name, suffix) = rest.strip_prefix(':')?.split_once("}:")?;
+        let owner = match kind {
+            "i" if InfluencerId::parse(name).is_some() => Owner::Influencer(name),
+            "l" if LinkCode::parse(name).is_ok() => Owner::Link(name),
+            _ => return None,
+        };
+        match suffix {
+            "counts" => Some(PreShardKey::Counts(owner)),
+            "clicks_staged" => Some(PreShardKey::Staged(owner)),
+            _ => Some(PreShardKey::Sketch(
+                owner,
+                parse_bucket(suffix.strip_prefix("uniq:")?)?,
+            )),
+        }
+    }
+
+    /// An owner's unique visitors of a bucket in the layout before the count shards.
+    pub fn pre_shard_sketch(&self, owner: Owner<'_>, bucket: Bucket) -> String {
+        format!("{}:uniq:{bucket}", self.owner_tag(owner))
+    }
+
+    /// An owner's click counters on their way from its counters hash to its count shard.
+    pub fn pre_shard_staged(&self, owner: Owner<'_>) -> String {
+        format!("{}:clicks_staged", self.owner_tag(owner))
+    }
+
+    /// Which staged clicks count shard `shard` has added, by old counters key.
+    pub fn migrated(&self, shard: u32) -> String {
+        format!("{}:migrated", self.count_shard_tag(shard))
+    }
+
+    /// Where a script of count shard `shard` puts an old sketch for `PFMERGE`.
+    pub fn migrate_scratch(&self, shard: u32) -> String {
+        format!("{}:migrate_scratch", self.count_shard_tag(shard))
+    }
+
+    /// Held by the one process migrating.
+    pub fn migrate_lease(&self) -> String {
+        format!("{}:migrate_lease", self.catalog)
+    }
+
+    /// The migrations finished, by name.
+    pub fn migrations(&self) -> String {
+        format!("{}:migrations", self.catalog)
+    }
+}
+
+/// A bucket as keys and fields name it (`d:YYYYMMDD`, `m:YYYYMM`, `y:YYYY`).
+fn parse_bucket(text: &str) -> Option<Bucket> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let (kind, value) = text.split_once(':')?;
+    match kind {
+        "d" if digits(value, 8) => NaiveDate::parse_from_str(value, "%Y%m%d")
+            .ok()
+            .map(Bucket::Day),
+        "m" if digits(value, 6) => {
+            let year = value[..4].parse().ok()?;
+            let month = value[4..].parse().ok()?;
+            NaiveDate::from_ymd_opt(year, month, 1)?;
+            Some(Bucket::Month { year, month })
+        }
+        "y" if digits(value, 4) => Some(Bucket::Year(value.parse().ok()?)),
+        _ => None,
+    }
+}
+
 /// Counter field names inside a `counts` hash.
 pub mod field {
     use crate::domain::{Bucket, Currency};
@@ -378,6 +484,53 @@ mod tests {
             Keys::new("rt").click_counts(Owner::Link("a")),
             Keys::new("rt").click_counts(Owner::Influencer("a"))
         );
+    }
+
+    #[test]
+    fn old_layout_keys_are_told_apart_from_the_keys_that_stay() {
+        let keys = Keys::new("rt");
+        let day = Bucket::Day(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
+        let month = Bucket::Month {
+            year: 2026,
+            month: 11,
+        };
+        let alice = Owner::Influencer("inf_abc");
+        let summer = Owner::Link("summer");
+
+        assert_eq!(
+            keys.parse_pre_shard("rt:{rt:i:inf_abc}:counts"),
+            Some(PreShardKey::Counts(alice))
+        );
+        assert_eq!(
+            keys.parse_pre_shard(&keys.pre_shard_staged(summer)),
+            Some(PreShardKey::Staged(summer))
+        );
+        assert_eq!(
+            keys.parse_pre_shard("rt:{rt:l:summer}:uniq:d:20261121"),
+            Some(PreShardKey::Sketch(summer, day))
+        );
+        assert_eq!(
+            keys.parse_pre_shard(&keys.pre_shard_sketch(alice, month)),
+            Some(PreShardKey::Sketch(alice, month))
+        );
+        assert_eq!(
+            keys.parse_pre_shard("rt:{rt:i:inf_abc}:uniq:y:2026"),
+            Some(PreShardKey::Sketch(alice, Bucket::Year(2026)))
+        );
+        for stays in [
+            "rt:{rt:i:inf_abc}:orders",
+            "rt:{rt:i:inf_abc}:applied",
+            "rt:{rt:i:inf_abc}:uniq:d:20261332",
+            "rt:{rt:u}:counts",
+            "rt:{rt:cat}:link:summer",
+            "rtx:{rtx:i:inf_abc}:counts",
+        ] {
+            assert_eq!(keys.parse_pre_shard(stays), None, "{stays}");
+        }
+        assert_eq!(tag(&keys.pre_shard_staged(alice)), "rt:i:inf_abc");
+        assert_eq!(tag(&keys.migrated(3)), "rt:cs:3");
+        assert_eq!(tag(&keys.migrate_scratch(3)), "rt:cs:3");
+        assert_eq!(tag(&keys.migrate_lease()), tag(&keys.migrations()));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod coupons;
 mod influencers;
 pub mod keys;
 mod links;
+mod migrate;
 mod orders;
 mod pending;
 mod reports;
@@ -29,6 +30,7 @@ pub use coupons::AddCoupon;
 pub use influencers::{InfluencerRecord, SaveInfluencer};
 pub use keys::{Keys, Owner};
 pub use links::{CreateLink, LinkRecord};
+pub use migrate::{MigrateRun, Migrated, Migration};
 pub use orders::StoredOrder;
 pub use reports::{FieldSet, FigureQuery, OwnerFigures};
 

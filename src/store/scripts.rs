@@ -21,6 +21,12 @@ pub(crate) struct Scripts {
     pub remove_coupon: Script,
     pub add_cost: Script,
     pub delete_cost: Script,
+    pub stage_clicks: Script,
+    pub apply_staged_clicks: Script,
+    pub merge_sketch: Script,
+    pub drop_sketch: Script,
+    pub clear_if: Script,
+    pub lease: Script,
 }
 
 impl Scripts {
@@ -36,6 +42,12 @@ impl Scripts {
             remove_coupon: Script::new(include_str!("lua/remove_coupon.lua")),
             add_cost: checked(include_str!("lua/add_cost.lua")),
             delete_cost: checked(include_str!("lua/delete_cost.lua")),
+            stage_clicks: checked(include_str!("lua/stage_clicks.lua")),
+            apply_staged_clicks: checked(include_str!("lua/apply_staged_clicks.lua")),
+            merge_sketch: Script::new(include_str!("lua/merge_sketch.lua")),
+            drop_sketch: Script::new(include_str!("lua/drop_sketch.lua")),
+            clear_if: Script::new(include_str!("lua/clear_if.lua")),
+            lease: checked(include_str!("lua/lease.lua")),
         }
     }
 }

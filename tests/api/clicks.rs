@@ -13,8 +13,8 @@ async fn concurrent_clicks_are_all_counted_exactly() {
     let influencer = app.influencer("alice").await;
     let code = app.link(&influencer, "https://shop.example/").await;
     let n = 500;
-    // The link is in the cache before the rush: this test is about counting, and 500 cold
-    // misses at once each load the link from Redis (no single-flight load yet; SECURITY.md).
+    // The link is in the cache before the rush: this test is about counting (a rush of first
+    // clicks is link_cache.rs's).
     let first = app.click(&code, BROWSER).await;
 
     // Act

@@ -1,10 +1,12 @@
 //! Every replica's link cache stays right however much changes: an influencer's edit reloads
 //! only that influencer's links, a burst of link creations larger than one page of the
 //! changes stream reaches every replica, and a replica whose unread changes were trimmed
-//! reloads the links of the influencers changed since.
+//! reloads the links of the influencers changed since. A rush of first clicks on a new link
+//! loads it once.
 
 use std::time::{Duration, Instant};
 
+use futures::future::join_all;
 use serde_json::json;
 
 use crate::helpers::{BROWSER, TestApp, spawn_app};
@@ -84,6 +86,35 @@ async fn link_with_code(app: &TestApp, influencer: &str, code: &str) {
         )
         .await;
     assert_eq!(response.status().as_u16(), 201, "creating {code}");
+}
+
+#[tokio::test]
+async fn hundreds_of_first_clicks_on_a_new_link_load_it_once_and_all_redirect_and_count() {
+    // Arrange: a link no click has brought into the cache.
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+    let n = 500;
+    let loads_before = app.metric(LOADS).await;
+
+    // Act
+    let responses = join_all((0..n).map(|_| app.click(&code, BROWSER))).await;
+    let loads = app.metric(LOADS).await - loads_before;
+    let row = app.wait_for_clicks(&influencer, n).await;
+
+    // Assert
+    let not_redirected: Vec<u16> = responses
+        .iter()
+        .map(|r| r.status().as_u16())
+        .filter(|s| *s != 302)
+        .collect();
+    assert!(not_redirected.is_empty(), "answered {not_redirected:?}");
+    assert_eq!(row["clicks"], n);
+    // One load for the rush. The replica also reads the link's creation back from the changes
+    // stream (within REFRESH_INTERVAL of creating it); when that lands after the first load,
+    // it marks the entry stale and the next click loads it once more. Without the
+    // single-flight load, every click that arrives before the first load lands loads it.
+    assert!((1.0..=2.0).contains(&loads), "{loads} loads for {n} clicks");
 }
 
 #[tokio::test]

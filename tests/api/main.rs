@@ -25,6 +25,7 @@ mod limits;
 mod link_cache;
 mod links;
 mod lists;
+mod migrate;
 mod openapi;
 mod operations;
 mod order_properties;

@@ -66,3 +66,12 @@ local function add_to_counters(key, deltas)
   end
 end
 
+
+-- Whether `name` is a click counter field: `h:`, `b:` or `s:` and a day (`d:YYYYMMDD`), month
+-- (`m:YYYYMM`) or year (`y:YYYY`) bucket.
+local function is_click_field(name)
+  return type(name) == 'string'
+    and (string.match(name, '^[hbs]:d:%d%d%d%d%d%d%d%d$') ~= nil
+      or string.match(name, '^[hbs]:m:%d%d%d%d%d%d$') ~= nil
+      or string.match(name, '^[hbs]:y:%d%d%d%d$') ~= nil)
+end
