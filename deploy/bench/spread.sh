@@ -170,6 +170,12 @@ print(f'{r:.0f} {s/hz/t*1e6:.2f} {rc/hz/t*1e6:.2f} {r/n:.3f}')")
       summary+=("$links $dist $rps $server_us $redis_us $ratio $buffered")
     done
   done
+  # Where Redis spent its time over this spread: the commands by total time (those run by
+  # scripts included), then resets the figures for the next spread.
+  redis-cli -s "$work/redis.sock" info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ {
+    printf "  %-24s calls %10d  usec %12d  per call %8.2f\n", substr($1, 9), $3, $5, $7 }' |
+    sort -k5 -nr | head -n 6 >&2
+  redis-cli -s "$work/redis.sock" config resetstat >/dev/null
   answered=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
   dropped=$(metric "$base" reftrack_clicks_dropped_total)
   kill -TERM "$rt_pid"; wait "$rt_pid" || true

@@ -2,11 +2,11 @@
 //!
 //! Work per click is kept small on both sides: clicks are summed as they arrive (see
 //! [`super::click_sums`]), the batch's click records go in as one `SETRANGE` per run of
-//! consecutive click numbers (see [`super::click_records`]), and the counters and
-//! unique-visitor sketches of every link and influencer the batch touches go in as one script
-//! per count shard (see [`super::keys::COUNT_SHARDS`]): a flush is a few round trips and at
-//! most 16 script calls however widely its clicks spread, where a script per owner made the
-//! cost of a click grow with the number of links in play.
+//! consecutive click numbers (see [`super::click_records`]), and the counters of every link
+//! and influencer the batch touches go in as one script per count shard (see
+//! [`super::keys::COUNT_SHARDS`]), with a plain `PFADD` per unique-visitor sketch beside it: a
+//! flush is a few round trips and at most 16 script calls however widely its clicks spread,
+//! where a script per owner made the cost of a click grow with the number of links in play.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -87,34 +87,44 @@ fn shard_update(
 ) -> Cmd {
     let groups: Vec<_> = owners
         .iter()
-        .map(|(owner, tally)| {
-            let sketches: Vec<_> = tally.distinct_visitors().into_iter().collect();
-            (*owner, tally.increments(), sketches)
-        })
+        .map(|(owner, tally)| (*owner, tally.increments()))
         .collect();
-    let key_count = 1 + groups.iter().map(|(_, _, s)| 1 + s.len()).sum::<usize>();
     let mut cmd = redis::cmd("EVALSHA");
-    cmd.arg(script_hash).arg(key_count).arg(applied);
-    for (owner, _, sketches) in &groups {
+    cmd.arg(script_hash).arg(1 + groups.len()).arg(applied);
+    for (owner, _) in &groups {
         cmd.arg(keys.click_counts(*owner));
-        for (bucket, _) in sketches {
-            cmd.arg(keys.click_uniques(*owner, *bucket));
-        }
     }
     cmd.arg(&*batch.writer).arg(batch.seq).arg(APPLIED_TTL_SECS);
-    for (_, increments, sketches) in &groups {
-        cmd.arg(increments.len()).arg(sketches.len());
+    for (_, increments) in &groups {
+        cmd.arg(increments.len());
         for (name, n) in increments {
             cmd.arg(name).arg(n);
         }
-        for (_, visitors) in sketches {
-            cmd.arg(visitors.len());
-            for visitor in visitors {
-                cmd.arg(&visitor.to_le_bytes()[..]);
+    }
+    cmd
+}
+
+/// Visitors sent in one `PFADD` at most, so no single command holds Redis for long.
+const SKETCH_CHUNK: usize = 4096;
+
+/// The unique-visitor sketch updates of one count shard for a batch: plain `PFADD`s, since a
+/// sketch that takes a visitor twice is unchanged, so a batch written again needs no guard.
+fn sketch_adds(owners: &[(Owner<'_>, Cow<'_, Tally>)], keys: &super::Keys) -> Vec<(String, Cmd)> {
+    let mut out = Vec::new();
+    for (owner, tally) in owners {
+        for (bucket, visitors) in tally.distinct_visitors() {
+            let key = keys.click_uniques(*owner, bucket);
+            for chunk in visitors.chunks(SKETCH_CHUNK) {
+                let mut add = redis::cmd("PFADD");
+                add.arg(&key);
+                for visitor in chunk {
+                    add.arg(&visitor.to_le_bytes()[..]);
+                }
+                out.push((key.clone(), add));
             }
         }
     }
-    cmd
+    out
 }
 
 /// What a batch writes to one block of click records.
@@ -156,8 +166,9 @@ fn record_writes<'a>(
 
 impl Store {
     /// Writes a batch: click records, then (with [`Tallied::Write`]) one script per count
-    /// shard with the counters and unique-visitor sketches of every owner the batch touches
-    /// there (once per batch, by its number), in one pipeline (one per slot on a cluster).
+    /// shard with the counters of every owner the batch touches there (once per batch, by its
+    /// number) and the `PFADD`s of their unique-visitor sketches, in one pipeline (one per
+    /// slot on a cluster).
     ///
     /// `new_links` are codes whose number this process has not registered yet (see
     /// [`super::click_records::link_number`]): they are registered in the same pipeline.
@@ -204,6 +215,9 @@ impl Store {
                 &applied,
                 shard_update(script_hash, &applied, batch, &owners, keys),
             );
+            for (key, add) in sketch_adds(&owners, keys) {
+                pipe.add(&key, add);
+            }
         }
         match self.write_slots(&pipe).await {
             Err(StoreError::Redis(e))

@@ -133,3 +133,66 @@ async fn a_batch_over_many_links_and_influencers_counts_once_however_often_it_is
         assert_eq!(row["bot_clicks"], 1, "{row}");
     }
 }
+
+#[tokio::test]
+async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything() {
+    // Arrange: the script as reftrack loads it, and keys of one slot.
+    let app = spawn_app().await;
+    let mut redis = app.redis.connection();
+    let script = redis::Script::new(&format!(
+        "{}{}",
+        include_str!("../../src/store/lua/checks.lua"),
+        include_str!("../../src/store/lua/apply_counts.lua")
+    ));
+    let (applied, first, second) = ("t:{cs}:applied", "t:{cs}:first", "t:{cs}:second");
+    let malformed: [&[&str]; 4] = [
+        // The second owner's count goes down.
+        &["1", "h:d:20261127", "2", "1", "h:d:20261127", "-1"],
+        // The second owner's count is not a number.
+        &["1", "h:d:20261127", "2", "1", "h:d:20261127", "two"],
+        // The second owner's group claims more fields than there are.
+        &["1", "h:d:20261127", "2", "2", "h:d:20261127", "1"],
+        // A third group without a key.
+        &["1", "h:d:20261127", "2", "0", "1", "h:d:20261127", "1"],
+    ];
+
+    for groups in malformed {
+        // Act
+        let outcome: redis::RedisResult<i64> = script
+            .key(applied)
+            .key(first)
+            .key(second)
+            .arg("writer")
+            .arg(1)
+            .arg(60)
+            .arg(groups)
+            .invoke(&mut redis);
+
+        // Assert: refused, and neither counter nor the batch mark was written.
+        assert!(outcome.is_err(), "{groups:?} was applied");
+        let written: i64 = redis::cmd("EXISTS")
+            .arg(applied)
+            .arg(first)
+            .arg(second)
+            .query(&mut redis)
+            .unwrap();
+        assert_eq!(written, 0, "{groups:?} wrote before it was refused");
+    }
+    // The control: the same call well formed is applied.
+    let applied_now: i64 = script
+        .key(applied)
+        .key(first)
+        .key(second)
+        .arg("writer")
+        .arg(1)
+        .arg(60)
+        .arg(&["1", "h:d:20261127", "2", "1", "h:d:20261127", "1"])
+        .invoke(&mut redis)
+        .unwrap();
+    let second_count: i64 = redis::cmd("HGET")
+        .arg(second)
+        .arg("h:d:20261127")
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!((applied_now, second_count), (1, 1));
+}
