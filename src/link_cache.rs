@@ -95,7 +95,8 @@ struct Cached {
 
 #[derive(Default, Debug)]
 struct Entries {
-    map: HashMap<Box<str>, Cached>,
+    /// Looked up on every redirect, so hashed with foldhash rather than SipHash.
+    map: foldhash::HashMap<Box<str>, Cached>,
     /// The cached codes that name an influencer, by influencer.
     by_influencer: HashMap<Arc<str>, HashSet<Box<str>>>,
     inactive: usize,

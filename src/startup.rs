@@ -199,7 +199,6 @@ fn bind(settings: &Settings) -> anyhow::Result<(TcpListener, Option<TcpListener>
     Ok((listener, metrics_listener))
 }
 
-/// Order intake with the attribution policy and trust rules of `settings`.
 /// Moves the click counters of builds before the count shards into them, in the background
 /// (a large keyspace takes a while; reports show the old clicks once it is done). Runs once
 /// per deployment: the replica that takes the lease does it, the others skip.
@@ -225,6 +224,7 @@ async fn migrate_pre_shard_clicks(store: Store) {
     }
 }
 
+/// Order intake with the attribution policy and trust rules of `settings`.
 async fn order_intake(
     store: &Store,
     settings: &Settings,

@@ -178,6 +178,9 @@ print(f'{r:.0f} {s/hz/t*1e6:.2f} {rc/hz/t*1e6:.2f} {r/n:.3f}')")
   redis-cli -s "$work/redis.sock" config resetstat >/dev/null
   answered=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
   dropped=$(metric "$base" reftrack_clicks_dropped_total)
+  spilled=$(metric "$base" reftrack_clicks_spilled_total)
+  failed=$(metric "$base" 'reftrack_click_flushes_total{result="error"}')
+  echo "links $links: clicks spilled to the spool ${spilled%.*}, failed flushes ${failed%.*}" >&2
   kill -TERM "$rt_pid"; wait "$rt_pid" || true
   counted=$(python3 - "$work/redis.sock" <<'PY'
 import subprocess, sys, datetime

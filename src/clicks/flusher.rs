@@ -3,11 +3,11 @@
 //!
 //! Normally each batch's click records go straight to Redis, and its tallies (counts and
 //! unique visitors per link and influencer) are summed in memory for `count_interval` and
-//! written together, riding along with a batch: clicks spread over many links reach each
-//! link's counters once a second rather than once a flush, which is most of what a click
-//! costs Redis. Tallies are written with the batch at once when a durable-mode redirect
-//! waits for it, when the flusher stops, and whenever the batch is headed for the spool, so
-//! what the spool holds is whole.
+//! then written together, in parts of a few thousand links: clicks spread over many links
+//! reach each link's counters once a second rather than once a flush, which is most of what
+//! a click costs Redis. The tallies summed so far are written at once, before the batch and
+//! with its own, when a durable-mode redirect waits for it, when the flusher stops, and
+//! whenever the batch is headed for the spool, so what the spool holds is whole.
 //!
 //! Normally each batch goes straight to Redis. A batch goes to the [`Spool`] instead when
 //! Redis is away (the write failed), when older batches wait in the spool (so batches land in
@@ -55,6 +55,10 @@ pub(super) struct Flusher {
     tallied_since: Instant,
     count_interval: Duration,
 }
+
+/// Links whose tallies one write carries at most (with their influencers': up to twice as many
+/// counters hashes, and a sketch or two for each).
+const MAX_TALLIED_LINKS: usize = 5_000;
 
 /// Registered links remembered, at most: past it the set starts again (registering twice
 /// is harmless), so a catalog of millions of links cannot grow it without bound.
@@ -111,23 +115,19 @@ impl Flusher {
                 self.replay_spool(false).await;
             }
             let (route, batches) = self.take();
-            for Pending {
-                mut clicks,
-                waiters,
-            } in batches
-            {
+            for Pending { clicks, waiters } in batches {
                 if clicks.is_empty() {
                     continue;
                 }
                 // Tallies are held back only when this batch is about to land in Redis and
-                // nobody waits for it; otherwise those summed so far go with it.
+                // nobody waits for it; otherwise those summed so far are written first, and
+                // the batch's own with it.
                 let hold = route == Route::Redis
                     && self.spool.is_empty()
                     && waiters.is_empty()
-                    && !stopping
-                    && !self.tallies_due();
-                if !hold {
-                    clicks.add_tallies(self.take_tallies());
+                    && !stopping;
+                if !hold || self.tallies_due() {
+                    self.write_tallies(route, &stop).await;
                 }
                 let batch = self.next_batch(clicks);
                 let tallied = if hold { Tallied::Hold } else { Tallied::Write };
@@ -137,10 +137,8 @@ impl Flusher {
                 }
             }
             let stopping = stop.borrow().is_some();
-            if !self.tallies.is_empty() && (stopping || self.tallies_due()) {
-                let tallies = ClickSums::of_tallies(self.take_tallies());
-                let batch = self.next_batch(tallies);
-                self.keep(batch, Route::Redis, Tallied::Write, &stop).await;
+            if stopping || self.tallies_due() {
+                self.write_tallies(Route::Redis, &stop).await;
             }
             let buffered = self.shared.buffer().clicks;
             self.shared.metrics.click_buffer_depth.set(gauge(buffered));
@@ -199,6 +197,16 @@ impl Flusher {
         !self.tallies.is_empty()
             && (self.tallied_since.elapsed() >= self.count_interval
                 || self.tallied >= self.shared.spill_at)
+    }
+
+    /// Writes the tallies summed so far, in parts of at most [`MAX_TALLIED_LINKS`] links, each
+    /// a batch of its own: so no write carries so much that it outlasts the Redis deadline or
+    /// holds Redis for long, however many links were clicked.
+    async fn write_tallies(&mut self, route: Route, stop: &watch::Receiver<Option<Instant>>) {
+        for part in self.take_tallies().split(MAX_TALLIED_LINKS) {
+            let batch = self.next_batch(ClickSums::of_tallies(part));
+            self.keep(batch, route, Tallied::Write, stop).await;
+        }
     }
 
     fn take_tallies(&mut self) -> Tallies {

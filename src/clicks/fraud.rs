@@ -7,11 +7,12 @@
 //! answers. Behind a load balancer that spreads one client over several replicas it sees part
 //! of a burst; sticky balancing (by client address) makes it see all of it.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
+use foldhash::HashMap;
+use foldhash::fast::RandomState;
 use ipnet::IpNet;
 
 use crate::config::FraudSettings;
@@ -65,7 +66,7 @@ impl FraudGuard {
     pub fn new(settings: &FraudSettings, trusted_proxies: &[IpNet]) -> Self {
         Self {
             seen: Mutex::new(Tracker::default()),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             repeat_ms: i64::from(settings.repeat_window_secs) * 1000,
             burst_ms: i64::from(settings.burst_window_secs.get()) * 1000,
             burst_max: settings.burst_max_clicks.get(),

@@ -51,7 +51,9 @@ impl fmt::Display for Bucket {
     /// The suffix used in Redis field and key names: `d:20261121`, `m:202611` or `y:2026`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Day(d) => write!(f, "d:{}", d.format("%Y%m%d")),
+            // Numbers rather than `format("%Y%m%d")`, which parses its pattern on every call:
+            // the flusher names a day bucket per link it writes.
+            Self::Day(d) => write!(f, "d:{:04}{:02}{:02}", d.year(), d.month(), d.day()),
             Self::Month { year, month } => write!(f, "m:{year:04}{month:02}"),
             Self::Year(year) => write!(f, "y:{year:04}"),
         }

@@ -30,13 +30,16 @@ pub struct Click<'a> {
     pub visitor: u64,
 }
 
+/// Tallies by link code. Looked up once per click, so with foldhash rather than SipHash.
+type Links = foldhash::HashMap<Arc<str>, LinkTally>;
+
 /// Summed clicks: their records in runs of consecutive click numbers, and a tally per link.
 /// Also what the spool keeps while Redis is away.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClickSums {
     clicks: usize,
     pub(super) runs: Vec<RecordRun>,
-    pub(super) links: HashMap<Arc<str>, LinkTally>,
+    pub(super) links: Links,
 }
 
 /// Records of clicks with consecutive numbers in one block.
@@ -143,7 +146,7 @@ impl ClickSums {
 /// [`ClickSums::take_tallies`]).
 #[derive(Debug, Default)]
 pub struct Tallies {
-    links: HashMap<Arc<str>, LinkTally>,
+    links: Links,
 }
 
 impl Tallies {
@@ -155,11 +158,37 @@ impl Tallies {
     pub fn add(&mut self, other: Self) {
         merge_links(&mut self.links, other.links);
     }
+
+    /// These tallies in parts of at most `max_links` links each (none when empty).
+    pub fn split(self, max_links: usize) -> Vec<Self> {
+        let max_links = max_links.max(1);
+        if self.links.len() <= max_links {
+            return if self.links.is_empty() {
+                Vec::new()
+            } else {
+                vec![self]
+            };
+        }
+        let mut parts = Vec::with_capacity(self.links.len().div_ceil(max_links));
+        let mut part = Links::default();
+        for (code, link) in self.links {
+            part.insert(code, link);
+            if part.len() == max_links {
+                parts.push(Self {
+                    links: std::mem::take(&mut part),
+                });
+            }
+        }
+        if !part.is_empty() {
+            parts.push(Self { links: part });
+        }
+        parts
+    }
 }
 
 /// Adds `from`'s tallies into `into`, link by link; when `into` is empty it takes `from`
 /// whole, which is the common case of a batch's tallies joining an empty sum.
-fn merge_links(into: &mut HashMap<Arc<str>, LinkTally>, from: HashMap<Arc<str>, LinkTally>) {
+fn merge_links(into: &mut Links, from: Links) {
     if into.is_empty() {
         *into = from;
         return;
@@ -422,6 +451,32 @@ mod tests {
             back.links["summer"].tally.clicks,
             [(day(), ClickClass::Human, 1)]
         );
+    }
+
+    #[test]
+    fn tallies_split_into_parts_of_at_most_the_links_asked_and_lose_no_click() {
+        let influencer = Arc::from("inf_abc");
+        let codes: Vec<Arc<str>> = (0..7).map(|i| Arc::from(format!("code{i}"))).collect();
+        let space = IdSpace::random();
+        let mut sums = ClickSums::default();
+        for (seq, code) in codes.iter().cycle().take(20).enumerate() {
+            let id = ClickId::new(space, seq as u64);
+            sums.add(&id, &Click::for_test(code, &influencer, ClickClass::Human));
+        }
+
+        let parts = sums.take_tallies().split(3);
+
+        let sizes: Vec<usize> = parts.iter().map(|p| p.links.len()).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 7);
+        assert!(sizes.iter().all(|&n| (1..=3).contains(&n)), "{sizes:?}");
+        let clicks: i64 = parts
+            .iter()
+            .flat_map(|p| p.links.values())
+            .flat_map(|l| &l.tally.clicks)
+            .map(|&(_, _, n)| n)
+            .sum();
+        assert_eq!(clicks, 20);
+        assert!(Tallies::default().split(3).is_empty());
     }
 
     fn day() -> NaiveDate {
