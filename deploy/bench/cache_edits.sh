@@ -9,12 +9,13 @@
 # each printed beside the figure issue 14 measured before this change. wrk, Redis and the
 # edit loop share LOAD_CPU.
 #
-# Usage: deploy/bench/cache_edits.sh [path/to/reftrack]   (default target/release/reftrack)
+# Usage: deploy/bench/cache_edits.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
 #        COUNTS="1000 100000" EDITS=300 DURATION=10s to vary.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-BIN=${1:-target/release/reftrack}
+BIN=${1:-${BIN:-target/release/reftrack}}
 COUNTS=${COUNTS:-"1000 100000 1000000"}
 EDITS=${EDITS:-300}
 DURATION=${DURATION:-10s}
@@ -25,15 +26,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 INFLUENCERS=1000
 TOKEN=bench-admin-token-0123456789
 
-work=$(mktemp -d)
-cleanup() {
-  [[ -n ${edits_pid:-} ]] && kill "$edits_pid" 2>/dev/null
-  [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  [[ -n ${redis_pid:-} ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-  rm -rf "$work"
-  return 0
-}
-trap cleanup EXIT
+bench_init
 
 today_figure() {
   case "$1" in
@@ -41,10 +34,6 @@ today_figure() {
     1000000) echo "edit 50 ms; redirects 122k/s alone, 3.2k/s during edits" ;;
     *) echo "-" ;;
   esac
-}
-
-metric() {
-  curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
 
 # Edits influencer 0 back to back; with a count, that many, printing the median and p99 in ms.
@@ -76,10 +65,7 @@ rps() {
 printf '%-9s %-12s %-12s %-14s %-14s   %s\n' links "edit p50 ms" "edit p99 ms" "redirects/s" \
   "during edits" "today (issue 14)"
 for count in $COUNTS; do
-  taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" \
-    --save '' --appendonly no >"$work/redis.log" 2>&1 &
-  redis_pid=$!
-  until redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1; do sleep 0.1; done
+  start_redis "$LOAD_CPU"
   python3 - "$count" "$INFLUENCERS" >"$work/seed.redis" <<'PY'
 import sys, time
 count, influencers = int(sys.argv[1]), int(sys.argv[2])
@@ -101,14 +87,15 @@ for i in range(count):
          "https://shop.example/p?utm_source=ig", "disabled", "0", "created_ms", now_ms)
     resp("ZADD", f"{cat}:inf:{inf}:links", now_ms + i, code)
 PY
-  taskset -c "$LOAD_CPU" redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
-  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
+  taskset -c "$LOAD_CPU" redis-cli -s "$redis_sock" --pipe <"$work/seed.redis" >/dev/null
+  REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
     REFTRACK_HTTP__BIND=127.0.0.1:$PORT REFTRACK_HTTP__WORKERS=1 REFTRACK_LOG__LEVEL=warn \
     REFTRACK_CLICKS__SPOOL_DIR="$work/spool" REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 \
     REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 REFTRACK_FRAUD__ADDRESS_BURST_MAX_CLICKS=0 \
     taskset -c "$SERVER_CPU" "$BIN" serve >"$work/server.log" 2>&1 &
   server_pid=$!
-  until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.1; done
+  pids+=("$server_pid")
+  wait_http "http://127.0.0.1:$PORT/healthz"
 
   # Cache every link: HEAD requests walk the codes in order until all are held.
   cat >"$work/warm.lua" <<LUA
@@ -119,7 +106,7 @@ request = function()
   return wrk.format(nil, string.format("/c%07d", i))
 end
 LUA
-  until [[ $(metric reftrack_link_cache_entries) -ge $count ]]; do
+  until [[ $(metric "http://127.0.0.1:$PORT" reftrack_link_cache_entries) -ge $count ]]; do
     taskset -c "$LOAD_CPU" wrk -t1 -c32 -d5s -s "$work/warm.lua" "http://127.0.0.1:$PORT" >/dev/null
   done
 
@@ -127,14 +114,12 @@ LUA
   alone=$(rps c0000001)
   edits 0 >/dev/null 2>&1 &
   edits_pid=$!
+  pids+=("$edits_pid")
   during=$(rps c0000001)
-  kill "$edits_pid" 2>/dev/null; wait "$edits_pid" 2>/dev/null || true
-  edits_pid=
+  bench_stop "$edits_pid"
   printf '%-9s %-12s %-12s %-14s %-14s   %s\n' "$count" "$p50" "$p99" "$alone" "$during" \
     "$(today_figure "$count")"
 
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
-  server_pid= redis_pid=
+  bench_stop "$server_pid" "$redis_pid"
   rm -rf "${work:?}"/*
 done

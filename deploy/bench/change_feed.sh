@@ -6,12 +6,13 @@
 # every 0.5 s), and whether B missed trimmed entries (it then reloads only the influencers
 # changed since), beside what issue 14 measured before this change.
 #
-# Usage: deploy/bench/change_feed.sh [path/to/reftrack]   (default target/release/reftrack)
+# Usage: deploy/bench/change_feed.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
 #        DURATION=20s CONNECTIONS=32 to vary.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-BIN=${1:-target/release/reftrack}
+BIN=${1:-${BIN:-target/release/reftrack}}
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-32}
 SAMPLE=${SAMPLE:-200}
@@ -21,26 +22,15 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TOKEN=bench-admin-token-0123456789
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" \
-  --save '' --appendonly no >"$work/redis.log" 2>&1 &
-pids+=($!)
-until redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1; do sleep 0.1; done
+bench_init
+start_redis "$LOAD_CPU"
 serve() {
-  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
+  REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
     REFTRACK_HTTP__BIND=127.0.0.1:$1 REFTRACK_HTTP__WORKERS=1 REFTRACK_LOG__LEVEL=info \
     REFTRACK_CLICKS__SPOOL_DIR="$work/spool-$1" taskset -c "$SERVER_CPU" "$BIN" serve \
     >"$work/server-$1.log" 2>&1 &
   pids+=($!)
-  until curl -sf "http://127.0.0.1:$1/healthz" >/dev/null; do sleep 0.1; done
+  wait_http "http://127.0.0.1:$1/healthz"
 }
 serve "$PORT_A"
 serve "$PORT_B"
@@ -71,15 +61,15 @@ out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$work/cr
   "http://127.0.0.1:$PORT_A")
 burst_end=$(date +%s%N)
 rate=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")
-created=$(redis-cli -s "$work/redis.sock" zcard "rt:{rt:cat}:inf:$influencer:links")
-stream_len=$(redis-cli -s "$work/redis.sock" xlen "rt:{rt:cat}:changes")
-stream_bytes=$(redis-cli -s "$work/redis.sock" memory usage "rt:{rt:cat}:changes" samples 0)
+created=$(redis-cli -s "$redis_sock" zcard "rt:{rt:cat}:inf:$influencer:links")
+stream_len=$(redis-cli -s "$redis_sock" xlen "rt:{rt:cat}:changes")
+stream_bytes=$(redis-cli -s "$redis_sock" memory usage "rt:{rt:cat}:changes" samples 0)
 
 # Every sampled code that was created must redirect through B.
 missing=0
 checked=0
 for code in "${sample[@]}"; do
-  [[ $(redis-cli -s "$work/redis.sock" exists "rt:{rt:cat}:link:$code") == 1 ]] || continue
+  [[ $(redis-cli -s "$redis_sock" exists "rt:{rt:cat}:link:$code") == 1 ]] || continue
   checked=$((checked + 1))
   until [[ $(curl -s -o /dev/null -w '%{http_code}' -I "http://127.0.0.1:$PORT_B/$code") == 302 ]]; do
     (( $(date +%s%N) - burst_end > 30000000000 )) && { missing=$((missing + 1)); break; }

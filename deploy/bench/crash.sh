@@ -5,7 +5,8 @@
 #
 # Usage: deploy/bench/crash.sh        (RUNS=5 CONNECTIONS=64 KILL_AFTER=2 DURABLE=false)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 RUNS=${RUNS:-5}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -14,33 +15,22 @@ DURABLE=${DURABLE:-false}
 TOKEN=crash-admin-token-0123456789
 
 command -v wrk >/dev/null 2>&1 || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --quiet --bin reftrack
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+build_reftrack
+bench_init
+bench_signal=KILL   # what is left at exit is killed, as the runs kill reftrack
+start_redis any
 
-redis-server --port 0 --unixsocket "$work/redis.sock" --save "" --appendonly no --dir "$work" \
-  --logfile "$work/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 start_reftrack() {
   REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
-    REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
+    REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
     REFTRACK_CLICKS__SPOOL_DIR="$work/spool" REFTRACK_CLICKS__DURABLE_REDIRECTS="$DURABLE" \
     REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
-    REFTRACK_LOG__LEVEL=error target/release/reftrack serve >>"$work/reftrack.log" 2>&1 &
+    REFTRACK_LOG__LEVEL=error "$BIN" serve >>"$work/reftrack.log" 2>&1 &
   reftrack_pid=$!
   pids+=("$reftrack_pid")
-  for _ in $(seq 200); do curl -sf -o /dev/null "$base/healthz" && return; sleep 0.05; done
-  echo "reftrack did not start" >&2; exit 1
+  wait_http "$base/healthz"
 }
 
 start_reftrack
@@ -50,17 +40,9 @@ influencer=$(curl -sf "${auth[@]}" -d '{"handle":"crash"}' "$base/api/v1/influen
 curl -sf -o /dev/null "${auth[@]}" \
   -d "{\"influencer_id\":\"$influencer\",\"destination\":\"https://shop.example/\",\"code\":\"crash\"}" "$base/api/v1/links"
 
-# The key of an influencer's click counters: in count shard FNV-1a("i:<id>") mod 16 (keys.rs).
-click_counts_key() {
-  python3 -c 'import sys
-h = 0xcbf29ce484222325
-for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
-print("rt:{rt:cs:%d}:clicks:i:%s" % (h % 16, sys.argv[1]))' "$1"
-}
-
 counted() {
   local n
-  n=$(redis-cli -s "$work/redis.sock" --raw hget "$(click_counts_key "$influencer")" "h:m:$(date -u +%Y%m)")
+  n=$(redis-cli -s "$redis_sock" --raw hget "$(click_counts_key "$influencer")" "h:m:$(date -u +%Y%m)")
   echo "${n:-0}"
 }
 

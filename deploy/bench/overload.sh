@@ -11,7 +11,8 @@
 #
 # Usage: deploy/bench/overload.sh   (LINKS=100000 OVERLOAD_SECS=100 BUFFER=200000 to vary)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 LINKS=${LINKS:-100000}
 OVERLOAD_SECS=${OVERLOAD_SECS:-100}
@@ -22,36 +23,19 @@ LOAD_CPU=${LOAD_CPU:-1}
 TOKEN=bench-admin-token-0123456789
 SHOPIFY_SECRET=bench-shopify-secret
 
-cargo build --release --quiet --bin reftrack --example webhook_load
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {
-  for _ in $(seq 400); do curl -s -o /dev/null "$1" && return; sleep 0.05; done
-  echo "nothing answered at $1" >&2; exit 1
-}
-metric() { curl -sf "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
-
-taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --save "" \
-  --appendonly no --dir "$work" --logfile "$work/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+build_reftrack_and_webhook_load
+bench_init
+start_redis "$LOAD_CPU"
 
 port=$(free_port)
 base="http://127.0.0.1:$port"
 REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
-  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
+  REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
   REFTRACK_CLICKS__SPOOL_DIR="$work/spool" REFTRACK_CLICKS__BUFFER_CAPACITY="$BUFFER" \
   REFTRACK_LOG__LEVEL=warn REFTRACK_WEBHOOKS__SHOPIFY_SECRET="$SHOPIFY_SECRET" \
   REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
   REFTRACK_FRAUD__ADDRESS_BURST_MAX_CLICKS=0 \
-  taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
+  taskset -c "$SERVER_CPU" "$BIN" serve >"$work/reftrack.log" 2>&1 &
 rt_pid=$!
 pids+=("$rt_pid")
 wait_http "$base/healthz"
@@ -68,7 +52,7 @@ for n in range(links):
     sys.stdout.write(resp("HSET", f"rt:{{rt:cat}}:link:lk{n}", "influencer_id", influencer,
                           "destination", "https://shop.example/p", "disabled", "0", "created_ms", now))
 PY
-redis-cli -s "$work/redis.sock" --pipe <"$work/links.redis" >/dev/null
+redis-cli -s "$redis_sock" --pipe <"$work/links.redis" >/dev/null
 cat >"$work/spread.lua" <<LUA
 request = function() return wrk.format("GET", "/lk" .. (math.random($LINKS) - 1)) end
 LUA
@@ -94,7 +78,7 @@ print(f"{statistics.median(times):.2f}")
 PY
 }
 webhook_ms() {
-  taskset -c "$LOAD_CPU" target/release/examples/webhook_load "$base/webhooks/shopify" "$SHOPIFY_SECRET" 3 1 \
+  taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" "$base/webhooks/shopify" "$SHOPIFY_SECRET" 3 1 \
     | awk '{print $2}'
 }
 
@@ -122,11 +106,7 @@ spilled=$(metric "$base" reftrack_clicks_spilled_total)
 dropped=$(metric "$base" reftrack_clicks_dropped_total)
 spool_dropped=$(metric "$base" reftrack_click_spool_dropped_total)
 kill -TERM "$rt_pid"; wait "$rt_pid" || true
-h=$(python3 -c 'import sys
-h = 0xcbf29ce484222325
-for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
-print(h % 16)' "$influencer")
-counted=$(redis-cli -s "$work/redis.sock" --raw hget "rt:{rt:cs:$h}:clicks:i:$influencer" "h:d:$(date -u +%Y%m%d)")
+counted=$(redis-cli -s "$redis_sock" --raw hget "$(click_counts_key "$influencer")" "h:d:$(date -u +%Y%m%d)")
 rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
 
 echo "overload over $LINKS links for ${OVERLOAD_SECS} s: ${rps} redirects/s"

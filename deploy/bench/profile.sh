@@ -5,45 +5,31 @@
 #
 # Usage: deploy/bench/profile.sh        (DURATION=6 seconds of sampling; PERF_DATA=path to keep)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-6}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TOKEN=bench-admin-token-0123456789
 
-need() {
-  command -v "$1" >/dev/null 2>&1 && return
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
-need wrk wrk
-need perf linux-perf
-need redis-server redis-server
+ensure_installed wrk wrk
+ensure_installed perf linux-perf
+ensure_installed redis-server redis-server
 
-CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+CARGO_PROFILE_RELEASE_DEBUG=line-tables-only build_reftrack
+bench_init
+port=$(free_port)
 base="http://127.0.0.1:$port"
 
-taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --save "" \
-  --appendonly no --dir "$work" --logfile "$work/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start_redis "$LOAD_CPU"
 REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
-  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
+  REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
   REFTRACK_LOG__LEVEL=warn REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
-  taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
+  taskset -c "$SERVER_CPU" "$BIN" serve >"$work/reftrack.log" 2>&1 &
 server=$!
 pids+=("$server")
-for _ in $(seq 200); do curl -s -o /dev/null "$base/healthz" && break; sleep 0.05; done
+wait_http "$base/healthz"
 influencer=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d '{"handle":"bench"}' "$base/api/v1/influencers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
@@ -54,7 +40,7 @@ taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"$((DURATION + 3))s" "$base/bench" >"$work
 pids+=($!)
 sleep 1
 data=${PERF_DATA:-$work/perf.data}
-perf record -q -e cpu-clock -F ${FREQUENCY:-2000} --call-graph ${CALL_GRAPH:-fp} -p "$server" -o "$data" -- sleep "$DURATION" 2>/dev/null
+perf record -q -e cpu-clock -F "${FREQUENCY:-2000}" --call-graph "${CALL_GRAPH:-fp}" -p "$server" -o "$data" -- sleep "$DURATION" 2>/dev/null
 wait "${pids[-1]}"
 grep "Requests/sec" "$work/wrk.txt"
 echo "--- by thread and library"

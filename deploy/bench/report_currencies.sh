@@ -5,35 +5,26 @@
 # over a calendar month and a calendar year, as JSON (every currency) and as CSV (one), the
 # median of RUNS requests each.
 #
-# Usage: deploy/bench/report_currencies.sh [path/to/reftrack]   (default target/release/reftrack)
+# Usage: deploy/bench/report_currencies.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-BIN=${1:-target/release/reftrack}
+BIN=${1:-${BIN:-target/release/reftrack}}
 INFLUENCERS=${INFLUENCERS:-3000}
 CURRENCIES=${CURRENCIES:-32}
 RUNS=${RUNS:-3}
 PORT=${PORT:-18093}
 TOKEN=bench-admin-token-0123456789
 
-work=$(mktemp -d)
-cleanup() {
-  [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  [[ -n ${redis_pid:-} ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_init
+start_redis any
 
-redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" --save '' \
-  --appendonly no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-until redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1; do sleep 0.1; done
-
-REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
+REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
   REFTRACK_HTTP__BIND=127.0.0.1:$PORT REFTRACK_LOG__LEVEL=warn \
   REFTRACK_CLICKS__SPOOL_DIR="$work/spool" "$BIN" serve >"$work/server.log" 2>&1 &
-server_pid=$!
-until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.1; done
+pids+=($!)
+wait_http "http://127.0.0.1:$PORT/healthz"
 
 year=$(( $(date -u +%Y) - 1 ))
 python3 - "http://127.0.0.1:$PORT" "$TOKEN" "$INFLUENCERS" "$CURRENCIES" "$year" >"$work/seed.redis" <<'PY'
@@ -75,7 +66,7 @@ for i in range(count):
     out.write(resp("HSET", f"rt:{{rt:cs:{h % 16}}}:clicks:i:{influencer}", *clicks_fields))
     out.write(resp("HSET", f"rt:{{rt:i:{influencer}}}:counts", *fields))
 PY
-redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
+redis-cli -s "$redis_sock" --pipe <"$work/seed.redis" >/dev/null
 
 time_of() {
   local times=()
@@ -91,4 +82,4 @@ echo "$INFLUENCERS influencers, $CURRENCIES currencies, median of $RUNS ($BIN):"
 echo "  month, JSON: $(time_of "from=$year-06-01&to=$year-06-30") s"
 echo "  year,  JSON: $(time_of "from=$year-01-01&to=$year-12-31") s"
 echo "  year,  CSV:  $(time_of "from=$year-01-01&to=$year-12-31&format=csv") s"
-redis-cli -s "$work/redis.sock" info commandstats | grep -E 'cmdstat_(hmget|hgetall|hlen|pfcount)' | tr -d '\r' | sed 's/^/  redis /'
+redis-cli -s "$redis_sock" info commandstats | grep -E 'cmdstat_(hmget|hgetall|hlen|pfcount)' | tr -d '\r' | sed 's/^/  redis /'

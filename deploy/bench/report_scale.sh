@@ -8,12 +8,13 @@
 # first load, also as CSV), the last 366 days and last calendar year, and of the campaign report over the
 # last 30 days, each printed beside the figure issue 14 measured before this change.
 #
-# Usage: deploy/bench/report_scale.sh [path/to/reftrack]   (default target/release/reftrack)
+# Usage: deploy/bench/report_scale.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
 #        COUNTS="1000 10000" RUNS=3 to vary.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-BIN=${1:-target/release/reftrack}
+BIN=${1:-${BIN:-target/release/reftrack}}
 COUNTS=${COUNTS:-"1000 10000 50000"}
 RUNS=${RUNS:-5}
 PORT=${PORT:-18094}
@@ -21,14 +22,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TOKEN=bench-admin-token-0123456789
 
-work=$(mktemp -d)
-cleanup() {
-  [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  [[ -n ${redis_pid:-} ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-  rm -rf "$work"
-  return 0
-}
-trap cleanup EXIT
+bench_init
 
 # Today's figures from issue 14, in seconds ("-" where the issue gave none).
 today_figure() {
@@ -43,22 +37,18 @@ today_figure() {
 }
 
 start() {
-  taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" \
-    --save '' --appendonly no >"$work/redis.log" 2>&1 &
-  redis_pid=$!
-  until redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1; do sleep 0.1; done
-  REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
+  start_redis "$LOAD_CPU"
+  REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN=$TOKEN \
     REFTRACK_HTTP__BIND=127.0.0.1:$PORT REFTRACK_HTTP__WORKERS=1 REFTRACK_LOG__LEVEL=warn \
     REFTRACK_CLICKS__SPOOL_DIR="$work/spool" taskset -c "$SERVER_CPU" "$BIN" serve \
     >"$work/server.log" 2>&1 &
   server_pid=$!
-  until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.1; done
+  pids+=("$server_pid")
+  wait_http "http://127.0.0.1:$PORT/healthz"
 }
 
 stop() {
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
-  server_pid= redis_pid=
+  bench_stop "$server_pid" "$redis_pid"
   rm -rf "${work:?}"/*
 }
 
@@ -125,7 +115,7 @@ for i in range(count):
         for bucket in [f"d:{d:%Y%m%d}" for d in days[:35]] + [f"m:{m}" for m in months[-2:]]:
             resp("PFADD", f"{shard}:uniq:{kind}:{name}:{bucket}", *("v%d" % random.randint(0, 5000) for _ in range(5)))
 PY
-  taskset -c "$LOAD_CPU" redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
+  taskset -c "$LOAD_CPU" redis-cli -s "$redis_sock" --pipe <"$work/seed.redis" >/dev/null
   for spec in \
     "calendar-month json influencers?from=$month_start&to=$month_end" \
     "rolling-30 json influencers" \

@@ -26,7 +26,8 @@
 #
 # Usage: deploy/bench/run.sh     (ROUNDS=5 DURATION=10s CONNECTIONS=64 DURABLE=true to vary)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
@@ -42,48 +43,26 @@ WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-32}
 REPORT_INFLUENCERS=${REPORT_INFLUENCERS:-10000}
 REPORT_RUNS=${REPORT_RUNS:-5}
 
-need() {
-  command -v "$1" >/dev/null 2>&1 && return
-  echo "installing $2" >&2
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
-need wrk wrk
-need nginx nginx-light
-need redis-server redis-server
-need curl curl
-need python3 python3
+ensure_installed wrk wrk
+ensure_installed nginx nginx-light
+ensure_installed redis-server redis-server
+ensure_installed curl curl
+ensure_installed python3 python3
 
-cargo build --release --quiet --bin reftrack --example webhook_load
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_http() {
-  for _ in $(seq 200); do curl -s -o /dev/null "$1" && return; sleep 0.05; done
-  echo "nothing answered at $1" >&2; exit 1
-}
+build_reftrack_and_webhook_load
+bench_init
 
 port_free() { python3 -c 'import socket,sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
-
-# CPU time (user + system, in clock ticks) processes have used so far, all threads included.
-cpu_ticks() { local pid sum=0; for pid in $1; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$sum"; }
 
 # Runs wrk against $1 while accounting the CPU of the server ($2) and of Redis ($3, one pid or
 # several separated by spaces). Prints "requests_per_second p99_ms total_requests
 # server_cores redis_cores", where *_cores is the share of one core used during the run.
 load() {
-  local out start_ns end_ns server0 redis0 server1 redis1
-  start_ns=$(date +%s%N); server0=$(cpu_ticks "$2"); redis0=$(cpu_ticks "$3")
+  local out start_ns end_ns server0 redis0 server1 redis1 redis
+  read -ra redis <<<"$3"
+  start_ns=$(date +%s%N); server0=$(cpu_ticks "$2"); redis0=$(cpu_ticks "${redis[@]}")
   out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
-  end_ns=$(date +%s%N); server1=$(cpu_ticks "$2"); redis1=$(cpu_ticks "$3")
+  end_ns=$(date +%s%N); server1=$(cpu_ticks "$2"); redis1=$(cpu_ticks "${redis[@]}")
   if grep -q "Non-2xx" <<<"$out"; then echo "$out" >&2; echo "unexpected responses" >&2; exit 1; fi
   python3 - "$out" "$((end_ns - start_ns))" "$((server1 - server0))" "$((redis1 - redis0))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
@@ -98,32 +77,10 @@ PY
 }
 
 # Redis, on the load core.
-taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --save "" \
-  --appendonly no --dir "$work" --logfile "$work/redis.log" &
-redis_pid=$!
-pids+=("$redis_pid")
-for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start_redis "$LOAD_CPU"
 
 # nginx: the reference, answering every request with a 302 of the same shape.
-nginx_port=$(free_port)
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { return 302 "https://shop.example/p?utm_source=ig&rtclid=V1StGXR8_Z5jdHi6B-myT"; }
-  }
-}
-CONF
-taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
-wait_http "http://127.0.0.1:$nginx_port/x"
-nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")")
+start_nginx "$SERVER_CPU"
 
 # A Redis Cluster of three masters, also on the load core, each node on a port whose cluster
 # bus port (10000 above) is free too.
@@ -146,14 +103,6 @@ for node in "${cluster_nodes[@]}"; do
 done
 cluster_url=$(printf 'redis://%s,' "${cluster_nodes[@]}"); cluster_url=${cluster_url%,}
 
-# The key of an influencer's click counters: in count shard FNV-1a("i:<id>") mod 16 (keys.rs).
-click_counts_key() {
-  python3 -c 'import sys
-h = 0xcbf29ce484222325
-for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
-print("rt:{rt:cs:%d}:clicks:i:%s" % (h % 16, sys.argv[1]))' "$1"
-}
-
 # reftrack, one worker on the server core, named $1, over Redis at $2 ($3: a cluster or not).
 # Sets started_pid and started_base (not in a subshell, so this shell can wait for it).
 start_reftrack() {
@@ -164,7 +113,7 @@ start_reftrack() {
     REFTRACK_CLICKS__DURABLE_REDIRECTS="$DURABLE" REFTRACK_CLICKS__SPOOL_DIR="$work/spool-$name" \
     REFTRACK_LOG__LEVEL=warn REFTRACK_WEBHOOKS__SHOPIFY_SECRET="$SHOPIFY_SECRET" \
     REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
-    taskset -c "$SERVER_CPU" target/release/reftrack serve >"$work/reftrack-$name.log" 2>&1 &
+    taskset -c "$SERVER_CPU" "$BIN" serve >"$work/reftrack-$name.log" 2>&1 &
   started_pid=$!
   started_base="http://127.0.0.1:$port"
   pids+=("$started_pid")
@@ -182,7 +131,7 @@ create_link() {
   echo "$influencer"
 }
 
-start_reftrack single "redis+unix://$work/redis.sock" false
+start_reftrack single "redis+unix://$redis_sock" false
 reftrack_pid=$started_pid base=$started_base
 influencer=$(create_link "$base")
 start_reftrack cluster "$cluster_url" true
@@ -206,21 +155,21 @@ for round in $(seq "$ROUNDS"); do
   results+=("$n_rps $n_p99 $r_rps $r_p99 $n_cpu $r_cpu $r_redis $l_n_p99 $l_r_p99")
   cluster_results+=("$r_rps $r_p99 $r_cpu $c_rps $c_p99 $c_cpu $c_redis")
 done
-cluster_answered=$(curl -sf "$cluster_base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
+cluster_answered=$(metric "$cluster_base" 'reftrack_redirects_total{outcome="redirected"}')
 kill -TERM "$cluster_reftrack_pid"
 wait "$cluster_reftrack_pid"
 cluster_counted=$(redis-cli -c -p "${cluster_nodes[0]#*:}" --raw hget "$(click_counts_key "$cluster_influencer")" "h:d:$(date -u +%Y%m%d)")
-answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
+answered=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
 
 # Webhook ingestion: signed Shopify deliveries, each a new order, with the same CPU accounting.
 webhooks_start_ns=$(date +%s%N); server0=$(cpu_ticks "$reftrack_pid"); redis0=$(cpu_ticks "$redis_pid")
-read -r w_rps w_p99 w_ok w_errors < <(taskset -c "$LOAD_CPU" target/release/examples/webhook_load \
+read -r w_rps w_p99 w_ok w_errors < <(taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" \
   "$base/webhooks/shopify" "$SHOPIFY_SECRET" "${DURATION%s}" "$WEBHOOK_CONNECTIONS")
 webhooks_ns=$(( $(date +%s%N) - webhooks_start_ns ))
 w_cpu=$(python3 -c "print('%.3f' % (($(cpu_ticks "$reftrack_pid") - $server0) / $(getconf CLK_TCK) / ($webhooks_ns / 1e9)))")
 w_redis=$(python3 -c "print('%.3f' % (($(cpu_ticks "$redis_pid") - $redis0) / $(getconf CLK_TCK) / ($webhooks_ns / 1e9)))")
 echo "webhooks: $w_rps deliveries/s p99 ${w_p99} ms core ${w_cpu}, redis ${w_redis}, errors $w_errors" >&2
-stored=$(redis-cli -s "$work/redis.sock" --raw zcard "rt:{rt:u}:order_index")
+stored=$(redis-cli -s "$redis_sock" --raw zcard "rt:{rt:u}:order_index")
 
 # Reports: influencers created through the API, then a year of counters for each (clicks,
 # bots, uniques, orders, revenue, commission, costs per month) written straight into Redis.
@@ -264,7 +213,7 @@ for i in range(count):
     out.write(resp("HSET", f"{shard}:clicks:i:{influencer}", *clicks_fields))
     out.write(resp("HSET", f"rt:{{rt:i:{influencer}}}:counts", *fields))
 PY
-redis-cli -s "$work/redis.sock" --pipe <"$work/seed.redis" >/dev/null
+redis-cli -s "$redis_sock" --pipe <"$work/seed.redis" >/dev/null
 report_times=()
 for _ in $(seq "$REPORT_RUNS"); do
   report_times+=("$(curl -sf -o "$work/report.json" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" \
@@ -275,7 +224,7 @@ echo "report of a year: ${report_times[*]} s, $report_rows rows" >&2
 
 kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
-counted=$(redis-cli -s "$work/redis.sock" --raw hget "$(click_counts_key "$influencer")" "h:d:$(date -u +%Y%m%d)")
+counted=$(redis-cli -s "$redis_sock" --raw hget "$(click_counts_key "$influencer")" "h:d:$(date -u +%Y%m%d)")
 
 cluster_summary=$(printf '%s;' "${cluster_results[@]}")
 python3 - "$LIGHT_CONNECTIONS" "$answered" "$counted" "$DURABLE" "$w_rps $w_p99 $w_ok $w_errors $w_cpu $stored" \

@@ -8,7 +8,8 @@
 #
 # Usage: deploy/bench/soak.sh     (DURATION=300 CONNECTIONS=64 SAMPLE=10 GROWTH_PERCENT=10)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-300}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -17,37 +18,21 @@ GROWTH_PERCENT=${GROWTH_PERCENT:-10}
 LINKS=${LINKS:-20}
 TOKEN=soak-admin-token-0123456789
 
-need() {
-  command -v "$1" >/dev/null 2>&1 && return
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
-need wrk wrk
-need redis-server redis-server
+ensure_installed wrk wrk
+ensure_installed redis-server redis-server
 
-cargo build --release --quiet --bin reftrack
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+build_reftrack
+bench_init
+start_redis any
 
-redis-server --port 0 --unixsocket "$work/redis.sock" --save "" --appendonly no --dir "$work" \
-  --logfile "$work/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
-REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" \
+REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_REDIS__URL="redis+unix://$redis_sock" \
   REFTRACK_ADMIN__TOKEN="$TOKEN" REFTRACK_CLICKS__SPOOL_DIR="$work/spool" REFTRACK_LOG__LEVEL=warn \
-  target/release/reftrack serve >"$work/reftrack.log" 2>&1 &
+  "$BIN" serve >"$work/reftrack.log" 2>&1 &
 reftrack_pid=$!
 pids+=("$reftrack_pid")
-for _ in $(seq 200); do curl -sf -o /dev/null "$base/healthz" && break; sleep 0.05; done
+wait_http "$base/healthz"
 
 auth=(-H "Authorization: Bearer $TOKEN" -H "content-type: application/json")
 influencers=()
@@ -86,21 +71,13 @@ if grep -qE "Non-2xx|Socket errors" "$work/wrk.txt"; then
   exit 1
 fi
 
-answered=$(curl -sf "$base/metrics" | awk '/^reftrack_redirects_total\{outcome="redirected"\}/ {print $2}')
+answered=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
 kill -TERM "$reftrack_pid"
 wait "$reftrack_pid"
-# The key of an influencer's click counters: in count shard FNV-1a("i:<id>") mod 16 (keys.rs).
-click_counts_key() {
-  python3 -c 'import sys
-h = 0xcbf29ce484222325
-for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
-print("rt:{rt:cs:%d}:clicks:i:%s" % (h % 16, sys.argv[1]))' "$1"
-}
-
 counted=0
 for id in "${influencers[@]}"; do
   for field in h b s; do
-    n=$(redis-cli -s "$work/redis.sock" --raw hget "$(click_counts_key "$id")" "$field:m:$(date -u +%Y%m)")
+    n=$(redis-cli -s "$redis_sock" --raw hget "$(click_counts_key "$id")" "$field:m:$(date -u +%Y%m)")
     counted=$((counted + ${n:-0}))
   done
 done

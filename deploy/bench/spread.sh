@@ -17,7 +17,8 @@
 # Usage: deploy/bench/spread.sh   (LINKS="1 1000 10000 100000 1000000" DISTRIBUTIONS="uniform zipf"
 #        ROUNDS=5 DURATION=8s CONNECTIONS=64 VISITORS=one|many BIN=target/release/reftrack to vary)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 LINKS=${LINKS:-1 1000 10000 100000 1000000}
 DISTRIBUTIONS=${DISTRIBUTIONS:-uniform zipf}
@@ -30,24 +31,8 @@ TOKEN=bench-admin-token-0123456789
 
 VISITORS=${VISITORS:-many}
 export VISITORS
-BIN=${BIN:-target/release/reftrack}
-[ "$BIN" = target/release/reftrack ] && cargo build --release --quiet --bin reftrack
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {
-  for _ in $(seq 400); do curl -s -o /dev/null "$1" && return; sleep 0.05; done
-  echo "nothing answered at $1" >&2; exit 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-metric() { curl -sf "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+build_reftrack
+bench_init
 
 cat >"$work/spread.lua" <<'LUA'
 -- Paths /lk0 .. /lk<n-1>, uniform or Zipf (s = 1, drawn as n^u: log-uniform ranks).
@@ -72,31 +57,8 @@ request = function()
 end
 LUA
 
-taskset -c "$LOAD_CPU" redis-server --port 0 --unixsocket "$work/redis.sock" --save "" \
-  --appendonly no --dir "$work" --logfile "$work/redis.log" &
-redis_pid=$!
-pids+=("$redis_pid")
-for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
-
-nginx_port=$(free_port)
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { return 302 "https://shop.example/p?utm_source=ig&rtclid=V1StGXR8_Z5jdHi6B-myT"; }
-  }
-}
-CONF
-taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
-wait_http "http://127.0.0.1:$nginx_port/x"
-nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")")
+start_redis "$LOAD_CPU"
+start_nginx "$SERVER_CPU"
 
 # Seeds influencers (through the API) and `links` links /lk0.. straight into the catalog.
 seed() {
@@ -120,7 +82,7 @@ for n in range(links):
     out.write(resp("HSET", f"rt:{{rt:cat}}:link:lk{n}", "influencer_id", influencers[n % len(influencers)],
                    "destination", "https://shop.example/p?utm_source=ig", "disabled", "0", "created_ms", now))
 PY
-  redis-cli -s "$work/redis.sock" --pipe <"$work/links.redis" >/dev/null
+  redis-cli -s "$redis_sock" --pipe <"$work/links.redis" >/dev/null
 }
 
 # wrk over $1 for DURATION; prints "requests_per_second requests".
@@ -135,10 +97,10 @@ run_wrk() {
 hz=$(getconf CLK_TCK)
 summary=()
 for links in $LINKS; do
-  redis-cli -s "$work/redis.sock" flushall >/dev/null
+  redis-cli -s "$redis_sock" flushall >/dev/null
   port=$(free_port)
   REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
-    REFTRACK_REDIS__URL="redis+unix://$work/redis.sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
+    REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
     REFTRACK_CLICKS__SPOOL_DIR="$work/spool-$links" REFTRACK_LOG__LEVEL=warn \
     REFTRACK_FRAUD__REPEAT_WINDOW_SECS=0 REFTRACK_FRAUD__BURST_MAX_CLICKS=1000000000 \
     REFTRACK_FRAUD__ADDRESS_BURST_MAX_CLICKS=0 \
@@ -182,7 +144,7 @@ print(f'{r:.0f} {s/hz/t*1e6:.2f} {rc/hz/t*1e6:.2f} {r/n:.3f}')")
   failed=$(metric "$base" 'reftrack_click_flushes_total{result="error"}')
   echo "links $links: clicks spilled to the spool ${spilled%.*}, failed flushes ${failed%.*}" >&2
   kill -TERM "$rt_pid"; wait "$rt_pid" || true
-  counted=$(python3 - "$work/redis.sock" <<'PY'
+  counted=$(python3 - "$redis_sock" <<'PY'
 import subprocess, sys, datetime
 sock = sys.argv[1]
 day = datetime.datetime.now(datetime.timezone.utc).strftime("h:d:%Y%m%d")

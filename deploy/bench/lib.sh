@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# What the benchmark scripts in deploy/bench/ share: each sources it after its own
+# `set -euo pipefail` with `. "$(dirname "$0")/lib.sh"`. Sourcing it moves to the repository
+# root, so the scripts' paths (and a relative BIN) are read from there.
+#
+# BIN=path runs a prebuilt reftrack instead of building target/release/reftrack, and
+# WEBHOOK_LOAD=path a prebuilt examples/webhook_load (run.sh, overload.sh); cargo is not run
+# when every binary a script needs is given.
+#
+# Every process a script starts goes in `pids`, which bench_init's trap stops at exit, however
+# the script ends, before it removes the work directory.
+#
+# The variables the functions set (work, pids, redis_pid, nginx_port, ...) are read by the
+# scripts, not here.
+# shellcheck disable=SC2034
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit
+
+# Installs PACKAGE with apt-get (through sudo when not root) when COMMAND is missing.
+ensure_installed() {
+  command -v "$1" >/dev/null 2>&1 && return
+  local sudo=
+  echo "installing $2" >&2
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
+# Makes the work directory ($work) and the list of processes to stop ($pids), and at exit
+# sends each bench_signal (TERM; crash.sh sets KILL after this) and removes the directory.
+bench_init() {
+  work=$(mktemp -d)
+  pids=()
+  bench_signal=TERM
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -s "$bench_signal" "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+# Stops PID... now (SIGTERM, waiting for each) and drops them from $pids, for scripts that
+# start a fresh server per size so that the exit trap never signals a pid reused since.
+bench_stop() {
+  local pid kept=()
+  for pid in "$@"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do [[ " $* " == *" $pid "* ]] || kept+=("$pid"); done
+  pids=("${kept[@]}")
+}
+
+# Sets BIN to the reftrack binary; a path given in the environment is used as it is (to
+# compare builds, or to run one built elsewhere), else target/release/reftrack is built.
+build_reftrack() { bench_build reftrack; }
+
+# As build_reftrack, and sets WEBHOOK_LOAD to the webhook load generator
+# (examples/webhook_load.rs) the same way. Cargo does not run when both are given.
+build_reftrack_and_webhook_load() { bench_build reftrack webhook_load; }
+
+# Builds whichever of reftrack and webhook_load (BIN, WEBHOOK_LOAD) is not given, in one cargo
+# invocation as the scripts always did: the example's dev-dependencies join the feature set.
+bench_build() {
+  local targets=()
+  if [ -z "${BIN:-}" ]; then
+    BIN=target/release/reftrack
+    targets+=(--bin reftrack)
+  fi
+  if [ "${2:-}" = webhook_load ] && [ -z "${WEBHOOK_LOAD:-}" ]; then
+    WEBHOOK_LOAD=target/release/examples/webhook_load
+    targets+=(--example webhook_load)
+  fi
+  if [ ${#targets[@]} -gt 0 ]; then cargo build --release --quiet "${targets[@]}"; fi
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Waits up to 20 s until something answers HTTP at URL (any status), else stops the script.
+wait_http() {
+  for _ in $(seq 400); do curl -s -o /dev/null "$1" && return; sleep 0.05; done
+  echo "nothing answered at $1" >&2; exit 1
+}
+
+# CPU time (user + system, in clock ticks) the processes PID... have used so far, all threads
+# included, summed.
+cpu_ticks() {
+  local pid sum=0
+  for pid in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$sum"
+}
+
+# Prints the value of the metric NAME (with its labels, as /metrics spells them) of the
+# reftrack at BASE.
+metric() { curl -sf "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+
+# The key of an influencer's click counters: in count shard FNV-1a("i:<id>") mod 16 (keys.rs).
+click_counts_key() {
+  python3 -c 'import sys
+h = 0xcbf29ce484222325
+for b in ("i:" + sys.argv[1]).encode(): h = ((h ^ b) * 0x100000001b3) % 2**64
+print("rt:{rt:cs:%d}:clicks:i:%s" % (h % 16, sys.argv[1]))' "$1"
+}
+
+# Starts a private redis-server on a unix socket in the work directory ($redis_sock), without
+# persistence, pinned to core CPU (`any`: not pinned); ARG... are further redis-server options
+# (later ones win). Sets redis_pid and returns once it answers.
+start_redis() {
+  local cpu=$1 pin=()
+  shift
+  [ "$cpu" = any ] || pin=(taskset -c "$cpu")
+  redis_sock=$work/redis.sock
+  "${pin[@]}" redis-server --port 0 --unixsocket "$redis_sock" --save "" --appendonly no \
+    --dir "$work" --logfile "$work/redis.log" "$@" &
+  redis_pid=$!
+  pids+=("$redis_pid")
+  for _ in $(seq 200); do redis-cli -s "$redis_sock" ping >/dev/null 2>&1 && return; sleep 0.05; done
+  tail -n 5 "$work/redis.log" >&2
+  echo "redis-server did not answer on $redis_sock" >&2; exit 1
+}
+
+# Starts the reference: nginx answering every request with a 302 of the same shape as
+# reftrack's, one worker pinned to core CPU. Sets nginx_port, and nginx_worker (the worker's
+# pid, whose CPU time is the reference's).
+start_nginx() {
+  nginx_port=$(free_port)
+  cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { return 302 "https://shop.example/p?utm_source=ig&rtclid=V1StGXR8_Z5jdHi6B-myT"; }
+  }
+}
+CONF
+  taskset -c "$1" nginx -c "$work/nginx.conf" -p "$work" &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$nginx_port/x"
+  nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")")
+}
