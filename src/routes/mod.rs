@@ -33,7 +33,9 @@ pub use body_deadline::BodyDeadline;
 
 /// Registers every route, `/metrics` too unless `metrics_elsewhere` (`http.metrics_bind`
 /// serves it, through [`configure_metrics`]). Referral links are the default service, so the
-/// server's own paths win (their names are reserved link codes). The OpenAPI document comes
+/// server's own paths win (their names are reserved link codes). Every redirect is matched
+/// against the routes here first, so they are static paths or scopes with a static prefix:
+/// a pattern with a `{segment}` at this level would run a regex on every redirect. The OpenAPI document comes
 /// before the `/api` scope so that it is public: it holds no secret.
 pub fn configure(cfg: &mut web::ServiceConfig, metrics_elsewhere: bool) {
     if !metrics_elsewhere {
