@@ -357,8 +357,13 @@ impl Flusher {
                 metrics
                     .flush_duration
                     .observe(started.elapsed().as_secs_f64());
-                #[allow(clippy::cast_precision_loss)]
-                metrics.flush_batch_size.observe(batch.clicks.len() as f64);
+                // Clicks whose records the batch carried: a write of summed tallies alone
+                // carries none and is not a batch size.
+                let records = batch.clicks.len();
+                if records != 0 {
+                    #[allow(clippy::cast_precision_loss)]
+                    metrics.flush_batch_size.observe(records as f64);
+                }
                 true
             }
             Err(e) => {

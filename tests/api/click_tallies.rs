@@ -2,11 +2,8 @@
 //! land at once, the counts when due, and nothing summed is lost on a stop or an outage.
 
 use std::num::NonZero;
-use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::helpers::{BROWSER, TOKEN, TestApp, spawn_app_with};
+use crate::helpers::{BROWSER, TestApp, spawn_app_with};
 
 /// An app whose counts would wait a minute to be written.
 async fn app_holding_counts() -> TestApp {
@@ -26,29 +23,6 @@ fn is(n: f64) -> impl Fn(f64) -> bool {
 async fn click_times(app: &TestApp, code: &str, n: usize) {
     for _ in 0..n {
         assert_eq!(app.click(code, BROWSER).await.status().as_u16(), 302);
-    }
-}
-
-/// The human clicks of the first row of the influencer report served at `address`, once they
-/// reach `clicks` or ten seconds have passed.
-async fn clicks_at(app: &TestApp, address: &str, clicks: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let report: Value = app
-            .client
-            .get(format!("{address}/api/v1/reports/influencers"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let seen = report["rows"][0]["clicks"].clone();
-        if seen == clicks || Instant::now() > deadline {
-            return seen;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -84,7 +58,7 @@ async fn counts_held_in_memory_are_written_when_the_server_stops() {
     let next = app.replica().await;
 
     // Assert
-    assert_eq!(clicks_at(&app, &next.address, 4).await, 4);
+    assert_eq!(app.first_row_clicks_at(&next.address, 4).await, 4);
 }
 
 #[tokio::test]
@@ -108,5 +82,5 @@ async fn counts_held_in_memory_go_to_the_spool_with_the_next_batch_when_redis_is
     app.redis.resume();
 
     // Assert: the spool replay counts all four, long before the minute held counts wait.
-    assert_eq!(clicks_at(&app, &app.address, 4).await, 4);
+    assert_eq!(app.first_row_clicks_at(&app.address, 4).await, 4);
 }

@@ -4,9 +4,7 @@
 use std::num::NonZero;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::helpers::{BROWSER, TOKEN, TestApp, TestRedis, spawn_app_on, spawn_app_with};
+use crate::helpers::{BROWSER, TestApp, TestRedis, spawn_app_on, spawn_app_with};
 
 /// A short Redis deadline, so a hung Redis is noticed in a fraction of a second.
 async fn app_with_short_redis_deadline() -> TestApp {
@@ -70,23 +68,7 @@ async fn clicks_spooled_before_a_restart_are_counted_by_the_next_process() {
         .await;
 
     // Assert
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut clicks = Value::Null;
-    while clicks != 21 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let report: Value = app
-            .client
-            .get(format!("{}/api/v1/reports/influencers", next.address))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        clicks = report["rows"][0]["clicks"].clone();
-    }
-    assert_eq!(clicks, 21);
+    assert_eq!(app.first_row_clicks_at(&next.address, 21).await, 21);
 }
 
 #[tokio::test]

@@ -446,6 +446,30 @@ impl TestApp {
         }
     }
 
+    /// The human clicks of the first row of the influencer report served at `address` (this
+    /// app's or another process's on the same Redis), once they reach `clicks` or ten
+    /// seconds have passed.
+    pub async fn first_row_clicks_at(&self, address: &str, clicks: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let report: Value = self
+                .client
+                .get(format!("{address}/api/v1/reports/influencers"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let seen = report["rows"][0]["clicks"].clone();
+            if seen == clicks || Instant::now() > deadline {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until the influencer's report row shows `clicks` human clicks.
     pub async fn wait_for_clicks(&self, influencer_id: &str, clicks: u64) -> Value {
         let deadline = Instant::now() + Duration::from_secs(10);
