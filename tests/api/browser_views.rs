@@ -23,6 +23,16 @@ pub async fn found(client: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// The current value of the input matched by `css`, once it is there.
+pub async fn value_of(client: &Client, css: &str) -> String {
+    found(client, css)
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{css} has no value"))
+}
+
 /// Clicks the element once it is there.
 pub async fn click(client: &Client, css: &str) {
     found(client, css).await.click().await.unwrap();

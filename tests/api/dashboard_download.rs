@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::browser_views::{click, close, found, started, text_with};
+use crate::browser_views::{click, close, started, text_with, value_of};
 use crate::dashboard::{browser_downloading_to, known_figures, sign_in};
 use crate::helpers::{TOKEN, TestApp, spawn_app};
 
@@ -78,18 +78,8 @@ async fn the_csv_download_is_the_report_on_screen_with_the_json_reports_figures(
     let (alice, bea, _) = known_figures(&app).await;
     sign_in(client, &app, TOKEN).await;
     text_with(client, "#cards [data-figure='profit']", "47.00").await;
-    let from = found(client, "#from")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap();
-    let to = found(client, "#to")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap();
+    let from = value_of(client, "#from").await;
+    let to = value_of(client, "#to").await;
 
     // Act
     click(client, "#csv").await;

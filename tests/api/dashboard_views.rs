@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::browser_views::{
     DESKTOP, PHONE, click, close, fits_a_phone, found, resize, screenshot, select, started,
-    text_now, text_with, until_api,
+    text_now, text_with, until_api, value_of,
 };
 use crate::dashboard::{browser, fill, known_figures, sign_in};
 use crate::helpers::{TOKEN, spawn_app};
@@ -78,18 +78,8 @@ async fn the_overview_shows_cards_against_the_previous_period_a_ranking_and_sort
     select(client, "preset", "7").await;
 
     // Assert: the period is seven days ending today
-    let from = found(client, "#from")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap();
-    let to = found(client, "#to")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap();
+    let from = value_of(client, "#from").await;
+    let to = value_of(client, "#to").await;
     let days = chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d").unwrap()
         - chrono::NaiveDate::parse_from_str(&from, "%Y-%m-%d").unwrap();
     assert_eq!(days.num_days(), 6, "{from} to {to}");
