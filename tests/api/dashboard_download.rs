@@ -14,14 +14,20 @@ use crate::browser_views::{click, close, started, text_with, value_of};
 use crate::dashboard::{browser_downloading_to, known_figures, sign_in};
 use crate::helpers::{TOKEN, TestApp, spawn_app};
 
-/// The one finished file in `folder` (chromium writes `.crdownload` until it is done).
+/// The one finished file in `folder`: chromium writes a download to a hidden
+/// `.org.chromium.Chromium.*` file or to `*.crdownload` first, and renames it when done.
 async fn downloaded(folder: &Path) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let finished: Vec<PathBuf> = std::fs::read_dir(folder)
             .unwrap()
             .map(|entry| entry.unwrap().path())
-            .filter(|path| path.extension().is_none_or(|e| e != "crdownload"))
+            .filter(|path| {
+                let hidden = path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+                !hidden && path.extension().is_none_or(|e| e != "crdownload")
+            })
             .collect();
         if let [file] = finished.as_slice() {
             return file.clone();
