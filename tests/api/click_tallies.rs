@@ -14,6 +14,19 @@ async fn app_holding_counts() -> TestApp {
     .await
 }
 
+/// An app holding the counts of `n` clicks on a new link, the link's influencer and code.
+async fn holding_clicks(n: usize) -> (TestApp, String, String) {
+    let app = app_holding_counts().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    click_times(&app, &code, n).await;
+    #[allow(clippy::cast_precision_loss)]
+    let held = n as f64;
+    app.wait_for_metric("reftrack_click_tallies_held", is(held))
+        .await;
+    (app, alice, code)
+}
+
 /// A metric's value is the whole number `n` (metrics are read back as floats).
 fn is(n: f64) -> impl Fn(f64) -> bool {
     move |v| (v - n).abs() < 0.5
@@ -28,15 +41,8 @@ async fn click_times(app: &TestApp, code: &str, n: usize) {
 
 #[tokio::test]
 async fn counts_held_in_memory_wait_for_their_interval_while_the_records_land_at_once() {
-    // Arrange
-    let app = app_holding_counts().await;
-    let alice = app.influencer("alice").await;
-    let code = app.link(&alice, "https://shop.example/p").await;
-
-    // Act
-    click_times(&app, &code, 3).await;
-    app.wait_for_metric("reftrack_click_tallies_held", is(3.0))
-        .await;
+    // Arrange and act: three clicks, their records written and their counts held.
+    let (app, alice, _) = holding_clicks(3).await;
 
     // Assert: the records are written (nothing is buffered) and the counts are not yet.
     assert!(is(0.0)(app.metric("reftrack_click_buffer_depth").await));
@@ -46,12 +52,7 @@ async fn counts_held_in_memory_wait_for_their_interval_while_the_records_land_at
 #[tokio::test]
 async fn counts_held_in_memory_are_written_when_the_server_stops() {
     // Arrange
-    let mut app = app_holding_counts().await;
-    let alice = app.influencer("alice").await;
-    let code = app.link(&alice, "https://shop.example/p").await;
-    click_times(&app, &code, 4).await;
-    app.wait_for_metric("reftrack_click_tallies_held", is(4.0))
-        .await;
+    let (mut app, _, _) = holding_clicks(4).await;
 
     // Act: a graceful stop, then another process reads the figures.
     app.stop().await;
@@ -64,12 +65,7 @@ async fn counts_held_in_memory_are_written_when_the_server_stops() {
 #[tokio::test]
 async fn counts_held_in_memory_go_to_the_spool_with_the_next_batch_when_redis_is_away() {
     // Arrange: three clicks' counts held, then Redis goes away.
-    let app = app_holding_counts().await;
-    let alice = app.influencer("alice").await;
-    let code = app.link(&alice, "https://shop.example/p").await;
-    click_times(&app, &code, 3).await;
-    app.wait_for_metric("reftrack_click_tallies_held", is(3.0))
-        .await;
+    let (app, _, code) = holding_clicks(3).await;
     app.redis.pause();
 
     // Act: one more click, whose batch cannot be written.

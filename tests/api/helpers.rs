@@ -419,9 +419,15 @@ impl TestApp {
 
     /// A metric's value from `/metrics` (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
+        self.metric_at(&self.address, name).await
+    }
+
+    /// A metric's value from the `/metrics` of the server at `base` (this app or another
+    /// process on the same Redis; 0 when absent).
+    pub async fn metric_at(&self, base: &str, name: &str) -> f64 {
         let text = self
             .client
-            .get(self.url("/metrics"))
+            .get(format!("{base}/metrics"))
             .send()
             .await
             .expect("request sent")

@@ -16,22 +16,6 @@ const CHANGE_REACHES_EVERY_REPLICA_WITHIN: Duration = Duration::from_secs(5);
 
 const LOADS: &str = "reftrack_link_cache_loads_total";
 
-/// A metric's value on the server at `base` (0 when absent).
-async fn metric_at(app: &TestApp, base: &str, name: &str) -> f64 {
-    let text = app
-        .client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("request sent")
-        .text()
-        .await
-        .expect("a body");
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
-}
-
 async fn status_at(app: &TestApp, base: &str, code: &str) -> u16 {
     app.click_via(base, code, BROWSER).await.status().as_u16()
 }
@@ -55,11 +39,11 @@ async fn wait_for_status(app: &TestApp, base: &str, codes: &[String], status: u1
 async fn settle(app: &TestApp, base: &str, codes: &[String]) {
     let start = Instant::now();
     loop {
-        let loads = metric_at(app, base, LOADS).await;
+        let loads = app.metric_at(base, LOADS).await;
         for code in codes {
             status_at(app, base, code).await;
         }
-        if (metric_at(app, base, LOADS).await - loads).abs() < 1e-9 {
+        if (app.metric_at(base, LOADS).await - loads).abs() < 1e-9 {
             return;
         }
         assert!(
@@ -149,12 +133,12 @@ async fn editing_an_influencer_reloads_only_its_links_in_every_replica() {
     // Assert: her links stop redirecting everywhere; bob's answer from the cache, unread
     for base in &servers {
         wait_for_status(&app, base, &alices, 404).await;
-        let loads = metric_at(&app, base, LOADS).await;
+        let loads = app.metric_at(base, LOADS).await;
         for code in &bobs {
             assert_eq!(status_at(&app, base, code).await, 302);
         }
         assert!(
-            (metric_at(&app, base, LOADS).await - loads).abs() < 1e-9,
+            (app.metric_at(base, LOADS).await - loads).abs() < 1e-9,
             "{base} reloaded links of an influencer nobody edited"
         );
     }
