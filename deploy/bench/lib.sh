@@ -93,6 +93,18 @@ cpu_ticks() {
   echo "$sum"
 }
 
+# Busy and total clock ticks of core CPU so far (from /proc/stat: idle and iowait are not
+# busy): two readings give how busy the core was in between, which says whether the server's
+# core or the load generator's was the limit of a run.
+core_ticks() {
+  awk -v c="cpu$1" '$1 == c {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
+}
+
+# Percent busy of a core between two core_ticks readings ("busy total" each).
+busy_percent() {
+  python3 -c 'import sys; b0, t0, b1, t1 = map(int, sys.argv[1:]); print("%.0f" % (100 * (b1 - b0) / max(1, t1 - t0)))' $1 $2
+}
+
 # Prints the value of the metric NAME (with its labels, as /metrics spells them) of the
 # reftrack at BASE.
 metric() { curl -sf "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
@@ -145,4 +157,69 @@ CONF
   pids+=($!)
   wait_http "http://127.0.0.1:$nginx_port/x"
   nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")")
+}
+
+# Writes $work/spread.lua, the wrk script of the spread benchmarks: paths /lk0 .. /lk<n-1>
+# (n from SPREAD_LINKS), chosen uniformly or, with SPREAD_DISTRIBUTION=zipf, by a Zipf law;
+# with VISITORS=many each request comes from a random address.
+write_spread_lua() {
+  cat >"$work/spread.lua" <<'LUA'
+-- Zipf with s = 1, drawn as n^u: log-uniform ranks.
+local n = tonumber(os.getenv("SPREAD_LINKS"))
+local zipf = os.getenv("SPREAD_DISTRIBUTION") == "zipf"
+-- VISITORS=many: each request from a random address (X-Forwarded-For, trusted from loopback by
+-- default), so the unique-visitor sketches take a new visitor almost every click.
+local many = os.getenv("VISITORS") == "many"
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+request = function()
+  local i
+  if zipf then
+    i = math.floor(math.exp(math.random() * math.log(n))) - 1
+  else
+    i = math.random(n) - 1
+  end
+  if many then
+    local ip = string.format("10.%d.%d.%d", math.random(0, 255), math.random(0, 255), math.random(0, 255))
+    return wrk.format("GET", "/lk" .. i, { ["X-Forwarded-For"] = ip })
+  end
+  return wrk.format("GET", "/lk" .. i)
+end
+LUA
+}
+
+# Seeds LINKS links /lk0.. of the reftrack at BASE (admin token $TOKEN), 10 per influencer:
+# the influencers through the API, the links straight into the catalog in Redis ($redis_sock).
+seed_links() {
+  local base=$1 links=$2
+  python3 - "$base" "$TOKEN" "$links" >"$work/links.redis" <<'PY'
+import http.client, json, sys, time, urllib.parse
+base, token, links = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url = urllib.parse.urlparse(base)
+conn = http.client.HTTPConnection(url.hostname, url.port)
+headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+influencers = []
+for i in range(max(1, links // 10)):
+    conn.request("POST", "/api/v1/influencers", json.dumps({"handle": f"spread{links}x{i}"}), headers)
+    reply = conn.getresponse()
+    influencers.append(json.loads(reply.read())["id"])
+def resp(*parts):
+    return "*%d\r\n" % len(parts) + "".join("$%d\r\n%s\r\n" % (len(p.encode()), p) for p in parts)
+now = str(int(time.time() * 1000))
+out = sys.stdout
+for n in range(links):
+    out.write(resp("HSET", f"rt:{{rt:cat}}:link:lk{n}", "influencer_id", influencers[n % len(influencers)],
+                   "destination", "https://shop.example/p?utm_source=ig", "disabled", "0", "created_ms", now))
+PY
+  redis-cli -s "$redis_sock" --pipe <"$work/links.redis" >/dev/null
+}
+
+# Clicks every one of the LINKS links /lk0.. of the reftrack at BASE (with wrk on LOAD_CPU),
+# so that each is in its link cache: a cached link is the case the spread benchmarks measure.
+warm_links() {
+  local base=$1 links=$2
+  python3 - "$links" >"$work/warm.lua" <<'PY'
+import sys
+print(f"local n, i = {sys.argv[1]}, -1\nrequest = function() i = (i + 1) % n; return wrk.format('GET', '/lk' .. i) end")
+PY
+  taskset -c "$LOAD_CPU" wrk -t1 -c"${CONNECTIONS:-64}" -d"$((links / 20000 + 2))s" -s "$work/warm.lua" "$base" >/dev/null
 }

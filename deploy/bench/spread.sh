@@ -8,7 +8,9 @@
 # round prints counted clicks/s, Redis CPU per click (Redis CPU time over the round, from
 # /proc, which is what INFO cpu reports), server CPU per click, the clicks still buffered at
 # the end of the round, and the ratio to nginx; the last line of each spread compares with the
-# figures of issue 14 ("today"). After every spread reftrack is stopped (SIGTERM flushes its
+# figures of issue 14 ("today"), and how busy each core was in each run (the server's core
+# near 100% means the server was the limit; the load core near 100% means wrk, with Redis
+# beside it, was). After every spread reftrack is stopped (SIGTERM flushes its
 # buffer) and the clicks counted in Redis must equal the redirects it answered.
 #
 # The server under test is pinned to SERVER_CPU; wrk and Redis share LOAD_CPU (as run.sh).
@@ -34,56 +36,11 @@ export VISITORS
 build_reftrack
 bench_init
 
-cat >"$work/spread.lua" <<'LUA'
--- Paths /lk0 .. /lk<n-1>, uniform or Zipf (s = 1, drawn as n^u: log-uniform ranks).
-local n = tonumber(os.getenv("SPREAD_LINKS"))
-local zipf = os.getenv("SPREAD_DISTRIBUTION") == "zipf"
--- VISITORS=many: each request from a random address (X-Forwarded-For, trusted from loopback by
--- default), so the unique-visitor sketches take a new visitor almost every click.
-local many = os.getenv("VISITORS") == "many"
-math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
-request = function()
-  local i
-  if zipf then
-    i = math.floor(math.exp(math.random() * math.log(n))) - 1
-  else
-    i = math.random(n) - 1
-  end
-  if many then
-    local ip = string.format("10.%d.%d.%d", math.random(0, 255), math.random(0, 255), math.random(0, 255))
-    return wrk.format("GET", "/lk" .. i, { ["X-Forwarded-For"] = ip })
-  end
-  return wrk.format("GET", "/lk" .. i)
-end
-LUA
+write_spread_lua
 
 start_redis "$LOAD_CPU"
 start_nginx "$SERVER_CPU"
 
-# Seeds influencers (through the API) and `links` links /lk0.. straight into the catalog.
-seed() {
-  local base=$1 links=$2
-  python3 - "$base" "$TOKEN" "$links" >"$work/links.redis" <<'PY'
-import http.client, json, sys, time, urllib.parse
-base, token, links = sys.argv[1], sys.argv[2], int(sys.argv[3])
-url = urllib.parse.urlparse(base)
-conn = http.client.HTTPConnection(url.hostname, url.port)
-headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-influencers = []
-for i in range(max(1, links // 10)):
-    conn.request("POST", "/api/v1/influencers", json.dumps({"handle": f"spread{links}x{i}"}), headers)
-    reply = conn.getresponse()
-    influencers.append(json.loads(reply.read())["id"])
-def resp(*parts):
-    return "*%d\r\n" % len(parts) + "".join("$%d\r\n%s\r\n" % (len(p.encode()), p) for p in parts)
-now = str(int(time.time() * 1000))
-out = sys.stdout
-for n in range(links):
-    out.write(resp("HSET", f"rt:{{rt:cat}}:link:lk{n}", "influencer_id", influencers[n % len(influencers)],
-                   "destination", "https://shop.example/p?utm_source=ig", "disabled", "0", "created_ms", now))
-PY
-  redis-cli -s "$redis_sock" --pipe <"$work/links.redis" >/dev/null
-}
 
 # wrk over $1 for DURATION; prints "requests_per_second requests".
 run_wrk() {
@@ -109,35 +66,39 @@ for links in $LINKS; do
   pids+=("$rt_pid")
   base="http://127.0.0.1:$port"
   wait_http "$base/healthz"
-  seed "$base" "$links"
-  # Load every link into the cache (a cached link is the case measured).
-  python3 - "$links" >"$work/warm.lua" <<'PY'
-import sys
-print(f"local n, i = {sys.argv[1]}, -1\nrequest = function() i = (i + 1) % n; return wrk.format('GET', '/lk' .. i) end")
-PY
-  warm_s=$(( links / 20000 + 2 ))
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${warm_s}s" -s "$work/warm.lua" "$base" >/dev/null
+  seed_links "$base" "$links"
+  warm_links "$base" "$links"
+  # Redis's command figures count the rounds alone.
+  sleep 2
+  redis-cli -s "$redis_sock" config resetstat >/dev/null
+  rounds_clicks0=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
   for dist in $DISTRIBUTIONS; do
     for round in $(seq "$ROUNDS"); do
+      c0=$(core_ticks "$SERVER_CPU"); l0=$(core_ticks "$LOAD_CPU")
       read -r n_rps _ < <(run_wrk "http://127.0.0.1:$nginx_port" "$links" "$dist")
+      c1=$(core_ticks "$SERVER_CPU"); l1=$(core_ticks "$LOAD_CPU")
       s0=$(cpu_ticks "$rt_pid"); r0=$(cpu_ticks "$redis_pid")
       read -r r_rps r_total < <(run_wrk "$base" "$links" "$dist")
       s1=$(cpu_ticks "$rt_pid"); r1=$(cpu_ticks "$redis_pid")
+      c2=$(core_ticks "$SERVER_CPU"); l2=$(core_ticks "$LOAD_CPU")
+      # Which core was the limit: near 100% busy is the bottleneck of that side's run.
+      cores="cores busy: nginx run $(busy_percent "$c0" "$c1")%/$(busy_percent "$l0" "$l1")%, reftrack run $(busy_percent "$c1" "$c2")%/$(busy_percent "$l1" "$l2")% (server/load)"
       buffered=$(metric "$base" reftrack_click_buffer_depth)
       line=$(python3 -c "
 n,r,t,s,rc,hz=$n_rps,$r_rps,$r_total,$((s1 - s0)),$((r1 - r0)),$hz
 print(f'{r:.0f} {s/hz/t*1e6:.2f} {rc/hz/t*1e6:.2f} {r/n:.3f}')")
       read -r rps server_us redis_us ratio <<<"$line"
-      echo "links $links $dist round $round: nginx ${n_rps%.*}/s | reftrack ${rps}/s (${ratio}x), server ${server_us} us/click, Redis ${redis_us} us/click, buffered ${buffered}" >&2
+      echo "links $links $dist round $round: nginx ${n_rps%.*}/s | reftrack ${rps}/s (${ratio}x), server ${server_us} us/click, Redis ${redis_us} us/click, buffered ${buffered}; ${cores}" >&2
       summary+=("$links $dist $rps $server_us $redis_us $ratio $buffered")
     done
   done
-  # Where Redis spent its time over this spread: the commands by total time (those run by
-  # scripts included), then resets the figures for the next spread.
-  redis-cli -s "$work/redis.sock" info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ {
-    printf "  %-24s calls %10d  usec %12d  per call %8.2f\n", substr($1, 9), $3, $5, $7 }' |
+  # Where Redis spent its time over this spread's rounds: the commands by total time (those
+  # run by scripts included), and per click answered in the rounds.
+  sleep 2
+  rounds_clicks=$(( $(metric "$base" 'reftrack_redirects_total{outcome="redirected"}' | cut -d. -f1) - ${rounds_clicks0%.*} ))
+  redis-cli -s "$work/redis.sock" info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$rounds_clicks" '/^cmdstat_/ {
+    printf "  %-12s calls %10d  usec %11d  per call %8.2f  us per click %6.3f\n", substr($1, 9), $3, $5, $7, $5 / n }' |
     sort -k5 -nr | head -n 6 >&2
-  redis-cli -s "$work/redis.sock" config resetstat >/dev/null
   answered=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
   dropped=$(metric "$base" reftrack_clicks_dropped_total)
   spilled=$(metric "$base" reftrack_clicks_spilled_total)

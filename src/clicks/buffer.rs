@@ -1,5 +1,5 @@
-//! The click buffer the writer fills and the flusher drains: batches summed in memory, shared
-//! by both through [`Shared`].
+//! The click buffer the writer fills and the flusher drains: batches of click records, and the
+//! tallies of every click since the flusher last took them, shared by both through [`Shared`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicBool;
@@ -8,26 +8,40 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::{Notify, oneshot};
 
 use super::ClickIds;
+use crate::domain::ClickId;
 use crate::metrics::Metrics;
-use crate::store::ClickSums;
+use crate::store::{Click, ClickSums, Tallies};
 
-/// Clicks summed into a batch, and the durable-mode redirects waiting for its commit.
+/// Click records summed into a batch, and the durable-mode redirects waiting for its commit.
 #[derive(Default)]
 pub(super) struct Pending {
     pub clicks: ClickSums,
     pub waiters: Vec<oneshot::Sender<()>>,
 }
 
-/// The clicks not yet written: the open batch new clicks go to, and full batches behind it.
+/// The clicks not yet written: the open batch new clicks go to, and full batches behind it;
+/// and the tallies (counts and visitors per link) of every click since the flusher last took
+/// them, which it writes once per count interval.
 #[derive(Default)]
 pub(super) struct Buffer {
     pub open: Pending,
     pub sealed: VecDeque<Pending>,
     /// Clicks in all of them.
     pub clicks: usize,
+    tallies: Tallies,
+    /// Clicks in `tallies`.
+    tallied: usize,
 }
 
 impl Buffer {
+    /// Buffers click `id`: its record in the open batch, its counts in the tallies.
+    pub fn add(&mut self, id: &ClickId, click: &Click<'_>) {
+        let first_of_link = self.tallies.add(click);
+        self.tallied += 1;
+        self.open.clicks.add_record(id, click, first_of_link);
+        self.clicks += 1;
+    }
+
     /// The oldest batch, leaving an empty open batch when that was the one.
     pub fn take_oldest(&mut self) -> Pending {
         let batch = self
@@ -36,6 +50,17 @@ impl Buffer {
             .unwrap_or_else(|| std::mem::take(&mut self.open));
         self.clicks -= batch.clicks.len();
         batch
+    }
+
+    /// The tallies of every click since they were last taken.
+    pub fn take_tallies(&mut self) -> Tallies {
+        self.tallied = 0;
+        std::mem::take(&mut self.tallies)
+    }
+
+    /// Clicks counted in the tallies.
+    pub fn tallied(&self) -> usize {
+        self.tallied
     }
 }
 

@@ -1,13 +1,14 @@
 //! The flusher: the one task that takes batches out of the click buffer and keeps them, in
 //! Redis or in the spool.
 //!
-//! Normally each batch's click records go straight to Redis, and its tallies (counts and
-//! unique visitors per link and influencer) are summed in memory for `count_interval` and
-//! then written together, in parts of a few thousand links: clicks spread over many links
-//! reach each link's counters once a second rather than once a flush, which is most of what
-//! a click costs Redis. The tallies summed so far are written at once, before the batch and
-//! with its own, when a durable-mode redirect waits for it, when the flusher stops, and
-//! whenever the batch is headed for the spool, so what the spool holds is whole.
+//! Normally each batch's click records go straight to Redis, and the tallies (counts and
+//! unique visitors per link and influencer), which the buffer sums apart for every click, are
+//! taken and written together once per `count_interval`, in parts of a few thousand links:
+//! clicks spread over many links reach each link's counters once a second rather than once a
+//! flush, which is most of what a click costs Redis. The tallies are taken and written at
+//! once, ahead of the batch, when a durable-mode redirect waits for it (they count its click),
+//! when the flusher stops, and whenever a batch is headed for the spool (they go along), so
+//! what the spool holds is whole.
 //!
 //! Normally each batch goes straight to Redis. A batch goes to the [`Spool`] instead when
 //! Redis is away (the write failed), when older batches wait in the spool (so batches land in
@@ -16,7 +17,6 @@
 //! so redirects never find it full while the disk has room, and replays the spool one segment
 //! per round, oldest first, in between.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -29,7 +29,7 @@ use super::spool::Spool;
 use crate::config::ClickSettings;
 use crate::domain::random_string;
 use crate::metrics::RedisOperation;
-use crate::store::{ClickBatch, ClickSums, Store, Tallied, Tallies};
+use crate::store::{ClickBatch, ClickSums, Store};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -47,12 +47,9 @@ pub(super) struct Flusher {
     retry_spool_at: Instant,
     spool_backoff: Duration,
     /// Links whose number this process has registered (see `store::click_records`).
-    registered: HashSet<Arc<str>>,
-    /// Tallies of batches whose records are written, summed until they are due.
-    tallies: Tallies,
-    /// The clicks in `tallies`, and when the first of them came.
-    tallied: usize,
-    tallied_since: Instant,
+    registered: foldhash::HashSet<Arc<str>>,
+    /// When the buffer's tallies were last taken: they are due a count interval later.
+    tallies_taken: Instant,
     count_interval: Duration,
 }
 
@@ -85,10 +82,8 @@ impl Flusher {
             spool,
             retry_spool_at: Instant::now(),
             spool_backoff: MIN_BACKOFF,
-            registered: HashSet::new(),
-            tallies: Tallies::default(),
-            tallied: 0,
-            tallied_since: Instant::now(),
+            registered: foldhash::HashSet::default(),
+            tallies_taken: Instant::now(),
             count_interval: settings.count_interval(),
         }
     }
@@ -119,9 +114,9 @@ impl Flusher {
                 if clicks.is_empty() {
                     continue;
                 }
-                // Tallies are held back only when this batch is about to land in Redis and
-                // nobody waits for it; otherwise those summed so far are written first, and
-                // the batch's own with it.
+                // The tallies count this batch's clicks (and perhaps newer ones). They wait for
+                // their interval only when the batch is about to land in Redis and nobody waits
+                // for it; otherwise they are taken now and kept ahead of it.
                 let hold = route == Route::Redis
                     && self.spool.is_empty()
                     && waiters.is_empty()
@@ -130,8 +125,7 @@ impl Flusher {
                     self.write_tallies(route, &stop).await;
                 }
                 let batch = self.next_batch(clicks);
-                let tallied = if hold { Tallied::Hold } else { Tallied::Write };
-                self.keep(batch, route, tallied, &stop).await;
+                self.keep(batch, route, &stop).await;
                 for waiter in waiters {
                     let _ = waiter.send(());
                 }
@@ -140,13 +134,13 @@ impl Flusher {
             if stopping || self.tallies_due() {
                 self.write_tallies(Route::Redis, &stop).await;
             }
-            let buffered = self.shared.buffer().clicks;
+            let (buffered, tallied) = {
+                let buffer = self.shared.buffer();
+                (buffer.clicks, buffer.tallied())
+            };
             self.shared.metrics.click_buffer_depth.set(gauge(buffered));
-            self.shared
-                .metrics
-                .click_tallies_held
-                .set(gauge(self.tallied));
-            if stopping && buffered == 0 && self.tallies.is_empty() {
+            self.shared.metrics.click_tallies_held.set(gauge(tallied));
+            if stopping && buffered == 0 && tallied == 0 {
                 self.finish().await;
                 return;
             }
@@ -191,59 +185,46 @@ impl Flusher {
         }
     }
 
-    /// The tallies summed so far are to be written: they are `count_interval` old, or as many
-    /// clicks as the buffer's spill mark (which bounds the memory they hold).
+    /// The buffer's tallies are to be written: a count interval has passed since they were
+    /// last taken, or they count as many clicks as the buffer's spill mark (which bounds the
+    /// memory they hold).
     fn tallies_due(&self) -> bool {
-        !self.tallies.is_empty()
-            && (self.tallied_since.elapsed() >= self.count_interval
-                || self.tallied >= self.shared.spill_at)
+        let tallied = self.shared.buffer().tallied();
+        tallied > 0
+            && (self.tallies_taken.elapsed() >= self.count_interval
+                || tallied >= self.shared.spill_at)
     }
 
-    /// Writes the tallies summed so far, in parts of at most [`MAX_TALLIED_LINKS`] links, each
-    /// a batch of its own: so no write carries so much that it outlasts the Redis deadline or
-    /// holds Redis for long, however many links were clicked.
+    /// Takes the buffer's tallies and writes them in parts of at most [`MAX_TALLIED_LINKS`]
+    /// links, each a batch of its own: so no write carries so much that it outlasts the Redis
+    /// deadline or holds Redis for long, however many links were clicked.
     async fn write_tallies(&mut self, route: Route, stop: &watch::Receiver<Option<Instant>>) {
-        for part in self.take_tallies().split(MAX_TALLIED_LINKS) {
+        let tallies = self.shared.buffer().take_tallies();
+        self.tallies_taken = Instant::now();
+        for part in tallies.split(MAX_TALLIED_LINKS) {
             let batch = self.next_batch(ClickSums::of_tallies(part));
-            self.keep(batch, route, Tallied::Write, stop).await;
+            self.keep(batch, route, stop).await;
         }
-    }
-
-    fn take_tallies(&mut self) -> Tallies {
-        self.tallied = 0;
-        std::mem::take(&mut self.tallies)
-    }
-
-    /// Sums the tallies of a batch whose records have landed, to be written when due.
-    fn hold_tallies(&mut self, batch: &mut ClickBatch) {
-        if self.tallies.is_empty() {
-            self.tallied_since = Instant::now();
-        }
-        self.tallied += batch.clicks.len();
-        self.tallies.add(batch.clicks.take_tallies());
     }
 
     /// Puts a batch in Redis, or, when Redis is away, older batches wait in the spool or the
     /// buffer is being spilled, in the spool. Only when the spool cannot be written either
-    /// does it wait for Redis. With [`Tallied::Hold`], a batch that lands in Redis leaves
-    /// its tallies to be summed; one that goes to the spool takes them, and those summed
-    /// so far, along.
+    /// does it wait for Redis. A batch that goes to the spool takes the buffer's tallies
+    /// along.
     async fn keep(
         &mut self,
         mut batch: ClickBatch,
         route: Route,
-        tallied: Tallied,
         stop: &watch::Receiver<Option<Instant>>,
     ) {
-        if route == Route::Redis && self.spool.is_empty() && self.write(&batch, tallied).await {
-            if tallied == Tallied::Hold {
-                self.hold_tallies(&mut batch);
-            }
+        if route == Route::Redis && self.spool.is_empty() && self.write(&batch).await {
             return;
         }
-        // Whatever goes to the spool takes the held tallies along: while Redis is away they
-        // are safer on disk than in memory, and they land in order with the rest.
-        batch.clicks.add_tallies(self.take_tallies());
+        // While Redis is away the tallies are safer on disk than in memory, and they land in
+        // order with the rest.
+        batch
+            .clicks
+            .add_tallies(self.shared.buffer().take_tallies());
         let batch = &batch;
         match self.spool.append(batch) {
             Ok(dropped) => {
@@ -283,7 +264,7 @@ impl Flusher {
                 }
             };
             for batch in &batches {
-                if !self.write(batch, Tallied::Write).await {
+                if !self.write(batch).await {
                     self.back_off_spool();
                     return;
                 }
@@ -333,18 +314,20 @@ impl Flusher {
     }
 
     /// One attempt at writing a batch.
-    async fn write(&mut self, batch: &ClickBatch, tallied: Tallied) -> bool {
+    async fn write(&mut self, batch: &ClickBatch) -> bool {
         let metrics = &self.shared.metrics;
         let started = Instant::now();
-        let new_links: Vec<&Arc<str>> = batch
+        let mut new_links: Vec<&Arc<str>> = batch
             .clicks
             .codes()
             .filter(|code| !self.registered.contains(*code))
             .collect();
+        new_links.sort_unstable();
+        new_links.dedup();
         let codes: Vec<&str> = new_links.iter().map(|code| &***code).collect();
         match self
             .store
-            .write_clicks(batch, self.window_days, &codes, tallied)
+            .write_clicks(batch, self.window_days, &codes)
             .await
         {
             Ok(()) => {
@@ -383,7 +366,7 @@ impl Flusher {
     ) -> bool {
         let mut backoff = MIN_BACKOFF;
         loop {
-            if self.write(batch, Tallied::Write).await {
+            if self.write(batch).await {
                 return true;
             }
             if let Some(deadline) = *stop.borrow()

@@ -121,8 +121,7 @@ impl ClickWriter {
             return (shared.ids.next(), Recorded::Dropped);
         }
         let id = shared.ids.next();
-        buffer.open.clicks.add(&id, click);
-        buffer.clicks += 1;
+        buffer.add(&id, click);
         let receiver = wait_for_commit.then(|| {
             let (tx, rx) = oneshot::channel();
             buffer.open.waiters.push(tx);
@@ -193,6 +192,31 @@ mod tests {
         assert_eq!(second.clicks.len(), 2);
         assert!(buffer.take_oldest().clicks.is_empty());
         assert_eq!(buffer.clicks, 0);
+    }
+
+    #[test]
+    fn a_link_is_tallied_once_across_batches_and_its_code_goes_with_its_first_record() {
+        let writer = writer(100, 2);
+
+        for _ in 0..5 {
+            record(&writer);
+        }
+
+        let mut buffer = writer.shared.buffer();
+        let codes: Vec<usize> = (0..3)
+            .map(|_| buffer.take_oldest().clicks.codes().count())
+            .collect();
+        assert_eq!(
+            codes,
+            [1, 0, 0],
+            "only the batch with the link's first click registers it"
+        );
+        assert_eq!(buffer.tallied(), 5);
+        let tallies = buffer.take_tallies();
+        assert_eq!(tallies.clicks(), 5);
+        assert_eq!(tallies.split(10).len(), 1, "one tally for the one link");
+        assert_eq!(buffer.tallied(), 0);
+        assert!(buffer.take_tallies().is_empty());
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //!
 //! A redirect adds its click here (under the click buffer's lock) instead of queueing it for
 //! the flusher to sort out later: the click's record is encoded straight into the run of
-//! records it continues, and its counts and visitor go into its link's tally. The flusher
-//! then only sends what is already there. (When the flusher did that per-click work itself,
-//! every flush of ~900 clicks stalled the HTTP worker sharing its core for ~0.4 ms; now a
-//! flush takes ~0.1 ms, most of it the Redis client copying the records into its pipeline.)
+//! records it continues ([`ClickSums`], one per batch), and its counts and visitor go into its
+//! link's tally ([`Tallies`], one per link for the whole count interval, however many batches
+//! that is). The flusher then only sends what is already there. (When the flusher did that
+//! per-click work itself, every flush of ~900 clicks stalled the HTTP worker sharing its core
+//! for ~0.4 ms; and while each batch had tallies of its own, clicks spread over 10,000 links
+//! cost a tally per link per batch, built, merged into the second's sum and freed.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,15 +35,20 @@ pub struct Click<'a> {
 /// Tallies by link code. Looked up once per click, so with foldhash rather than SipHash.
 type Links = foldhash::HashMap<Arc<str>, LinkTally>;
 
-/// Summed clicks: their records in runs of consecutive click numbers, and a tally per link.
-/// Also what the spool keeps while Redis is away.
+/// Summed clicks: their records in runs of consecutive click numbers, and the tallies the
+/// batch carries (none while they are summed apart, in [`Tallies`]). Also what the spool
+/// keeps while Redis is away.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClickSums {
     clicks: usize,
     pub(super) runs: Vec<RecordRun>,
+    /// Links whose records may first appear in this batch: their numbers are registered with
+    /// it (see [`click_records::link_number`]). Spool files written before it lack it; their
+    /// batches carried their tallies, whose codes stand in.
+    #[serde(default)]
+    new_links: Vec<Arc<str>>,
     pub(super) links: Links,
 }
-
 /// Records of clicks with consecutive numbers in one block.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct RecordRun {
@@ -71,8 +78,9 @@ pub(super) struct Tally {
 }
 
 impl ClickSums {
-    /// Adds click `id`.
-    pub fn add(&mut self, id: &ClickId, click: &Click<'_>) {
+    /// Adds the record of click `id`; `first_of_link` says whether the tallies it is counted
+    /// in are new to its link (so its number may not be registered yet).
+    pub fn add_record(&mut self, id: &ClickId, click: &Click<'_>, first_of_link: bool) {
         self.clicks += 1;
         let seq = id.seq();
         let run = match self.runs.last_mut() {
@@ -89,24 +97,21 @@ impl ClickSums {
         };
         click_records::encode(id, click.code, click.at_ms, &mut run.records);
         run.last_at_ms = run.last_at_ms.max(click.at_ms);
-        if let Some(link) = self.links.get_mut(&**click.code) {
-            link.tally.add(click);
-        } else {
-            let mut tally = Tally::default();
-            tally.add(click);
-            self.links.insert(
-                Arc::clone(click.code),
-                LinkTally {
-                    influencer_id: Arc::clone(click.influencer_id),
-                    tally,
-                },
-            );
+        if first_of_link {
+            self.new_links.push(Arc::clone(click.code));
         }
     }
 
-    /// The codes of the links clicked.
+    /// Adds click `id` whole: its record, and its counts to the tallies the batch carries.
+    pub fn add(&mut self, id: &ClickId, click: &Click<'_>) {
+        add_to(&mut self.links, click);
+        self.add_record(id, click, false);
+    }
+
+    /// The codes of the links whose records or tallies the batch holds, for registering their
+    /// numbers (a code may come twice).
     pub fn codes(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.links.keys()
+        self.new_links.iter().chain(self.links.keys())
     }
 
     /// The clicks whose records it holds.
@@ -119,15 +124,7 @@ impl ClickSums {
         self.clicks == 0 && self.links.is_empty()
     }
 
-    /// Moves the tallies out, leaving the records: the flusher writes records at once and
-    /// keeps tallies to write later, summed over many batches.
-    pub fn take_tallies(&mut self) -> Tallies {
-        Tallies {
-            links: std::mem::take(&mut self.links),
-        }
-    }
-
-    /// Adds tallies summed elsewhere, to be written with this batch's.
+    /// Adds tallies summed elsewhere, to be written with this batch.
     pub fn add_tallies(&mut self, tallies: Tallies) {
         merge_links(&mut self.links, tallies.links);
     }
@@ -135,15 +132,14 @@ impl ClickSums {
     /// Tallies only, with no record.
     pub fn of_tallies(tallies: Tallies) -> Self {
         Self {
-            clicks: 0,
-            runs: Vec::new(),
             links: tallies.links,
+            ..Self::default()
         }
     }
 }
 
-/// Clicks counted per link and not yet written, apart from their records (see
-/// [`ClickSums::take_tallies`]).
+/// Clicks counted per link and not yet written, apart from their records: the click buffer
+/// sums every click of a count interval here, one tally per link.
 #[derive(Debug, Default)]
 pub struct Tallies {
     links: Links,
@@ -154,9 +150,9 @@ impl Tallies {
         self.links.is_empty()
     }
 
-    /// Adds `other`'s counts and visitors to these.
-    pub fn add(&mut self, other: Self) {
-        merge_links(&mut self.links, other.links);
+    /// Counts `click`; `true` when it is the first click on its link these tallies hold.
+    pub fn add(&mut self, click: &Click<'_>) -> bool {
+        add_to(&mut self.links, click)
     }
 
     /// These tallies in parts of at most `max_links` links each (none when empty).
@@ -186,6 +182,24 @@ impl Tallies {
     }
 }
 
+/// Counts `click` in its link's tally; `true` when the link had none.
+fn add_to(links: &mut Links, click: &Click<'_>) -> bool {
+    if let Some(link) = links.get_mut(&**click.code) {
+        link.tally.add(click);
+        return false;
+    }
+    let mut tally = Tally::default();
+    tally.add(click);
+    links.insert(
+        Arc::clone(click.code),
+        LinkTally {
+            influencer_id: Arc::clone(click.influencer_id),
+            tally,
+        },
+    );
+    true
+}
+
 /// Adds `from`'s tallies into `into`, link by link; when `into` is empty it takes `from`
 /// whole, which is the common case of a batch's tallies joining an empty sum.
 fn merge_links(into: &mut Links, from: Links) {
@@ -200,6 +214,15 @@ fn merge_links(into: &mut Links, from: Links) {
                 into.insert(code, link);
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl Tallies {
+    /// Every click counted, whatever its link, day and class.
+    pub(crate) fn clicks(&self) -> i64 {
+        let tallies = self.links.values().map(|link| &link.tally);
+        tallies.flat_map(|t| &t.clicks).map(|&(_, _, n)| n).sum()
     }
 }
 
@@ -457,14 +480,12 @@ mod tests {
     fn tallies_split_into_parts_of_at_most_the_links_asked_and_lose_no_click() {
         let influencer = Arc::from("inf_abc");
         let codes: Vec<Arc<str>> = (0..7).map(|i| Arc::from(format!("code{i}"))).collect();
-        let space = IdSpace::random();
-        let mut sums = ClickSums::default();
-        for (seq, code) in codes.iter().cycle().take(20).enumerate() {
-            let id = ClickId::new(space, seq as u64);
-            sums.add(&id, &Click::for_test(code, &influencer, ClickClass::Human));
+        let mut tallies = Tallies::default();
+        for code in codes.iter().cycle().take(20) {
+            tallies.add(&Click::for_test(code, &influencer, ClickClass::Human));
         }
 
-        let parts = sums.take_tallies().split(3);
+        let parts = tallies.split(3);
 
         let sizes: Vec<usize> = parts.iter().map(|p| p.links.len()).collect();
         assert_eq!(sizes.iter().sum::<usize>(), 7);

@@ -29,15 +29,6 @@ pub struct ClickBatch {
     pub clicks: ClickSums,
 }
 
-/// Whether a write carries the batch's tallies (counts and visitors) or only its records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tallied {
-    /// Counts and sketches are written with the records.
-    Write,
-    /// Only the records: the caller keeps the tallies to write later, summed with others.
-    Hold,
-}
-
 /// How long a writer's last-applied batch number is remembered: far longer than any retry.
 const APPLIED_TTL_SECS: u64 = 7 * 86_400;
 
@@ -165,7 +156,7 @@ fn record_writes<'a>(
 }
 
 impl Store {
-    /// Writes a batch: click records, then (with [`Tallied::Write`]) one script per count
+    /// Writes a batch: click records, then, for the tallies it carries, one script per count
     /// shard with the counters of every owner the batch touches there (once per batch, by its
     /// number) and the `PFADD`s of their unique-visitor sketches, in one pipeline (one per
     /// slot on a cluster).
@@ -177,7 +168,6 @@ impl Store {
         batch: &ClickBatch,
         window_days: u64,
         new_links: &[&str],
-        tallied: Tallied,
     ) -> StoreResult<()> {
         let keys = self.keys();
         let mut pipe = SlotPipeline::new();
@@ -205,11 +195,7 @@ impl Store {
             pipe.add(&block.key, Cmd::expire_at(&block.key, block.expire_at));
         }
         let script_hash = self.scripts.apply_counts.get_hash();
-        let shards = match tallied {
-            Tallied::Write => by_shard(&batch.clicks),
-            Tallied::Hold => HashMap::new(),
-        };
-        for (shard, owners) in shards {
+        for (shard, owners) in by_shard(&batch.clicks) {
             let applied = keys.click_applied(shard);
             pipe.add(
                 &applied,

@@ -24,7 +24,7 @@ use connection::{Connection, Replication, SlotPipeline};
 
 pub use changes::{Change, ChangeFeed, Missed};
 pub use click_sums::{Click, ClickSums, Tallies};
-pub use clicks::{ClickBatch, Tallied};
+pub use clicks::ClickBatch;
 pub use connection::RedisTarget;
 pub use coupons::AddCoupon;
 pub use influencers::{InfluencerRecord, SaveInfluencer};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reftrack::domain::{ClickClass, ClickId, IdSpace};
-use reftrack::store::{Click, ClickBatch, ClickSums, RedisTarget, Store, Tallied};
+use reftrack::store::{Click, ClickBatch, ClickSums, RedisTarget, Store};
 use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
@@ -84,22 +84,13 @@ async fn a_batch_over_many_links_and_influencers_counts_once_however_often_it_is
     let first = batch(&links, 1, 0, space);
 
     // Act: the batch is written, written again (a retried flush), then a later batch
+    store.write_clicks(&first, 30, &[]).await.unwrap();
+    store.write_clicks(&first, 30, &[]).await.unwrap();
     store
-        .write_clicks(&first, 30, &[], Tallied::Write)
+        .write_clicks(&batch(&links, 2, 3, space), 30, &[])
         .await
         .unwrap();
-    store
-        .write_clicks(&first, 30, &[], Tallied::Write)
-        .await
-        .unwrap();
-    store
-        .write_clicks(&batch(&links, 2, 3, space), 30, &[], Tallied::Write)
-        .await
-        .unwrap();
-    store
-        .write_clicks(&first, 30, &[], Tallied::Write)
-        .await
-        .unwrap();
+    store.write_clicks(&first, 30, &[]).await.unwrap();
 
     // Assert: per influencer and per link, every click once
     let (status, report) = app.get_json("/api/v1/reports/influencers").await;
