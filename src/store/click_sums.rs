@@ -9,7 +9,6 @@
 //! for ~0.4 ms; and while each batch had tallies of its own, clicks spread over 10,000 links
 //! cost a tally per link per batch, built, merged into the second's sum and freed.)
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -283,40 +282,35 @@ impl Tally {
         }
     }
 
-    /// Adds `other`, copied: an influencer's tally is the sum of its links'.
-    pub(super) fn merge(&mut self, other: &Self) {
-        self.absorb(other.clone());
-    }
-
-    /// Counter field increments, per day and per month (a year is read as its months).
-    pub(super) fn increments(&self) -> HashMap<String, i64> {
-        let mut out = HashMap::new();
-        for &(day, class, n) in &self.clicks {
-            for bucket in click_buckets(day) {
-                let name = match class {
-                    ClickClass::Human => field::human(bucket),
-                    ClickClass::Bot => field::bot(bucket),
-                    ClickClass::Suspicious => field::suspicious(bucket),
-                };
-                *out.entry(name).or_default() += n;
+    /// Adds `other` (read, not taken): an influencer's tally is the sum of its links'.
+    pub(super) fn add_from(&mut self, other: &Self) {
+        for &(day, class, n) in &other.clicks {
+            match self
+                .clicks
+                .iter_mut()
+                .find(|(d, c, _)| *d == day && *c == class)
+            {
+                Some((_, _, total)) => *total += n,
+                None => self.clicks.push((day, class, n)),
             }
         }
-        out
-    }
-
-    /// Distinct visitors per day and per month bucket.
-    pub(super) fn distinct_visitors(&self) -> HashMap<Bucket, Vec<u64>> {
-        let mut out: HashMap<Bucket, Vec<u64>> = HashMap::new();
-        for (day, visitors) in &self.visitors {
-            for bucket in click_buckets(*day) {
-                out.entry(bucket).or_default().extend(visitors);
+        for (day, visitors) in &other.visitors {
+            match self.visitors.iter_mut().find(|(d, _)| d == day) {
+                Some((_, all)) => all.extend_from_slice(visitors),
+                None => self.visitors.push((*day, visitors.clone())),
             }
         }
-        for visitors in out.values_mut() {
-            visitors.sort_unstable();
-            visitors.dedup();
-        }
-        out
+    }
+
+    /// Distinct visitors by day, each with the sketches' buckets they go in (its day and its
+    /// month).
+    pub(super) fn visitors_by_day(&self) -> impl Iterator<Item = ([Bucket; 2], Vec<u64>)> + '_ {
+        self.visitors.iter().map(|(day, visitors)| {
+            let mut distinct = visitors.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            (click_buckets(*day), distinct)
+        })
     }
 
     fn add(&mut self, click: &Click<'_>) {
@@ -343,6 +337,28 @@ impl Tally {
 fn click_buckets(day: NaiveDate) -> [Bucket; 2] {
     let [day, month, _year] = Bucket::containing(day);
     [day, month]
+}
+
+/// The counter field names of each day and class a write counts, built once per write rather
+/// than once per owner (a write rarely spans more than a day or two).
+#[derive(Debug, Default)]
+pub(super) struct FieldNames(Vec<((NaiveDate, ClickClass), [String; 2])>);
+
+impl FieldNames {
+    /// The names of the day's and the month's field of clicks of `class` on `day`.
+    pub(super) fn of(&mut self, day: NaiveDate, class: ClickClass) -> &[String; 2] {
+        let known = self.0.iter().position(|(key, _)| *key == (day, class));
+        let at = known.unwrap_or_else(|| {
+            let names = click_buckets(day).map(|bucket| match class {
+                ClickClass::Human => field::human(bucket),
+                ClickClass::Bot => field::bot(bucket),
+                ClickClass::Suspicious => field::suspicious(bucket),
+            });
+            self.0.push(((day, class), names));
+            self.0.len() - 1
+        });
+        &self.0[at].1
+    }
 }
 
 /// Click records as base64 in the spool's JSON, rather than an array of numbers.

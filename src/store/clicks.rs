@@ -16,7 +16,7 @@ use chrono::Days;
 use redis::{AsyncCommands, Cmd};
 
 use super::click_records;
-use super::click_sums::{ClickSums, Tally};
+use super::click_sums::{ClickSums, FieldNames, Tally};
 use super::keys::{Owner, count_shard};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
 
@@ -50,7 +50,7 @@ fn by_shard(clicks: &ClickSums) -> HashMap<u32, Vec<(Owner<'_>, Cow<'_, Tally>)>
         by_influencer
             .entry(&link.influencer_id)
             .or_default()
-            .merge(&link.tally);
+            .add_from(&link.tally);
     }
     let links = clicks
         .links
@@ -68,28 +68,28 @@ fn by_shard(clicks: &ClickSums) -> HashMap<u32, Vec<(Owner<'_>, Cow<'_, Tally>)>
     out
 }
 
-/// The counters script of one count shard for a batch (see `lua/apply_counts.lua`).
+/// The counters script of one count shard for a batch (see `lua/apply_counts.lua`): for each
+/// owner, a day's field and its month's for each day and class it counts (a field may come
+/// twice when two days share a month; the script adds both).
 fn shard_update(
     script_hash: &str,
     applied: &str,
     batch: &ClickBatch,
     owners: &[(Owner<'_>, Cow<'_, Tally>)],
     keys: &super::Keys,
+    names: &mut FieldNames,
 ) -> Cmd {
-    let groups: Vec<_> = owners
-        .iter()
-        .map(|(owner, tally)| (*owner, tally.increments()))
-        .collect();
     let mut cmd = redis::cmd("EVALSHA");
-    cmd.arg(script_hash).arg(1 + groups.len()).arg(applied);
-    for (owner, _) in &groups {
+    cmd.arg(script_hash).arg(1 + owners.len()).arg(applied);
+    for (owner, _) in owners {
         cmd.arg(keys.click_counts(*owner));
     }
     cmd.arg(&*batch.writer).arg(batch.seq).arg(APPLIED_TTL_SECS);
-    for (_, increments) in &groups {
-        cmd.arg(increments.len());
-        for (name, n) in increments {
-            cmd.arg(name).arg(n);
+    for (_, tally) in owners {
+        cmd.arg(2 * tally.clicks.len());
+        for &(day, class, n) in &tally.clicks {
+            let [day_field, month_field] = names.of(day, class);
+            cmd.arg(day_field).arg(n).arg(month_field).arg(n);
         }
     }
     cmd
@@ -98,24 +98,29 @@ fn shard_update(
 /// Visitors sent in one `PFADD` at most, so no single command holds Redis for long.
 const SKETCH_CHUNK: usize = 4096;
 
-/// The unique-visitor sketch updates of one count shard for a batch: plain `PFADD`s, since a
-/// sketch that takes a visitor twice is unchanged, so a batch written again needs no guard.
-fn sketch_adds(owners: &[(Owner<'_>, Cow<'_, Tally>)], keys: &super::Keys) -> Vec<(String, Cmd)> {
-    let mut out = Vec::new();
+/// Adds the unique-visitor sketch updates of a count shard's owners to `pipe`: plain `PFADD`s,
+/// since a sketch that takes a visitor twice is unchanged, so a batch written again needs no
+/// guard.
+fn add_sketches(
+    pipe: &mut SlotPipeline,
+    owners: &[(Owner<'_>, Cow<'_, Tally>)],
+    keys: &super::Keys,
+) {
     for (owner, tally) in owners {
-        for (bucket, visitors) in tally.distinct_visitors() {
-            let key = keys.click_uniques(*owner, bucket);
-            for chunk in visitors.chunks(SKETCH_CHUNK) {
-                let mut add = redis::cmd("PFADD");
-                add.arg(&key);
-                for visitor in chunk {
-                    add.arg(&visitor.to_le_bytes()[..]);
+        for (buckets, visitors) in tally.visitors_by_day() {
+            for bucket in buckets {
+                let key = keys.click_uniques(*owner, bucket);
+                for chunk in visitors.chunks(SKETCH_CHUNK) {
+                    let mut add = redis::cmd("PFADD");
+                    add.arg(&key);
+                    for visitor in chunk {
+                        add.arg(&visitor.to_le_bytes()[..]);
+                    }
+                    pipe.add(&key, add);
                 }
-                out.push((key.clone(), add));
             }
         }
     }
-    out
 }
 
 /// What a batch writes to one block of click records.
@@ -195,15 +200,14 @@ impl Store {
             pipe.add(&block.key, Cmd::expire_at(&block.key, block.expire_at));
         }
         let script_hash = self.scripts.apply_counts.get_hash();
+        let mut names = FieldNames::default();
         for (shard, owners) in by_shard(&batch.clicks) {
             let applied = keys.click_applied(shard);
             pipe.add(
                 &applied,
-                shard_update(script_hash, &applied, batch, &owners, keys),
+                shard_update(script_hash, &applied, batch, &owners, keys, &mut names),
             );
-            for (key, add) in sketch_adds(&owners, keys) {
-                pipe.add(&key, add);
-            }
+            add_sketches(&mut pipe, &owners, keys);
         }
         match self.write_slots(&pipe).await {
             Err(StoreError::Redis(e))
@@ -254,6 +258,53 @@ mod tests {
 
     fn offset(slot: u64) -> isize {
         isize::try_from(usize::try_from(slot).unwrap() * RECORD_LEN).unwrap()
+    }
+
+    #[test]
+    fn an_influencer_counts_the_sum_of_its_links_and_each_day_adds_its_day_and_month_field() {
+        let influencer: Arc<str> = Arc::from("inf_abc");
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("aaa"), Arc::from("bbb"));
+        let mut sums = ClickSums::default();
+        let space = IdSpace::random();
+        let mut seq = 0;
+        for (code, class, day) in [
+            (&a, ClickClass::Human, 23),
+            (&a, ClickClass::Human, 24),
+            (&b, ClickClass::Human, 23),
+            (&b, ClickClass::Bot, 23),
+        ] {
+            let mut click = Click::for_test(code, &influencer, class);
+            click.day = chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+            sums.add(&ClickId::new(space, seq), &click);
+            seq += 1;
+        }
+
+        let shards = by_shard(&sums);
+        let (_, tally) = shards
+            .values()
+            .flatten()
+            .find(|(owner, _)| matches!(owner, Owner::Influencer("inf_abc")))
+            .unwrap();
+        let mut counts = tally.clicks.clone();
+        counts.sort_unstable_by_key(|&(day, class, _)| (day, class as u8));
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        assert_eq!(
+            counts,
+            [
+                (day(23), ClickClass::Human, 2),
+                (day(23), ClickClass::Bot, 1),
+                (day(24), ClickClass::Human, 1)
+            ]
+        );
+        let mut names = FieldNames::default();
+        assert_eq!(
+            names.of(day(24), ClickClass::Human),
+            &["h:d:20261124".to_owned(), "h:m:202611".to_owned()]
+        );
+        assert_eq!(
+            names.of(day(23), ClickClass::Bot),
+            &["b:d:20261123".to_owned(), "b:m:202611".to_owned()]
+        );
     }
 
     #[test]
