@@ -26,6 +26,7 @@ mod link_cache;
 mod links;
 mod lists;
 mod migrate;
+mod migrate_command;
 mod openapi;
 mod operations;
 mod order_properties;

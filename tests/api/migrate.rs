@@ -15,15 +15,15 @@ use crate::helpers::{BROWSER, TestApp, spawn_app, test_settings};
 const MIGRATIONS: &str = "rt:{rt:cat}:migrations";
 
 /// What the old build counted for an owner today.
-const OLD_HUMAN: i64 = 5;
-const OLD_BOT: i64 = 2;
-const OLD_VISITORS: [&str; 3] = ["old-visitor-1", "old-visitor-2", "old-visitor-3"];
+pub const OLD_HUMAN: i64 = 5;
+pub const OLD_BOT: i64 = 2;
+pub const OLD_VISITORS: [&str; 3] = ["old-visitor-1", "old-visitor-2", "old-visitor-3"];
 
 /// Writes an owner's clicks as builds from eb2aa72 up to b926925^ did (`Keys::counts` and
 /// `Keys::uniques` of src/store/keys.rs there; buckets from `Bucket::containing`): `h:`, `b:`
 /// fields of the day, month and year in the owner's own `P:{P:<kind>:<name>}:counts`, beside
 /// its order counters, and a sketch per bucket in `P:{P:<kind>:<name>}:uniq:<bucket>`.
-fn seed_old_build(app: &TestApp, tag: &str, day: NaiveDate, human: i64) {
+pub fn seed_old_build(app: &TestApp, tag: &str, day: NaiveDate, human: i64) {
     let mut redis = app.redis.connection();
     let buckets = [
         format!("d:{}", day.format("%Y%m%d")),
@@ -52,7 +52,7 @@ fn order_counter(tag: &str, day: NaiveDate) -> (String, String) {
 
 /// Waits until the migration the app ran at start-up has finished (found nothing). Polled
 /// asynchronously: the migration runs on the test's own runtime.
-async fn wait_for_first_run(app: &TestApp) {
+pub async fn wait_for_first_run(app: &TestApp) {
     let mut redis = app.redis.connection();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !redis
