@@ -7,6 +7,8 @@
 //! reads at most about 13 month buckets and 30 days. Unique visitors are sketches, which
 //! cannot be subtracted: a cut month's sketch is its month's when every day left out is
 //! still to come (no visitor counted yet), and otherwise the union of its days in the range.
+//! Counters of days to come are still read and subtracted: orders and costs can be dated
+//! ahead (a fee booked for next week), so those days are not known to be empty.
 
 use chrono::{Datelike, Months, NaiveDate};
 
