@@ -213,19 +213,27 @@ impl Flusher {
     /// along.
     async fn keep(
         &mut self,
-        mut batch: ClickBatch,
+        batch: ClickBatch,
         route: Route,
         stop: &watch::Receiver<Option<Instant>>,
     ) {
         if route == Route::Redis && self.spool.is_empty() && self.write(&batch).await {
             return;
         }
+        self.spool(&batch, stop).await;
         // While Redis is away the tallies are safer on disk than in memory, and they land in
-        // order with the rest.
-        batch
-            .clicks
-            .add_tallies(self.shared.buffer().take_tallies());
-        let batch = &batch;
+        // order with the rest. They go as batches of their own, never added to the one just
+        // tried: its write may have landed in some count shards, which would then skip what
+        // was added to it when it is replayed.
+        let tallies = self.shared.buffer().take_tallies();
+        for part in tallies.split(MAX_TALLIED_LINKS) {
+            let part = self.next_batch(ClickSums::of_tallies(part));
+            self.spool(&part, stop).await;
+        }
+    }
+
+    /// Appends a batch to the spool; if the spool cannot be written, waits for Redis instead.
+    async fn spool(&mut self, batch: &ClickBatch, stop: &watch::Receiver<Option<Instant>>) {
         match self.spool.append(batch) {
             Ok(dropped) => {
                 if dropped > 0 {
@@ -243,6 +251,7 @@ impl Flusher {
                 if !self.write_until_landed(batch, stop).await {
                     tracing::error!(
                         lost = batch.clicks.len(),
+                        counted = batch.clicks.tallied(),
                         "Redis stayed unreachable past the shutdown deadline; clicks are lost"
                     );
                 }
@@ -366,7 +375,12 @@ impl Flusher {
     ) -> bool {
         let mut backoff = MIN_BACKOFF;
         loop {
-            if self.write(batch).await {
+            // Older batches in the spool land first: a later batch number landing before them
+            // would make the counts script skip them.
+            if !self.spool.is_empty() {
+                self.replay_spool(true).await;
+            }
+            if self.spool.is_empty() && self.write(batch).await {
                 return true;
             }
             if let Some(deadline) = *stop.borrow()

@@ -1,7 +1,9 @@
 //! The click buffer and its flusher: a group commit of clicks to Redis.
 //!
-//! A redirect adds its click to the open batch in memory (under a mutex, no I/O): the click's
-//! record is encoded and its counts summed right there (see [`ClickSums`]), and it answers.
+//! A redirect adds its click to the buffer in memory (under a mutex, no I/O): the click's
+//! record is encoded into the open batch (see [`ClickSums`](crate::store::ClickSums)) and its
+//! counts summed into its link's tally (see [`Tallies`](crate::store::Tallies)) right there,
+//! and it answers.
 //! One flusher task writes the open batch in one pipeline: every `flush_interval`, at once
 //! when a batch reaches `max_batch` clicks (it is then sealed and a new one opened), and at
 //! once when a durable-mode redirect is waiting, so redirects arriving together share one
@@ -129,8 +131,7 @@ impl ClickWriter {
         });
         let full = buffer.open.clicks.len() >= shared.max_batch;
         if full {
-            let batch = std::mem::take(&mut buffer.open);
-            buffer.sealed.push_back(batch);
+            buffer.seal();
         }
         drop(buffer);
         if wait_for_commit || full {
@@ -195,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn a_link_is_tallied_once_across_batches_and_its_code_goes_with_its_first_record() {
+    fn a_link_is_tallied_once_across_batches_and_each_batch_carries_its_code_once() {
         let writer = writer(100, 2);
 
         for _ in 0..5 {
@@ -208,8 +209,8 @@ mod tests {
             .collect();
         assert_eq!(
             codes,
-            [1, 0, 0],
-            "only the batch with the link's first click registers it"
+            [1, 1, 1],
+            "each batch registers the link its records use, whatever becomes of the others"
         );
         assert_eq!(buffer.tallied(), 5);
         let tallies = buffer.take_tallies();

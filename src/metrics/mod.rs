@@ -160,8 +160,8 @@ impl Metrics {
                 &r,
                 IntGauge::new(
                     "reftrack_click_tallies_held",
-                    "Clicks whose records are in Redis and whose counts are summed in memory, \
-                     to be written within clicks.count_interval_ms.",
+                    "Clicks whose counts are summed in memory, to be written together once per \
+                     clicks.count_interval_ms (their records may be buffered too, or in Redis)",
                 )
                 .expect("valid metric"),
             ),

@@ -66,6 +66,9 @@ pub(super) struct RecordRun {
 pub(super) struct LinkTally {
     pub influencer_id: Arc<str>,
     pub tally: Tally,
+    /// The last record batch (by [`Tallies::add`]'s mark) that carried the link's code.
+    #[serde(skip)]
+    carried_in: u64,
 }
 
 /// Clicks by day and class, and the visitors of the human ones by day. A batch rarely spans
@@ -103,7 +106,7 @@ impl ClickSums {
 
     /// Adds click `id` whole: its record, and its counts to the tallies the batch carries.
     pub fn add(&mut self, id: &ClickId, click: &Click<'_>) {
-        add_to(&mut self.links, click);
+        add_to(&mut self.links, click, 0);
         self.add_record(id, click, false);
     }
 
@@ -123,9 +126,9 @@ impl ClickSums {
         self.clicks == 0 && self.links.is_empty()
     }
 
-    /// Adds tallies summed elsewhere, to be written with this batch.
-    pub fn add_tallies(&mut self, tallies: Tallies) {
-        merge_links(&mut self.links, tallies.links);
+    /// The clicks its tallies count (a batch of tallies alone holds no record).
+    pub fn tallied(&self) -> i64 {
+        self.links.values().map(|link| link.tally.count()).sum()
     }
 
     /// Tallies only, with no record.
@@ -149,9 +152,12 @@ impl Tallies {
         self.links.is_empty()
     }
 
-    /// Counts `click`; `true` when it is the first click on its link these tallies hold.
-    pub fn add(&mut self, click: &Click<'_>) -> bool {
-        add_to(&mut self.links, click)
+    /// Counts `click`, whose record goes in the record batch marked `batch` (a number that
+    /// changes with every batch); `true` when it is the first click on its link in that
+    /// batch, which then carries the link's code so that every batch registers the numbers
+    /// its records use, whatever becomes of the others.
+    pub fn add(&mut self, click: &Click<'_>, batch: u64) -> bool {
+        add_to(&mut self.links, click, batch)
     }
 
     /// These tallies in parts of at most `max_links` links each (none when empty).
@@ -181,11 +187,12 @@ impl Tallies {
     }
 }
 
-/// Counts `click` in its link's tally; `true` when the link had none.
-fn add_to(links: &mut Links, click: &Click<'_>) -> bool {
+/// Counts `click` in its link's tally; `true` when the tally had not yet seen a click of the
+/// record batch marked `batch` (see [`Tallies::add`]).
+fn add_to(links: &mut Links, click: &Click<'_>, batch: u64) -> bool {
     if let Some(link) = links.get_mut(&**click.code) {
         link.tally.add(click);
-        return false;
+        return std::mem::replace(&mut link.carried_in, batch) != batch;
     }
     let mut tally = Tally::default();
     tally.add(click);
@@ -194,34 +201,17 @@ fn add_to(links: &mut Links, click: &Click<'_>) -> bool {
         LinkTally {
             influencer_id: Arc::clone(click.influencer_id),
             tally,
+            carried_in: batch,
         },
     );
     true
-}
-
-/// Adds `from`'s tallies into `into`, link by link; when `into` is empty it takes `from`
-/// whole, which is the common case of a batch's tallies joining an empty sum.
-fn merge_links(into: &mut Links, from: Links) {
-    if into.is_empty() {
-        *into = from;
-        return;
-    }
-    for (code, link) in from {
-        match into.get_mut(&code) {
-            Some(known) => known.tally.absorb(link.tally),
-            None => {
-                into.insert(code, link);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 impl Tallies {
     /// Every click counted, whatever its link, day and class.
     pub(crate) fn clicks(&self) -> i64 {
-        let tallies = self.links.values().map(|link| &link.tally);
-        tallies.flat_map(|t| &t.clicks).map(|&(_, _, n)| n).sum()
+        self.links.values().map(|link| link.tally.count()).sum()
     }
 }
 
@@ -262,24 +252,9 @@ impl RecordRun {
 }
 
 impl Tally {
-    /// Adds `other`, taking its visitor lists where this has none for a day.
-    fn absorb(&mut self, other: Self) {
-        for (day, class, n) in other.clicks {
-            match self
-                .clicks
-                .iter_mut()
-                .find(|(d, c, _)| *d == day && *c == class)
-            {
-                Some((_, _, total)) => *total += n,
-                None => self.clicks.push((day, class, n)),
-            }
-        }
-        for (day, visitors) in other.visitors {
-            match self.visitors.iter_mut().find(|(d, _)| *d == day) {
-                Some((_, all)) => all.extend(visitors),
-                None => self.visitors.push((day, visitors)),
-            }
-        }
+    /// The clicks it counts, whatever their day and class.
+    fn count(&self) -> i64 {
+        self.clicks.iter().map(|&(_, _, n)| n).sum()
     }
 
     /// Adds `other` (read, not taken): an influencer's tally is the sum of its links'.
@@ -498,7 +473,7 @@ mod tests {
         let codes: Vec<Arc<str>> = (0..7).map(|i| Arc::from(format!("code{i}"))).collect();
         let mut tallies = Tallies::default();
         for code in codes.iter().cycle().take(20) {
-            tallies.add(&Click::for_test(code, &influencer, ClickClass::Human));
+            tallies.add(&Click::for_test(code, &influencer, ClickClass::Human), 1);
         }
 
         let parts = tallies.split(3);

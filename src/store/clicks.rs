@@ -266,17 +266,18 @@ mod tests {
         let (a, b): (Arc<str>, Arc<str>) = (Arc::from("aaa"), Arc::from("bbb"));
         let mut sums = ClickSums::default();
         let space = IdSpace::random();
-        let mut seq = 0;
-        for (code, class, day) in [
+        for (seq, (code, class, day)) in [
             (&a, ClickClass::Human, 23),
             (&a, ClickClass::Human, 24),
             (&b, ClickClass::Human, 23),
             (&b, ClickClass::Bot, 23),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let mut click = Click::for_test(code, &influencer, class);
             click.day = chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
-            sums.add(&ClickId::new(space, seq), &click);
-            seq += 1;
+            sums.add(&ClickId::new(space, seq as u64), &click);
         }
 
         let shards = by_shard(&sums);
