@@ -2,6 +2,7 @@
 //! land at once, the counts when due, and nothing summed is lost on a stop or an outage.
 
 use std::num::NonZero;
+use std::time::Duration;
 
 use crate::helpers::{BROWSER, TestApp, spawn_app_with};
 
@@ -79,4 +80,36 @@ async fn counts_held_in_memory_go_to_the_spool_with_the_next_batch_when_redis_is
 
     // Assert: the spool replay counts all four, long before the minute held counts wait.
     assert_eq!(app.first_row_clicks_at(&app.address, 4).await, 4);
+}
+
+#[tokio::test]
+async fn counts_that_come_while_a_count_write_hangs_are_counted_when_that_write_lands_late() {
+    // Arrange: counts written at every flush, a short Redis deadline, a cached link
+    let app = spawn_app_with(|s| {
+        s.clicks.count_interval_ms = NonZero::new(1).unwrap();
+        s.redis.timeout_ms = NonZero::new(200).unwrap();
+    })
+    .await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    click_times(&app, &code, 1).await;
+    app.wait_for_clicks(&alice, 1).await;
+
+    // Act: Redis hangs, so a count write times out, yet it is in Redis's socket and lands when
+    // Redis wakes (as after a lost reply); followers keep clicking while it hangs
+    app.redis.pause();
+    for _ in 0..30 {
+        click_times(&app, &code, 1).await;
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    app.wait_for_metric("reftrack_click_spool_bytes", |v| v > 0.0)
+        .await;
+    app.redis.resume();
+
+    // Assert: the spooled write is skipped where it had landed, and nothing that came after it
+    // is skipped with it
+    let row = app.wait_for_clicks(&alice, 31).await;
+    assert_eq!(row["clicks"], 31, "{row}");
+    app.wait_for_metric("reftrack_click_spool_bytes", |v| v == 0.0)
+        .await;
 }
