@@ -8,7 +8,22 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    reftrack::cli::Cli::parse().run().await
+/// Runtime threads at least: the click flusher's bursts of work (a count write over thousands
+/// of links) occupy one, and the tasks that drive the other Redis connections and take in
+/// orders must not wait for it, however few cores the process is given.
+const MIN_RUNTIME_THREADS: usize = 2;
+
+fn main() -> ExitCode {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.max(MIN_RUNTIME_THREADS))
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(reftrack::cli::Cli::parse().run()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

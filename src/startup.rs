@@ -246,6 +246,7 @@ async fn order_intake(
         TrustRules::new(&settings.attribution, &email_key),
         settings.reports.time_zone,
         metrics,
+        tokio::runtime::Handle::current(),
     ))
 }
 

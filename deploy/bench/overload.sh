@@ -81,10 +81,20 @@ webhook_ms() {
   taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" "$base/webhooks/shopify" "$SHOPIFY_SECRET" 3 1 \
     | awk '{print $2}'
 }
+# "sum count" of the server's own webhook handling time (reftrack_webhook_duration_seconds):
+# two readings give the mean time inside the server, apart from waiting to be read and the
+# client's own core.
+webhook_server() {
+  curl -sf "$base/metrics" | awk '/^reftrack_webhook_duration_seconds_sum/ {s += $2}
+    /^reftrack_webhook_duration_seconds_count/ {c += $2} END {print s, c}'
+}
+mean_ms() { python3 -c 'import sys; s0, c0, s1, c1 = map(float, sys.argv[1:]); print("%.3f" % (1000 * (s1 - s0) / max(1, c1 - c0)))' $1 $2; }
 
+w0=$(webhook_server)
 idle_webhook=$(webhook_ms)
+idle_server=$(mean_ms "$w0" "$(webhook_server)")
 idle_admin=$(admin_ms idle)
-echo "idle: webhook p99 ${idle_webhook} ms, link creation median ${idle_admin} ms" >&2
+echo "idle: webhook p99 ${idle_webhook} ms (mean inside the server ${idle_server} ms), link creation median ${idle_admin} ms" >&2
 
 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${OVERLOAD_SECS}s" -s "$work/spread.lua" "$base" >"$work/wrk.out" &
 wrk_pid=$!
@@ -92,9 +102,11 @@ pids+=("$wrk_pid")
 sleep $(( OVERLOAD_SECS / 3 ))
 busy_buffer=$(metric "$base" reftrack_click_buffer_depth)
 busy_spool=$(metric "$base" reftrack_click_spool_bytes)
+w0=$(webhook_server)
 busy_webhook=$(webhook_ms)
+busy_server=$(mean_ms "$w0" "$(webhook_server)")
 busy_admin=$(admin_ms busy)
-echo "during the backlog (buffer ${busy_buffer}, spool ${busy_spool} bytes): webhook p99 ${busy_webhook} ms, link creation median ${busy_admin} ms" >&2
+echo "during the backlog (buffer ${busy_buffer}, spool ${busy_spool} bytes): webhook p99 ${busy_webhook} ms (mean inside the server ${busy_server} ms), link creation median ${busy_admin} ms" >&2
 wait "$wrk_pid"
 # Let the flusher catch up (replay the spool), then stop it (SIGTERM flushes the rest).
 for _ in $(seq 600); do

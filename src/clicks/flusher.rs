@@ -54,8 +54,10 @@ pub(super) struct Flusher {
 }
 
 /// Links whose tallies one write carries at most (with their influencers': up to twice as many
-/// counters hashes, and a sketch or two for each).
-const MAX_TALLIED_LINKS: usize = 5_000;
+/// counters hashes, and a sketch or two for each). Small enough that building a write takes
+/// the runtime thread a few milliseconds at a time, and Redis a millisecond or two per script,
+/// so neither holds up other work for long.
+const MAX_TALLIED_LINKS: usize = 1_000;
 
 /// Registered links remembered, at most: past it the set starts again (registering twice
 /// is harmless), so a catalog of millions of links cannot grow it without bound.

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use tokio::runtime::Handle;
 
 use super::delivery::Delivery;
 use super::trust::TrustRules;
@@ -34,6 +35,8 @@ pub struct OrderIntake {
     pub(super) trust: Arc<TrustRules>,
     pub(super) time_zone: Tz,
     pub(super) metrics: Metrics,
+    /// The runtime that drives the Redis connections (see [`Self::ingest_on_runtime`]).
+    runtime: Handle,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +57,8 @@ pub enum IngestError {
          cancellation must be in its order's currency (nothing is converted)"
     )]
     CurrencyMismatch { order: Currency, given: Currency },
+    #[error("taking in the order stopped before it finished; send the delivery again")]
+    Interrupted,
 }
 
 impl OrderIntake {
@@ -68,6 +73,7 @@ impl OrderIntake {
         trust: TrustRules,
         time_zone: Tz,
         metrics: Metrics,
+        runtime: Handle,
     ) -> Self {
         Self {
             store,
@@ -75,7 +81,21 @@ impl OrderIntake {
             trust: Arc::new(trust),
             time_zone,
             metrics,
+            runtime,
         }
+    }
+
+    /// Takes in a delivery as [`Self::ingest`] does, as a task of the runtime that drives the
+    /// Redis connections rather than of the HTTP worker that received it. Its several Redis
+    /// round trips then each resume at once, where on a worker busy with redirects each one
+    /// waited for the worker's turn (a webhook took ~11 ms inside the server at full redirect
+    /// load, against 0.4 ms idle). The task runs to its end even if the shop hangs up.
+    pub async fn ingest_on_runtime(&self, delivery: Delivery) -> Result<Ingested, IngestError> {
+        let intake = self.clone();
+        let task = self
+            .runtime
+            .spawn(async move { intake.ingest(&delivery).await });
+        task.await.unwrap_or(Err(IngestError::Interrupted))
     }
 
     /// How suspect orders are found and held, and the key of e-mail hashes.

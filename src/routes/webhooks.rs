@@ -118,6 +118,9 @@ impl Refusal {
             Self::Ingest(IngestError::Contended) => {
                 ApiError::client(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
             }
+            Self::Ingest(IngestError::Interrupted) => {
+                ApiError::client(StatusCode::SERVICE_UNAVAILABLE, "interrupted", message)
+            }
         }
     }
 }
@@ -227,7 +230,7 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, Refusal> {
 async fn store(state: &AppState, parsed: Parsed) -> Received {
     match parsed {
         Parsed::Ignored => Ok(WebhookOutcome::Ignored),
-        Parsed::Order(delivery) => Ok(match state.orders.ingest(&delivery).await? {
+        Parsed::Order(delivery) => Ok(match state.orders.ingest_on_runtime(delivery).await? {
             Ingested::Applied => WebhookOutcome::Applied,
             Ingested::Duplicate => WebhookOutcome::Duplicate,
         }),
