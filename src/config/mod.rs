@@ -323,6 +323,7 @@ impl Settings {
                 "must be at least 1048576 (1 MiB)",
             ));
         }
+        self.check_time_and_size_bounds()?;
         if self.clicks.count_interval_ms.get() > 60_000 {
             return Err(invalid(
                 "clicks.count_interval_ms",
@@ -348,6 +349,69 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+impl Settings {
+    /// Times and sizes have upper bounds as well: a value far past any sensible one (a
+    /// flush interval of 2^64 ms) would not mean "never", it would overflow the clock
+    /// arithmetic that uses it and stop the task at start-up.
+    fn check_time_and_size_bounds(&self) -> Result<(), ConfigError> {
+        let bounds: [(&str, u64, u64, u64); 8] = [
+            (
+                "http.shutdown_timeout_secs",
+                self.http.shutdown_timeout_secs,
+                0,
+                3_600,
+            ),
+            ("redis.timeout_ms", self.redis.timeout_ms.get(), 1, 60_000),
+            (
+                "clicks.flush_interval_ms",
+                self.clicks.flush_interval_ms.get(),
+                1,
+                3_600_000,
+            ),
+            (
+                "clicks.durable_timeout_ms",
+                self.clicks.durable_timeout_ms,
+                0,
+                60_000,
+            ),
+            (
+                "clicks.buffer_capacity",
+                to_u64(self.clicks.buffer_capacity),
+                1,
+                100_000_000,
+            ),
+            (
+                "fraud.repeat_window_secs",
+                u64::from(self.fraud.repeat_window_secs),
+                0,
+                86_400,
+            ),
+            (
+                "fraud.burst_window_secs",
+                u64::from(self.fraud.burst_window_secs.get()),
+                1,
+                86_400,
+            ),
+            (
+                "fraud.tracked_clients",
+                to_u64(self.fraud.tracked_clients.get()),
+                1,
+                100_000_000,
+            ),
+        ];
+        for (key, value, min, max) in bounds {
+            if !(min..=max).contains(&value) {
+                return Err(invalid(key, format!("must be {min} to {max}; got {value}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 impl HttpSettings {

@@ -184,6 +184,62 @@ fn bad_values_name_their_key() {
 }
 
 #[test]
+fn times_and_sizes_far_past_any_sensible_value_are_refused_with_their_key_and_range() {
+    let huge = "18446744073709551615";
+    let cases = [
+        (
+            "REFTRACK_HTTP__SHUTDOWN_TIMEOUT_SECS",
+            huge,
+            "http.shutdown_timeout_secs",
+        ),
+        ("REFTRACK_REDIS__TIMEOUT_MS", huge, "redis.timeout_ms"),
+        (
+            "REFTRACK_CLICKS__FLUSH_INTERVAL_MS",
+            huge,
+            "clicks.flush_interval_ms",
+        ),
+        (
+            "REFTRACK_CLICKS__DURABLE_TIMEOUT_MS",
+            "60001",
+            "clicks.durable_timeout_ms",
+        ),
+        (
+            "REFTRACK_CLICKS__BUFFER_CAPACITY",
+            huge,
+            "clicks.buffer_capacity",
+        ),
+        (
+            "REFTRACK_FRAUD__REPEAT_WINDOW_SECS",
+            "4294967295",
+            "fraud.repeat_window_secs",
+        ),
+        (
+            "REFTRACK_FRAUD__BURST_WINDOW_SECS",
+            "86401",
+            "fraud.burst_window_secs",
+        ),
+        (
+            "REFTRACK_FRAUD__TRACKED_CLIENTS",
+            huge,
+            "fraud.tracked_clients",
+        ),
+    ];
+    for (var, value, key) in cases {
+        let err = load(&[(var, value)]).unwrap_err().to_string();
+        assert!(
+            err.contains(key) && err.contains("must be") && err.contains(value),
+            "{var}={value}: {err}"
+        );
+    }
+    let edge = load(&[
+        ("REFTRACK_CLICKS__FLUSH_INTERVAL_MS", "3600000"),
+        ("REFTRACK_REDIS__TIMEOUT_MS", "60000"),
+        ("REFTRACK_CLICKS__BUFFER_CAPACITY", "100000000"),
+    ]);
+    assert!(edge.is_ok(), "the largest allowed values load: {edge:?}");
+}
+
+#[test]
 fn settings_that_must_be_at_least_one_say_so_without_naming_a_rust_type() {
     for (variable, key) in [
         ("REFTRACK_CLICKS__MAX_BATCH", "clicks.max_batch"),
