@@ -257,6 +257,7 @@ impl LinkCache {
                 influencer_id: Some(influencer_id),
             }
         } else {
+            self.store.register_link_number(code).await?;
             Entry::Active(Arc::new(ActiveLink {
                 code: code.as_str().into(),
                 influencer_id,

@@ -31,38 +31,31 @@ pub(super) struct Buffer {
     tallies: Tallies,
     /// Clicks in `tallies`.
     tallied: usize,
-    /// Marks the open batch: changes whenever a new one opens (see [`Tallies::add`]).
-    open_mark: u64,
 }
 
 impl Buffer {
     /// Buffers click `id`: its record in the open batch, its counts in the tallies.
     pub fn add(&mut self, id: &ClickId, click: &Click<'_>) {
-        let first_in_batch = self.tallies.add(click, self.open_mark);
+        self.tallies.add(click);
         self.tallied += 1;
-        self.open.clicks.add_record(id, click, first_in_batch);
+        self.open.clicks.add_record(id, click);
         self.clicks += 1;
     }
 
     /// Seals the open batch behind the others and opens a new one.
     pub fn seal(&mut self) {
-        let batch = self.take_open();
+        let batch = std::mem::take(&mut self.open);
         self.sealed.push_back(batch);
     }
 
     /// The oldest batch, leaving an empty open batch when that was the one.
     pub fn take_oldest(&mut self) -> Pending {
-        let batch = match self.sealed.pop_front() {
-            Some(batch) => batch,
-            None => self.take_open(),
-        };
+        let batch = self
+            .sealed
+            .pop_front()
+            .unwrap_or_else(|| std::mem::take(&mut self.open));
         self.clicks -= batch.clicks.len();
         batch
-    }
-
-    fn take_open(&mut self) -> Pending {
-        self.open_mark = self.open_mark.wrapping_add(1);
-        std::mem::take(&mut self.open)
     }
 
     /// The tallies of every click since they were last taken.

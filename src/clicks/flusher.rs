@@ -46,7 +46,8 @@ pub(super) struct Flusher {
     /// When to try replaying the spool next: backs off while Redis stays away.
     retry_spool_at: Instant,
     spool_backoff: Duration,
-    /// Links whose number this process has registered (see `store::click_records`).
+    /// Links whose number this process registered when it wrote their tallies: a spool file
+    /// of a build before the link cache registered links relies on its batches for that.
     registered: foldhash::HashSet<Arc<str>>,
     /// When the buffer's tallies were last taken: they are due a count interval later.
     tallies_taken: Instant,
@@ -328,13 +329,12 @@ impl Flusher {
     async fn write(&mut self, batch: &ClickBatch) -> bool {
         let metrics = &self.shared.metrics;
         let started = Instant::now();
-        let mut new_links: Vec<&Arc<str>> = batch
+        let new_links: Vec<&Arc<str>> = batch
             .clicks
             .codes()
             .filter(|code| !self.registered.contains(*code))
             .collect();
-        new_links.sort_unstable();
-        new_links.dedup();
+
         let codes: Vec<&str> = new_links.iter().map(|code| &***code).collect();
         match self
             .store

@@ -41,11 +41,6 @@ type Links = foldhash::HashMap<Arc<str>, LinkTally>;
 pub struct ClickSums {
     clicks: usize,
     pub(super) runs: Vec<RecordRun>,
-    /// Links whose records may first appear in this batch: their numbers are registered with
-    /// it (see [`click_records::link_number`]). Spool files written before it lack it; their
-    /// batches carried their tallies, whose codes stand in.
-    #[serde(default)]
-    new_links: Vec<Arc<str>>,
     pub(super) links: Links,
 }
 /// Records of clicks with consecutive numbers in one block.
@@ -66,9 +61,6 @@ pub(super) struct RecordRun {
 pub(super) struct LinkTally {
     pub influencer_id: Arc<str>,
     pub tally: Tally,
-    /// The last record batch (by [`Tallies::add`]'s mark) that carried the link's code.
-    #[serde(skip)]
-    carried_in: u64,
 }
 
 /// Clicks by day and class, and the visitors of the human ones by day. A batch rarely spans
@@ -80,9 +72,8 @@ pub(super) struct Tally {
 }
 
 impl ClickSums {
-    /// Adds the record of click `id`; `first_of_link` says whether the tallies it is counted
-    /// in are new to its link (so its number may not be registered yet).
-    pub fn add_record(&mut self, id: &ClickId, click: &Click<'_>, first_of_link: bool) {
+    /// Adds the record of click `id`.
+    pub fn add_record(&mut self, id: &ClickId, click: &Click<'_>) {
         self.clicks += 1;
         let seq = id.seq();
         let run = match self.runs.last_mut() {
@@ -99,21 +90,19 @@ impl ClickSums {
         };
         click_records::encode(id, click.code, click.at_ms, &mut run.records);
         run.last_at_ms = run.last_at_ms.max(click.at_ms);
-        if first_of_link {
-            self.new_links.push(Arc::clone(click.code));
-        }
     }
 
     /// Adds click `id` whole: its record, and its counts to the tallies the batch carries.
     pub fn add(&mut self, id: &ClickId, click: &Click<'_>) {
-        add_to(&mut self.links, click, 0);
-        self.add_record(id, click, false);
+        add_to(&mut self.links, click);
+        self.add_record(id, click);
     }
 
-    /// The codes of the links whose records or tallies the batch holds, for registering their
-    /// numbers (a code may come twice).
+    /// The codes of the links whose tallies the batch holds. Their numbers are registered
+    /// with it: the link cache registers every link it loads, but a spool file of a build
+    /// before that relies on its batches to register the links their records use.
     pub fn codes(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.new_links.iter().chain(self.links.keys())
+        self.links.keys()
     }
 
     /// The clicks whose records it holds.
@@ -152,12 +141,9 @@ impl Tallies {
         self.links.is_empty()
     }
 
-    /// Counts `click`, whose record goes in the record batch marked `batch` (a number that
-    /// changes with every batch); `true` when it is the first click on its link in that
-    /// batch, which then carries the link's code so that every batch registers the numbers
-    /// its records use, whatever becomes of the others.
-    pub fn add(&mut self, click: &Click<'_>, batch: u64) -> bool {
-        add_to(&mut self.links, click, batch)
+    /// Counts `click`.
+    pub fn add(&mut self, click: &Click<'_>) {
+        add_to(&mut self.links, click);
     }
 
     /// These tallies in parts of at most `max_links` links each (none when empty).
@@ -187,12 +173,11 @@ impl Tallies {
     }
 }
 
-/// Counts `click` in its link's tally; `true` when the tally had not yet seen a click of the
-/// record batch marked `batch` (see [`Tallies::add`]).
-fn add_to(links: &mut Links, click: &Click<'_>, batch: u64) -> bool {
+/// Counts `click` in its link's tally.
+fn add_to(links: &mut Links, click: &Click<'_>) {
     if let Some(link) = links.get_mut(&**click.code) {
         link.tally.add(click);
-        return std::mem::replace(&mut link.carried_in, batch) != batch;
+        return;
     }
     let mut tally = Tally::default();
     tally.add(click);
@@ -201,10 +186,8 @@ fn add_to(links: &mut Links, click: &Click<'_>, batch: u64) -> bool {
         LinkTally {
             influencer_id: Arc::clone(click.influencer_id),
             tally,
-            carried_in: batch,
         },
     );
-    true
 }
 
 #[cfg(test)]
@@ -473,7 +456,7 @@ mod tests {
         let codes: Vec<Arc<str>> = (0..7).map(|i| Arc::from(format!("code{i}"))).collect();
         let mut tallies = Tallies::default();
         for code in codes.iter().cycle().take(20) {
-            tallies.add(&Click::for_test(code, &influencer, ClickClass::Human), 1);
+            tallies.add(&Click::for_test(code, &influencer, ClickClass::Human));
         }
 
         let parts = tallies.split(3);

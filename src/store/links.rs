@@ -87,6 +87,16 @@ impl Store {
         LinkRecord::from_hash(&key, code.clone(), &map).map(Some)
     }
 
+    /// Maps the number click records give the link `code` back to it (see
+    /// [`super::click_records::link_number`]). The link cache does this when it loads an active
+    /// link, before any click on it is answered, so every record names a registered link.
+    pub async fn register_link_number(&self, code: &LinkCode) -> StoreResult<()> {
+        let key = self.keys().link_numbers();
+        let number = super::click_records::link_number(code.as_str());
+        let _: i64 = self.conn().hset(&key, number, code.as_str()).await?;
+        self.replicated(&key).await
+    }
+
     /// An influencer's links, oldest first.
     pub async fn links_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkRecord>> {
         self.links_in(&self.keys().influencer_links(influencer))

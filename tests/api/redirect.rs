@@ -1,4 +1,5 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::num::NonZero;
 
 use reftrack::store::Keys;
 use reftrack::store::click_records::{self, RecordedLink, link_number};
@@ -311,5 +312,37 @@ async fn with_forward_query_off_the_followers_query_is_dropped() {
     assert!(
         location.starts_with("https://shop.example/p?rtclid="),
         "{location}"
+    );
+}
+
+#[tokio::test]
+async fn a_links_number_is_registered_before_its_first_click_is_answered_and_an_unknown_codes_never_is()
+ {
+    // Arrange: flushes ten seconds apart, so no flush of the click can have registered it
+    let app = spawn_app_with(|s| s.clicks.flush_interval_ms = NonZero::new(10_000).unwrap()).await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    // Act
+    assert_eq!(app.click(&code, BROWSER).await.status().as_u16(), 302);
+    assert_eq!(
+        app.click("nosuchcode", BROWSER).await.status().as_u16(),
+        404
+    );
+
+    // Assert: an order citing the click can name its link at once
+    let mut redis = app.redis.connection();
+    let registered: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(Keys::new("rt").link_numbers())
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(
+        registered.get(&link_number(&code).to_string()),
+        Some(&code),
+        "{registered:?}"
+    );
+    assert!(
+        !registered.values().any(|c| c == "nosuchcode"),
+        "{registered:?}"
     );
 }
