@@ -54,8 +54,8 @@ pub(super) struct Flusher {
     count_interval: Duration,
 }
 
-/// Links whose tallies one write carries at most (with their influencers': up to twice as many
-/// counters hashes, and a sketch or two for each). Small enough that building a write takes
+/// Links whose tallies one write carries, about (see [`crate::store::Tallies::split`]; with
+/// their influencers': up to twice as many counters hashes, and a sketch or two for each). Small enough that building a write takes
 /// the runtime thread a few milliseconds at a time, and Redis a millisecond or two per script,
 /// so neither holds up other work for long.
 const MAX_TALLIED_LINKS: usize = 1_000;
@@ -198,7 +198,7 @@ impl Flusher {
                 || tallied >= self.shared.spill_at)
     }
 
-    /// Takes the buffer's tallies and writes them in parts of at most [`MAX_TALLIED_LINKS`]
+    /// Takes the buffer's tallies and writes them in parts of about [`MAX_TALLIED_LINKS`]
     /// links, each a batch of its own: so no write carries so much that it outlasts the Redis
     /// deadline or holds Redis for long, however many links were clicked.
     async fn write_tallies(&mut self, route: Route, stop: &watch::Receiver<Option<Instant>>) {
