@@ -98,7 +98,7 @@ print(f'{r:.0f} {s/hz/t*1e6:.2f} {rc/hz/t*1e6:.2f} {r/n:.3f}')")
   rounds_clicks=$(( $(metric "$base" 'reftrack_redirects_total{outcome="redirected"}' | cut -d. -f1) - ${rounds_clicks0%.*} ))
   redis-cli -s "$work/redis.sock" info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$rounds_clicks" '/^cmdstat_/ {
     printf "  %-12s calls %10d  usec %11d  per call %8.2f  us per click %6.3f\n", substr($1, 9), $3, $5, $7, $5 / n }' |
-    sort -k5 -nr | head -n 6 >&2
+    sort -k5 -nr | head -n 10 >&2
   answered=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
   dropped=$(metric "$base" reftrack_clicks_dropped_total)
   spilled=$(metric "$base" reftrack_clicks_spilled_total)
