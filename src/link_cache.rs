@@ -257,7 +257,13 @@ impl LinkCache {
                 influencer_id: Some(influencer_id),
             }
         } else {
-            self.store.register_link_number(code).await?;
+            // Best effort: when Redis takes reads but not this write (out of memory, say), the
+            // follower is still redirected, and the flusher registers the link with its first
+            // count write.
+            if let Err(e) = self.store.register_link_number(code).await {
+                self.metrics.redis_error(RedisOperation::LinkLookup);
+                tracing::warn!(error = %e, "could not register a link's number");
+            }
             Entry::Active(Arc::new(ActiveLink {
                 code: code.as_str().into(),
                 influencer_id,

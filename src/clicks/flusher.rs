@@ -3,7 +3,7 @@
 //!
 //! Normally each batch's click records go straight to Redis, and the tallies (counts and
 //! unique visitors per link and influencer), which the buffer sums apart for every click, are
-//! taken and written together once per `count_interval`, in parts of a few thousand links:
+//! taken and written together once per `count_interval`, in parts of about a thousand links:
 //! clicks spread over many links reach each link's counters once a second rather than once a
 //! flush, which is most of what a click costs Redis. The tallies are taken and written at
 //! once, ahead of the batch, when a durable-mode redirect waits for it (they count its click),
@@ -54,8 +54,8 @@ pub(super) struct Flusher {
     count_interval: Duration,
 }
 
-/// Links whose tallies one write carries, about (see [`crate::store::Tallies::split`]; with
-/// their influencers': up to twice as many counters hashes, and a sketch or two for each). Small enough that building a write takes
+/// Links whose tallies one write carries, about (at most twice as many, with their influencers;
+/// see [`crate::store::Tallies::split`]). Small enough that building a write takes
 /// the runtime thread a few milliseconds at a time, and Redis a millisecond or two per script,
 /// so neither holds up other work for long.
 const MAX_TALLIED_LINKS: usize = 1_000;

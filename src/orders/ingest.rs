@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tokio::runtime::Handle;
+use tracing::Instrument;
 
 use super::delivery::Delivery;
 use super::trust::TrustRules;
@@ -94,8 +95,16 @@ impl OrderIntake {
         let intake = self.clone();
         let task = self
             .runtime
-            .spawn(async move { intake.ingest(&delivery).await });
-        task.await.unwrap_or(Err(IngestError::Interrupted))
+            .spawn(async move { intake.ingest(&delivery).await }.in_current_span());
+        match task.await {
+            Ok(ingested) => ingested,
+            Err(e) => {
+                if e.is_panic() {
+                    tracing::error!(error = %e, "taking in an order panicked");
+                }
+                Err(IngestError::Interrupted)
+            }
+        }
     }
 
     /// How suspect orders are found and held, and the key of e-mail hashes.

@@ -9,7 +9,8 @@
 //! A record is 18 bytes: the click id's random tail (48 bits), the click's time in whole
 //! seconds, and its link's number, a 64-bit hash of the link's code ([`link_number`]) that the
 //! catalog's `link_numbers` hash maps back to the code (the link cache registers every active
-//! link it loads, before it answers a click on it; see [`crate::store::Store::register_link_number`]). A block is allocated whole, by the batch holding its first click, so a
+//! link it loads, before it answers a click on it: see
+//! [`crate::store::Store::register_link_number`]). A block is allocated whole, by the batch holding its first click, so a
 //! record costs its bytes (about 20 with the allocator's rounding) rather than the half again
 //! of a string grown by doubling.
 //!

@@ -113,6 +113,27 @@ async fn with_wait_replicas_a_write_no_replica_holds_is_not_acknowledged() {
 }
 
 #[tokio::test]
+async fn with_wait_replicas_and_no_replica_a_link_not_yet_cached_still_redirects() {
+    // Arrange: a link made through a replica that waits for no Redis replica, and another
+    // replica that waits for one, on a Redis that has none
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/p").await;
+    let strict = app
+        .replica_with(|s| {
+            s.redis.wait_replicas = 1;
+            s.redis.timeout_ms = NonZero::new(200).unwrap();
+        })
+        .await;
+
+    // Act: the strict replica's first click on the link loads it (and registers its number)
+    let response = app.click_via(&strict.address, &code, BROWSER).await;
+
+    // Assert: the follower is redirected, whatever the replication of writes
+    assert_eq!(response.status().as_u16(), 302);
+}
+
+#[tokio::test]
 async fn a_cluster_master_killed_under_load_loses_no_click() {
     // Arrange: three masters with two replicas each, and a write counts once a replica holds
     // it; after a failover the promoted replica still has a replica of its own
