@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::buffer::{Pending, Shared};
-use super::spool::Spool;
+use super::spool::{Dropped, Spool};
 use crate::config::ClickSettings;
 use crate::domain::random_string;
 use crate::metrics::RedisOperation;
@@ -242,11 +242,13 @@ impl Flusher {
     async fn spool(&mut self, batch: &ClickBatch, stop: &watch::Receiver<Option<Instant>>) {
         match self.spool.append(batch) {
             Ok(dropped) => {
-                if dropped > 0 {
+                if dropped != Dropped::default() {
                     let metrics = &self.shared.metrics;
-                    metrics.click_spool_dropped.inc_by(dropped as u64);
+                    metrics.click_spool_dropped.inc_by(dropped.records as u64);
+                    metrics.click_spool_counts_dropped.inc_by(dropped.counted);
                     tracing::error!(
-                        dropped,
+                        records = dropped.records,
+                        counted = dropped.counted,
                         "the click spool is full; its oldest clicks were dropped"
                     );
                 }

@@ -10,7 +10,8 @@
 //! by the same rule.
 //!
 //! When the spool would grow past its size limit, whole segments are dropped oldest first and
-//! their clicks counted as lost (`reftrack_click_spool_dropped_total`), so the newest clicks
+//! their clicks counted as lost (`reftrack_click_spool_dropped_total` for records,
+//! `reftrack_click_spool_counts_dropped_total` for counts), so the newest clicks
 //! survive the longest outage the disk allows.
 //!
 //! Each process needs its own spool directory.
@@ -23,6 +24,16 @@ use crate::store::ClickBatch;
 
 /// Segments are closed at this size, so dropping the oldest frees space in small steps.
 const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What a full spool dropped to make room.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    /// Clicks whose records were dropped.
+    pub records: usize,
+    /// Clicks whose counts (counters and visitors) were dropped: those of the count writes in
+    /// the dropped segments, which are batches of their own.
+    pub counted: u64,
+}
 
 #[derive(Debug)]
 pub struct Spool {
@@ -77,15 +88,17 @@ impl Spool {
         }
     }
 
-    /// Appends a batch and syncs it to disk. Returns the clicks dropped to make room (oldest
+    /// Appends a batch and syncs it to disk. Returns what was dropped to make room (oldest
     /// segments first) when the spool was full.
-    pub fn append(&mut self, batch: &ClickBatch) -> io::Result<usize> {
+    pub fn append(&mut self, batch: &ClickBatch) -> io::Result<Dropped> {
         let mut line = serde_json::to_vec(batch).map_err(io::Error::other)?;
         line.push(b'\n');
         let size = line.len() as u64;
-        let mut dropped = 0;
+        let mut dropped = Dropped::default();
         while self.depth().bytes + size > self.max_bytes && !self.segments.is_empty() {
-            dropped += self.drop_oldest()?;
+            let segment = self.drop_oldest()?;
+            dropped.records += segment.records;
+            dropped.counted += segment.counted;
         }
         let needs_segment = self
             .segments
@@ -118,12 +131,16 @@ impl Spool {
         Ok(())
     }
 
-    fn drop_oldest(&mut self) -> io::Result<usize> {
+    fn drop_oldest(&mut self) -> io::Result<Dropped> {
         let (path, _) = self.segments.remove(0);
-        let clicks = read_segment(&path)?
-            .iter()
-            .map(|b| b.clicks.len())
-            .sum::<usize>();
+        let batches = read_segment(&path)?;
+        let clicks = Dropped {
+            records: batches.iter().map(|b| b.clicks.len()).sum(),
+            counted: batches
+                .iter()
+                .map(|b| u64::try_from(b.clicks.tallied()).unwrap_or(0))
+                .sum(),
+        };
         fs::remove_file(&path)?;
         if self.segments.is_empty() {
             self.open = None;
@@ -229,10 +246,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let one = serde_json::to_vec(&batch(1, 3)).unwrap().len() as u64 + 1;
         let mut spool = Spool::open(dir.path(), one * 2).unwrap();
-        assert_eq!(spool.append(&batch(1, 3)).unwrap(), 0);
-        assert_eq!(spool.append(&batch(2, 3)).unwrap(), 0);
+        assert_eq!(spool.append(&batch(1, 3)).unwrap(), Dropped::default());
+        assert_eq!(spool.append(&batch(2, 3)).unwrap(), Dropped::default());
         let dropped = spool.append(&batch(3, 3)).unwrap();
-        assert_eq!(dropped, 6, "the oldest segment held both earlier batches");
+        assert_eq!(
+            dropped,
+            Dropped {
+                records: 6,
+                counted: 6
+            },
+            "the oldest segment held both earlier batches, records and counts"
+        );
         let left: Vec<u64> = spool
             .oldest()
             .unwrap()

@@ -39,6 +39,7 @@ pub struct Metrics {
     pub link_cache_loads: IntCounter,
     pub click_spool_bytes: IntGauge,
     pub click_spool_dropped: IntCounter,
+    pub click_spool_counts_dropped: IntCounter,
     pub pending_orders: IntGauge,
     pub clicks_spilled: IntCounter,
     redis_errors: IntCounterVec,
@@ -236,6 +237,15 @@ impl Metrics {
                 IntCounter::new(
                     "reftrack_click_spool_dropped_total",
                     "Spooled clicks dropped, oldest first, because the spool was full.",
+                )
+                .expect("valid metric"),
+            ),
+            click_spool_counts_dropped: register(
+                &r,
+                IntCounter::new(
+                    "reftrack_click_spool_counts_dropped_total",
+                    "Clicks whose spooled counts (counters and visitors) were dropped, oldest \
+                     first, because the spool was full.",
                 )
                 .expect("valid metric"),
             ),
