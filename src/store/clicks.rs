@@ -16,8 +16,9 @@ use chrono::Days;
 use redis::{AsyncCommands, Cmd};
 
 use super::click_records;
-use super::click_sums::{ClickSums, FieldNames, Tally};
+use super::click_sums::ClickSums;
 use super::keys::{Owner, count_shard};
+use super::tallies::{FieldNames, Tally};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
 
 /// Clicks written together. `(writer, seq)` identifies the batch, so writing it twice (a retry

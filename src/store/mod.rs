@@ -2,6 +2,7 @@
 
 mod campaigns;
 mod changes;
+mod click;
 pub mod click_records;
 mod click_sums;
 mod clicks;
@@ -16,6 +17,7 @@ mod orders;
 mod pending;
 mod reports;
 mod scripts;
+mod tallies;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +25,8 @@ use std::sync::Arc;
 use connection::{Connection, Replication, SlotPipeline};
 
 pub use changes::{Change, ChangeFeed, Missed};
-pub use click_sums::{Click, ClickSums, Tallies};
+pub use click::Click;
+pub use click_sums::ClickSums;
 pub use clicks::ClickBatch;
 pub use connection::RedisTarget;
 pub use coupons::AddCoupon;
@@ -33,6 +36,7 @@ pub use links::{CreateLink, LinkRecord};
 pub use migrate::{MigrateRun, Migrated, Migration};
 pub use orders::StoredOrder;
 pub use reports::{FieldSet, FigureQuery, OwnerFigures};
+pub use tallies::Tallies;
 
 use scripts::Scripts;
 

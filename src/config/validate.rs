@@ -1,0 +1,175 @@
+//! Every setting checked once, at load: a value out of range is refused with its key, what
+//! was given and what is allowed, before anything starts.
+
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::{ConfigError, HttpSettings, Settings, invalid};
+
+impl Settings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("http.public_url", &self.http.public_url),
+            ("http.home_url", &self.http.home_url),
+        ] {
+            if value.is_empty() {
+                continue;
+            }
+            let url = Url::parse(value)
+                .map_err(|e| invalid(key, format!("'{value}' is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+                return Err(invalid(
+                    key,
+                    format!("'{value}' is not an http(s) URL such as https://go.example.com"),
+                ));
+            }
+        }
+        self.http.validate()?;
+        self.redis.validate_url()?;
+        if self.redis.key_prefix.is_empty()
+            || !self
+                .redis
+                .key_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(invalid(
+                "redis.key_prefix",
+                "must be non-empty letters, digits, '-', '_' or '.' (no ':' or braces)",
+            ));
+        }
+        let token = self.admin.token.expose_secret();
+        if !token.is_empty() && token.len() < 16 {
+            return Err(invalid("admin.token", "must be at least 16 characters"));
+        }
+        if self
+            .admin
+            .report_tokens
+            .iter()
+            .any(|t| t.expose_secret().len() < 16)
+        {
+            return Err(invalid(
+                "admin.report_tokens",
+                "each token must be at least 16 characters",
+            ));
+        }
+        if !(1..=365).contains(&self.clicks.attribution_window_days) {
+            return Err(invalid(
+                "clicks.attribution_window_days",
+                "must be 1 to 365",
+            ));
+        }
+        if self.clicks.spool_max_bytes < 1024 * 1024 {
+            return Err(invalid(
+                "clicks.spool_max_bytes",
+                "must be at least 1048576 (1 MiB)",
+            ));
+        }
+        self.check_time_and_size_bounds()?;
+        if self.clicks.count_interval_ms.get() > 60_000 {
+            return Err(invalid(
+                "clicks.count_interval_ms",
+                "must be 1 to 60000 (a crash loses up to this much of the click counts)",
+            ));
+        }
+        if self.clicks.buffer_capacity < self.clicks.max_batch.get() {
+            return Err(invalid(
+                "clicks.buffer_capacity",
+                "must be at least clicks.max_batch",
+            ));
+        }
+        self.reports.check_limits()?;
+        if !(1..=86_400).contains(&self.fraud.address_burst_window_secs) {
+            return Err(invalid(
+                "fraud.address_burst_window_secs",
+                "must be 1 to 86400",
+            ));
+        }
+        self.attribution.check()?;
+        if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
+            return Err(invalid("webhooks.tolerance_secs", "must be 1 to 86400"));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// Times and sizes have upper bounds as well: a value far past any sensible one (a
+    /// flush interval of 2^64 ms) would not mean "never", it would overflow the clock
+    /// arithmetic that uses it and stop the task at start-up.
+    fn check_time_and_size_bounds(&self) -> Result<(), ConfigError> {
+        let bounds: [(&str, u64, u64, u64); 8] = [
+            (
+                "http.shutdown_timeout_secs",
+                self.http.shutdown_timeout_secs,
+                0,
+                3_600,
+            ),
+            ("redis.timeout_ms", self.redis.timeout_ms.get(), 1, 60_000),
+            (
+                "clicks.flush_interval_ms",
+                self.clicks.flush_interval_ms.get(),
+                1,
+                3_600_000,
+            ),
+            (
+                "clicks.durable_timeout_ms",
+                self.clicks.durable_timeout_ms,
+                0,
+                60_000,
+            ),
+            (
+                "clicks.buffer_capacity",
+                to_u64(self.clicks.buffer_capacity),
+                1,
+                100_000_000,
+            ),
+            (
+                "fraud.repeat_window_secs",
+                u64::from(self.fraud.repeat_window_secs),
+                0,
+                86_400,
+            ),
+            (
+                "fraud.burst_window_secs",
+                u64::from(self.fraud.burst_window_secs.get()),
+                1,
+                86_400,
+            ),
+            (
+                "fraud.tracked_clients",
+                to_u64(self.fraud.tracked_clients.get()),
+                1,
+                100_000_000,
+            ),
+        ];
+        for (key, value, min, max) in bounds {
+            if !(min..=max).contains(&value) {
+                return Err(invalid(key, format!("must be {min} to {max}; got {value}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+impl HttpSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=300).contains(&self.header_timeout_secs) {
+            return Err(invalid("http.header_timeout_secs", "must be 1 to 300"));
+        }
+        if !(1..=3600).contains(&self.body_timeout_secs) {
+            return Err(invalid("http.body_timeout_secs", "must be 1 to 3600"));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections_per_worker) {
+            return Err(invalid(
+                "http.max_connections_per_worker",
+                "must be 1 to 1000000",
+            ));
+        }
+        Ok(())
+    }
+}
