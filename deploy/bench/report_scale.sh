@@ -9,7 +9,7 @@
 # last 30 days, each printed beside the figure issue 14 measured before this change.
 #
 # Usage: deploy/bench/report_scale.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
-#        COUNTS="1000 10000" RUNS=3 to vary.
+#        COUNTS="1000 10000" RUNS=3 to vary; PROFILE=1 prints Redis's time per report by command.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -124,8 +124,15 @@ PY
     "calendar-year json influencers?from=$last_year-01-01&to=$last_year-12-31" \
     "campaign json influencers?campaign_id=$campaign"; do
     read -r name format query <<<"$spec"
+    redis-cli -s "$redis_sock" config resetstat >/dev/null
     printf '%-11s %-13s %-6s %10s   %s\n' "$count" "$name" "$format" "$(time_of "$query")" \
       "$(today_figure "$count" "$name")"
+    if [ -n "${PROFILE:-}" ]; then
+      # Redis's time per report by command, over the RUNS requests.
+      redis-cli -s "$redis_sock" info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$RUNS" '/^cmdstat_/ {
+        printf "    %-10s calls %8d  per call %7.2f us  ms per report %8.1f\n", substr($1, 9), $3 / n, $7, $5 / n / 1000 }' |
+        sort -k11 -nr | head -n 4
+    fi
   done
   links=$(time_of "links?influencer_id=inf_bench0000000")
   printf '%-11s %-13s %-6s %10s   %s\n' "$count" "links(1)" json "$links" "-"
