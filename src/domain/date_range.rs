@@ -45,6 +45,15 @@ impl Bucket {
             Self::Year(day.year()),
         ]
     }
+
+    /// The bucket's first day (`None` only for a month or year outside the calendar).
+    pub fn first_day(&self) -> Option<NaiveDate> {
+        match *self {
+            Self::Day(day) => Some(day),
+            Self::Month { year, month } => NaiveDate::from_ymd_opt(year, month, 1),
+            Self::Year(year) => NaiveDate::from_ymd_opt(year, 1, 1),
+        }
+    }
 }
 
 impl fmt::Display for Bucket {

@@ -8,7 +8,10 @@
 //! cannot be subtracted: a cut month's sketch is its month's when every day left out is
 //! still to come (no visitor counted yet), and otherwise the union of its days in the range.
 //! Counters of days to come are still read and subtracted: orders and costs can be dated
-//! ahead (a fee booked for next week), so those days are not known to be empty.
+//! ahead (a fee booked for next week), so those days are not known to be empty. Clicks
+//! cannot: a click is counted in the bucket of the moment it was answered, so the click
+//! counters and sketches of buckets that have not begun are not read at all (a rolling 30
+//! days reads four click buckets, not seven).
 
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -26,6 +29,9 @@ pub enum Sign {
 pub struct Reads {
     /// Counter buckets whose signed sum is the range's figure.
     pub counters: Vec<(Bucket, Sign)>,
+    /// Click counter buckets whose signed sum is the range's clicks: `counters` without
+    /// the buckets that have not begun (they hold no click).
+    pub clicks: Vec<(Bucket, Sign)>,
     /// Unique-visitor sketches whose union counts the range's visitors.
     pub uniques: Vec<Bucket>,
 }
@@ -36,6 +42,7 @@ impl Reads {
     pub fn of(range: DateRange, today: NaiveDate) -> Self {
         let mut reads = Self {
             counters: Vec::new(),
+            clicks: Vec::new(),
             uniques: Vec::new(),
         };
         let mut first = range.from().with_day(1).unwrap_or(range.from());
@@ -48,6 +55,14 @@ impl Reads {
                 None => break,
             }
         }
+        let begun = |bucket: &Bucket| bucket.first_day().is_some_and(|first| first <= today);
+        reads.clicks = reads
+            .counters
+            .iter()
+            .copied()
+            .filter(|(bucket, _)| begun(bucket))
+            .collect();
+        reads.uniques.retain(begun);
         reads
     }
 
@@ -55,6 +70,7 @@ impl Reads {
     pub fn day(day: NaiveDate) -> Self {
         Self {
             counters: vec![(Bucket::Day(day), Sign::Add)],
+            clicks: vec![(Bucket::Day(day), Sign::Add)],
             uniques: vec![Bucket::Day(day)],
         }
     }
@@ -112,20 +128,26 @@ mod tests {
         DateRange::parse_day(s).unwrap()
     }
 
-    fn reads(from: &str, to: &str, today: &str) -> (Vec<String>, Vec<String>) {
-        let reads = Reads::of(DateRange::new(date(from), date(to)).unwrap(), date(today));
-        let counters = reads
-            .counters
+    fn signed(buckets: &[(Bucket, Sign)]) -> Vec<String> {
+        buckets
             .iter()
             .map(|(b, s)| match s {
                 Sign::Add => format!("+{b}"),
                 Sign::Subtract => format!("-{b}"),
             })
-            .collect();
+            .collect()
+    }
+
+    fn reads(from: &str, to: &str, today: &str) -> (Vec<String>, Vec<String>) {
+        let reads = Reads::of(DateRange::new(date(from), date(to)).unwrap(), date(today));
         (
-            counters,
+            signed(&reads.counters),
             reads.uniques.iter().map(ToString::to_string).collect(),
         )
+    }
+
+    fn click_reads(from: &str, to: &str, today: &str) -> Vec<String> {
+        signed(&Reads::of(DateRange::new(date(from), date(to)).unwrap(), date(today)).clicks)
     }
 
     #[test]
@@ -154,6 +176,21 @@ mod tests {
             uniques,
             ["d:20261029", "d:20261030", "d:20261031", "m:202611"]
         );
+    }
+
+    #[test]
+    fn clicks_skip_the_buckets_that_have_not_begun_and_subtract_only_past_days() {
+        assert_eq!(
+            click_reads("2026-10-29", "2026-11-27", "2026-11-27"),
+            ["+d:20261029", "+d:20261030", "+d:20261031", "+m:202611"]
+        );
+        assert_eq!(
+            click_reads("2026-11-02", "2026-12-30", "2026-11-27"),
+            ["+m:202611", "-d:20261101"]
+        );
+        assert!(click_reads("2026-12-01", "2026-12-31", "2026-11-27").is_empty());
+        let (_, uniques) = reads("2026-11-02", "2027-01-31", "2026-11-27");
+        assert_eq!(uniques.last().map(String::as_str), Some("d:20261127"));
     }
 
     #[test]
@@ -211,37 +248,50 @@ mod tests {
             ("2026-01-31", "2026-02-01"),
             ("2026-11-02", "2026-12-30"),
             ("2024-02-10", "2024-02-29"),
+            ("2026-10-15", "2027-02-10"),
         ] {
             let range = DateRange::new(date(from), date(to)).unwrap();
             let reads = Reads::of(range, today);
-            let mut weight = std::collections::HashMap::<NaiveDate, i32>::new();
-            for (bucket, sign) in &reads.counters {
-                let n = if *sign == Sign::Add { 1 } else { -1 };
-                let covered: Vec<NaiveDate> = match bucket {
-                    Bucket::Day(d) => vec![*d],
-                    Bucket::Month { year, month } => {
-                        let first = NaiveDate::from_ymd_opt(*year, *month, 1).unwrap();
-                        days(
-                            first,
-                            first
-                                .checked_add_months(Months::new(1))
-                                .unwrap()
-                                .pred_opt()
-                                .unwrap(),
-                        )
-                        .collect()
-                    }
-                    Bucket::Year(_) => unreachable!(),
-                };
-                for d in covered {
-                    *weight.entry(d).or_default() += n;
-                }
-            }
-            weight.retain(|_, w| *w != 0);
-            let mut counted: Vec<NaiveDate> = weight.keys().copied().collect();
-            counted.sort();
-            assert_eq!(counted, range.days().collect::<Vec<_>>(), "{from}..{to}");
-            assert!(weight.values().all(|w| *w == 1));
+            let all: Vec<NaiveDate> = range.days().collect();
+            assert_eq!(counted_days(&reads.counters), all, "{from}..{to}");
+            // A month bucket also covers its days to come: they hold no click.
+            let begun = |days: Vec<NaiveDate>| -> Vec<NaiveDate> {
+                days.into_iter().filter(|d| *d <= today).collect()
+            };
+            assert_eq!(
+                begun(counted_days(&reads.clicks)),
+                begun(all),
+                "clicks {from}..{to}"
+            );
         }
+    }
+
+    /// The days the signed buckets cover, each exactly once (or the test fails).
+    fn counted_days(buckets: &[(Bucket, Sign)]) -> Vec<NaiveDate> {
+        let mut weight = std::collections::HashMap::<NaiveDate, i32>::new();
+        for (bucket, sign) in buckets {
+            let n = if *sign == Sign::Add { 1 } else { -1 };
+            let covered: Vec<NaiveDate> = match bucket {
+                Bucket::Day(d) => vec![*d],
+                Bucket::Month { year, month } => {
+                    let first = NaiveDate::from_ymd_opt(*year, *month, 1).unwrap();
+                    let last = first
+                        .checked_add_months(Months::new(1))
+                        .unwrap()
+                        .pred_opt()
+                        .unwrap();
+                    days(first, last).collect()
+                }
+                Bucket::Year(_) => unreachable!(),
+            };
+            for d in covered {
+                *weight.entry(d).or_default() += n;
+            }
+        }
+        weight.retain(|_, w| *w != 0);
+        assert!(weight.values().all(|w| *w == 1), "{weight:?}");
+        let mut counted: Vec<NaiveDate> = weight.into_keys().collect();
+        counted.sort();
+        counted
     }
 }

@@ -60,7 +60,7 @@ pub async fn influencer_figures(
     currencies: &[Currency],
 ) -> Result<Vec<OwnerFigures>, ReportError> {
     let owners = influencers.iter().map(|i| Owner::Influencer(i.id.as_str()));
-    let plain = FieldSet::new(reads, currencies, None);
+    let plain = FieldSet::new(reads, currencies);
     match scope {
         Scope::All => {
             let queries: Vec<FigureQuery<'_>> = owners
@@ -73,7 +73,7 @@ pub async fn influencer_figures(
             Ok(store.report_figures(&queries, metrics).await?)
         }
         Scope::Campaign { campaign, links } => {
-            let costs = FieldSet::new(reads, currencies, Some(campaign.id.as_str()));
+            let costs = FieldSet::campaign_costs(reads, currencies, campaign.id.as_str());
             let queries: Vec<FigureQuery<'_>> = links
                 .iter()
                 .map(|l| FigureQuery {
@@ -87,8 +87,7 @@ pub async fn influencer_figures(
                 .collect();
             let figures = store.report_figures(&queries, metrics).await?;
             let (by_link, by_influencer) = figures.split_at(links.len());
-            let mut out: Vec<OwnerFigures> =
-                by_influencer.iter().map(OwnerFigures::costs_only).collect();
+            let mut out: Vec<OwnerFigures> = by_influencer.to_vec();
             let position: HashMap<&str, usize> = influencers
                 .iter()
                 .enumerate()

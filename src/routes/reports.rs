@@ -318,10 +318,10 @@ pub async fn daily(
     let owner = Owner::Influencer(id.as_str());
     let per_day: Vec<FieldSet> = days
         .iter()
-        .map(|day| FieldSet::new(&Reads::day(*day), &[currency], None))
+        .map(|day| FieldSet::new(&Reads::day(*day), &[currency]))
         .collect();
     // Unique clicks over the whole period come from the period's sketches, not a sum of days.
-    let whole = FieldSet::new(&Reads::of(range, today(&state)), &[currency], None);
+    let whole = FieldSet::new(&Reads::of(range, today(&state)), &[currency]);
     let queries: Vec<FigureQuery<'_>> = per_day
         .iter()
         .chain([&whole])
@@ -386,7 +386,7 @@ pub async fn links(
         currency,
     });
     let links = LinkRows {
-        fields: FieldSet::new(&Reads::of(range, today(&state)), &[currency], None),
+        fields: FieldSet::new(&Reads::of(range, today(&state)), &[currency]),
         state,
         codes,
         at: 0,

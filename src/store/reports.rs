@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use futures_util::{StreamExt, TryStreamExt, stream};
 use redis::Value;
 
 use super::keys::{Owner, field};
@@ -21,103 +22,147 @@ use redis::Cmd;
 pub struct FieldSet {
     /// The counter buckets, each added or taken away (see [`Reads`]).
     buckets: Vec<(Bucket, Sign)>,
-    /// The unique-visitor sketches united (days and months; a year as its months).
+    /// The unique-visitor sketches united (days and months).
     uniques: Vec<Bucket>,
     currencies: Vec<Currency>,
-    /// Per currency, the money kinds per bucket, in the order of [`MONEY_KINDS`]: fields of
-    /// the owner's `counts` hash.
+    /// The money figures read, per currency and bucket.
+    kinds: &'static [MoneyKind],
+    /// Per currency, each of `kinds` per bucket: fields of the owner's `counts` hash.
     names: Vec<String>,
     /// Where each name is in `names`, to pick the report's fields out of a whole hash.
     index: HashMap<String, usize>,
     /// Human, bot and suspicious clicks per click bucket: fields of the owner's click
-    /// counters (in its count shard).
+    /// counters (in its count shard). Empty when the report takes no clicks from the owner.
     click_names: Vec<String>,
-    /// The day and month buckets the report's clicks are read from, each added or taken
-    /// away: its buckets, with a year read as its twelve months (clicks keep no year bucket).
+    /// The buckets the report's clicks are read from, each added or taken away.
     click_buckets: Vec<(Bucket, Sign)>,
 }
 
-/// The money counter kinds read per currency and bucket, in the order of [`Totals`]' fields.
-type Field = fn(Currency, Bucket) -> String;
-const MONEY_KINDS: [Field; 10] = [
-    field::orders,
-    field::revenue,
-    field::refunds,
-    field::commission,
-    field::costs,
-    field::click_orders,
-    field::coupon_orders,
-    field::held_orders,
-    field::held_revenue,
-    field::pending_orders,
+/// A money counter: its field per currency and bucket, and the figure it adds up to.
+#[derive(Debug)]
+struct MoneyKind {
+    field: fn(Currency, Bucket) -> String,
+    figure: fn(&mut Totals) -> &mut i128,
+}
+
+impl MoneyKind {
+    const fn new(
+        field: fn(Currency, Bucket) -> String,
+        figure: fn(&mut Totals) -> &mut i128,
+    ) -> Self {
+        Self { field, figure }
+    }
+}
+
+/// Every money figure of a report row.
+const MONEY_KINDS: [MoneyKind; 10] = [
+    MoneyKind::new(field::orders, |t| &mut t.orders),
+    MoneyKind::new(field::revenue, |t| &mut t.revenue),
+    MoneyKind::new(field::refunds, |t| &mut t.refunds),
+    MoneyKind::new(field::commission, |t| &mut t.commission),
+    MoneyKind::new(field::costs, |t| &mut t.costs),
+    MoneyKind::new(field::click_orders, |t| &mut t.click_orders),
+    MoneyKind::new(field::coupon_orders, |t| &mut t.coupon_orders),
+    MoneyKind::new(field::held_orders, |t| &mut t.held_orders),
+    MoneyKind::new(field::held_revenue, |t| &mut t.held_revenue),
+    MoneyKind::new(field::pending_orders, |t| &mut t.pending_orders),
 ];
-/// Where costs are among [`MONEY_KINDS`].
-const COSTS: usize = 4;
+/// The costs alone (named per campaign when read for one: see [`FieldSet::campaign_costs`]).
+const COSTS_ONLY: [MoneyKind; 1] = [MoneyKind::new(field::costs, |t| &mut t.costs)];
 const CLICK_KINDS: [fn(Bucket) -> String; 3] = [field::human, field::bot, field::suspicious];
 
 impl FieldSet {
-    /// Fields over the buckets of `reads` for each of `currencies`; with a campaign, the costs
-    /// read are the ones booked to it.
-    pub fn new(reads: &Reads, currencies: &[Currency], campaign: Option<&str>) -> Self {
-        let buckets = &reads.counters;
-        let mut names = Vec::with_capacity(buckets.len() * MONEY_KINDS.len() * currencies.len());
-        for currency in currencies {
-            for kind in MONEY_KINDS {
-                names.extend(buckets.iter().map(|(b, _)| kind(*currency, *b)));
-            }
-            if let Some(campaign) = campaign {
-                let costs_at = names.len() - (MONEY_KINDS.len() - COSTS) * buckets.len();
-                for (name, (bucket, _)) in names[costs_at..].iter_mut().zip(buckets) {
-                    *name = field::campaign_costs(campaign, *currency, *bucket);
-                }
-            }
-        }
+    /// Every figure over the buckets of `reads` for each of `currencies`.
+    pub fn new(reads: &Reads, currencies: &[Currency]) -> Self {
+        let names = money_names(reads, currencies, &MONEY_KINDS, |kind, currency, bucket| {
+            (kind.field)(currency, bucket)
+        });
+        let click_names = CLICK_KINDS
+            .iter()
+            .flat_map(|kind| reads.clicks.iter().map(|(b, _)| kind(*b)))
+            .collect();
+        Self::with(reads, currencies, &MONEY_KINDS, names, click_names)
+    }
+
+    /// Only the costs booked to `campaign`: what a campaign report takes from its
+    /// influencers (their clicks and orders come from the campaign's links), so nothing else
+    /// of theirs is read.
+    pub fn campaign_costs(reads: &Reads, currencies: &[Currency], campaign: &str) -> Self {
+        let names = money_names(reads, currencies, &COSTS_ONLY, |_, currency, bucket| {
+            field::campaign_costs(campaign, currency, bucket)
+        });
+        Self::with(reads, currencies, &COSTS_ONLY, names, Vec::new())
+    }
+
+    fn with(
+        reads: &Reads,
+        currencies: &[Currency],
+        kinds: &'static [MoneyKind],
+        names: Vec<String>,
+        click_names: Vec<String>,
+    ) -> Self {
         let index = names
             .iter()
             .enumerate()
             .map(|(i, name)| (name.clone(), i))
             .collect();
-        let signed_clicks: Vec<(Bucket, Sign)> = buckets
-            .iter()
-            .flat_map(|(b, sign)| click_buckets(*b).into_iter().map(move |c| (c, *sign)))
-            .collect();
-        let click_names = CLICK_KINDS
-            .iter()
-            .flat_map(|kind| signed_clicks.iter().map(|(b, _)| kind(*b)))
-            .collect();
+        let clicks = !click_names.is_empty();
         Self {
-            buckets: buckets.clone(),
-            uniques: reads
-                .uniques
-                .iter()
-                .flat_map(|b| click_buckets(*b))
-                .collect(),
+            buckets: reads.counters.clone(),
+            uniques: if clicks {
+                reads.uniques.clone()
+            } else {
+                Vec::new()
+            },
             currencies: currencies.to_vec(),
+            kinds,
             names,
             index,
             click_names,
-            click_buckets: signed_clicks,
+            click_buckets: if clicks {
+                reads.clicks.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 
     pub fn currencies(&self) -> &[Currency] {
         &self.currencies
     }
+
+    /// Whether the owner's clicks and unique visitors are read.
+    fn reads_clicks(&self) -> bool {
+        !self.click_names.is_empty()
+    }
 }
 
-/// The click buckets that hold a report bucket's clicks: a day or a month itself, a year its
-/// twelve months.
-fn click_buckets(bucket: Bucket) -> Vec<Bucket> {
-    match bucket {
-        Bucket::Year(year) => (1..=12)
-            .map(|month| Bucket::Month { year, month })
-            .collect(),
-        other => vec![other],
+/// Per currency, per kind, the field of each counter bucket of `reads`.
+fn money_names(
+    reads: &Reads,
+    currencies: &[Currency],
+    kinds: &[MoneyKind],
+    name: impl Fn(&MoneyKind, Currency, Bucket) -> String,
+) -> Vec<String> {
+    let mut names = Vec::with_capacity(reads.counters.len() * kinds.len() * currencies.len());
+    for currency in currencies {
+        for kind in kinds {
+            names.extend(
+                reads
+                    .counters
+                    .iter()
+                    .map(|(b, _)| name(kind, *currency, *b)),
+            );
+        }
     }
+    names
 }
 
 /// Owners read per round trip.
 const CHUNK: usize = 250;
+/// Round trips of one report in flight at once: two keep Redis and the server busy together;
+/// more would only queue in Redis ahead of other clients' commands.
+const CHUNKS_IN_FLIGHT: usize = 2;
 
 /// One owner's counters to read.
 #[derive(Debug, Clone, Copy)]
@@ -151,10 +196,13 @@ impl OwnerFigures {
 
 impl Store {
     /// The figures of each query, in the order given: per query one read of its money
-    /// counters, one `HMGET` of its click counters and one `PFCOUNT` of its unique-visitor
-    /// sketches (the last two in its count shard), sent as one pipeline (per slot on a
-    /// cluster) per [`CHUNK`] queries, so each round trip stays well inside the Redis deadline
-    /// however many owners a report covers.
+    /// counters and, when its field set reads clicks, one `HMGET` of its click counters and
+    /// one `PFCOUNT` of its unique-visitor sketches (the last two in its count shard), sent as
+    /// one pipeline (per slot on a cluster) per [`CHUNK`] queries, so each round trip stays
+    /// well inside the Redis deadline however many owners a report covers.
+    /// [`CHUNKS_IN_FLIGHT`] chunks are asked at once, so Redis works on the next chunk while
+    /// the replies of the last are read here: a report costs about the larger of Redis's time
+    /// and the server's, not their sum.
     /// A counter that is not an integer is skipped, logged and counted in `metrics`, so one
     /// bad field never fails a report.
     pub async fn report_figures(
@@ -162,11 +210,12 @@ impl Store {
         queries: &[FigureQuery<'_>],
         metrics: &Metrics,
     ) -> StoreResult<Vec<OwnerFigures>> {
-        let mut out = Vec::with_capacity(queries.len());
-        for chunk in queries.chunks(CHUNK) {
-            out.extend(self.chunk_figures(chunk, metrics).await?);
-        }
-        Ok(out)
+        let chunks: Vec<Vec<OwnerFigures>> = stream::iter(queries.chunks(CHUNK))
+            .map(|chunk| self.chunk_figures(chunk, metrics))
+            .buffered(CHUNKS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 
     async fn chunk_figures(
@@ -195,37 +244,44 @@ impl Store {
                 pipe.add(counts, read_counts);
             }
             whole.push(read_whole);
-            let clicks = keys.click_counts(query.owner);
-            let mut read_clicks = redis::cmd("HMGET");
-            read_clicks.arg(&clicks).arg(&fields.click_names);
-            pipe.add(&clicks, read_clicks);
-            let mut count_uniques = redis::cmd("PFCOUNT");
-            for bucket in &fields.uniques {
-                count_uniques.arg(keys.click_uniques(query.owner, *bucket));
+            if fields.reads_clicks() {
+                let clicks = keys.click_counts(query.owner);
+                let mut read_clicks = redis::cmd("HMGET");
+                read_clicks.arg(&clicks).arg(&fields.click_names);
+                pipe.add(&clicks, read_clicks);
+                let mut count_uniques = redis::cmd("PFCOUNT");
+                for bucket in &fields.uniques {
+                    count_uniques.arg(keys.click_uniques(query.owner, *bucket));
+                }
+                pipe.add(&clicks, count_uniques);
             }
-            pipe.add(&clicks, count_uniques);
         }
         let replies = self.query_slots(&pipe).await?;
+        let mut replies = replies.iter();
+        let mut next = |key: &str| {
+            replies
+                .next()
+                .ok_or_else(|| StoreError::corrupt(key, "a report read came back short"))
+        };
         let mut out = Vec::with_capacity(queries.len());
-        for (((query, key), whole), reply) in queries
-            .iter()
-            .zip(&counts_keys)
-            .zip(whole)
-            .zip(replies.chunks_exact(3))
-        {
+        for ((query, key), whole) in queries.iter().zip(&counts_keys).zip(whole) {
+            let reply = next(key)?;
             let values = if whole {
-                picked(query.fields, &reply[0])
+                picked(query.fields, reply)
             } else {
-                listed(&reply[0])
+                listed(reply)
             }
             .ok_or_else(|| StoreError::corrupt(key, "the counters hash did not read as one"))?;
             let mut figures = split(key, query.fields, &values, metrics)?;
-            let clicks_key = keys.click_counts(query.owner);
-            let clicks = listed(&reply[1]).ok_or_else(|| {
-                StoreError::corrupt(&clicks_key, "the click counters did not read as one")
-            })?;
-            figures.clicks = click_totals(&clicks_key, query.fields, &clicks, metrics)?;
-            figures.clicks.unique_clicks = redis::from_redis_value_ref::<u64>(&reply[2])?.into();
+            if query.fields.reads_clicks() {
+                let clicks_key = keys.click_counts(query.owner);
+                let clicks = listed(next(&clicks_key)?).ok_or_else(|| {
+                    StoreError::corrupt(&clicks_key, "the click counters did not read as one")
+                })?;
+                figures.clicks = click_totals(&clicks_key, query.fields, &clicks, metrics)?;
+                figures.clicks.unique_clicks =
+                    redis::from_redis_value_ref::<u64>(next(&clicks_key)?)?.into();
+            }
             out.push(figures);
         }
         Ok(out)
@@ -283,23 +339,14 @@ fn split(
 ) -> StoreResult<OwnerFigures> {
     let signs: Vec<Sign> = fields.buckets.iter().map(|(_, sign)| *sign).collect();
     let sums = summed(key, &fields.names, &signs, values, false, metrics)?;
-    let at = |i: usize| sums.get(i).copied().unwrap_or(0);
+    let kinds = fields.kinds.len();
     let money = (0..fields.currencies.len())
         .map(|c| {
-            let base = c * MONEY_KINDS.len();
-            Totals {
-                orders: at(base),
-                revenue: at(base + 1),
-                refunds: at(base + 2),
-                commission: at(base + 3),
-                costs: at(base + COSTS),
-                click_orders: at(base + 5),
-                coupon_orders: at(base + 6),
-                held_orders: at(base + 7),
-                held_revenue: at(base + 8),
-                pending_orders: at(base + 9),
-                ..Totals::default()
+            let mut totals = Totals::default();
+            for (i, kind) in fields.kinds.iter().enumerate() {
+                *(kind.figure)(&mut totals) = sums.get(c * kinds + i).copied().unwrap_or(0);
             }
+            totals
         })
         .collect();
     Ok(OwnerFigures {
@@ -388,23 +435,6 @@ fn counter(key: &str, name: &str, value: &Value, clicks: bool, metrics: &Metrics
 }
 
 impl OwnerFigures {
-    /// Only the costs of `self`: a campaign's influencer figures take their clicks and orders
-    /// from the campaign's links and only the costs booked to the campaign from themselves.
-    #[must_use]
-    pub fn costs_only(&self) -> Self {
-        Self {
-            clicks: Totals::default(),
-            money: self
-                .money
-                .iter()
-                .map(|m| Totals {
-                    costs: m.costs,
-                    ..Totals::default()
-                })
-                .collect(),
-        }
-    }
-
     /// Adds `other`'s clicks and, per currency, its money without costs.
     pub fn add_without_costs(&mut self, other: &Self) -> Result<(), Overflow> {
         self.clicks.add(&other.clicks)?;

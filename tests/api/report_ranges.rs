@@ -37,9 +37,10 @@ fn day_of(date: NaiveDate) -> String {
 }
 
 /// Fills counters of `influencer` on every day from the first of the month three months ago
-/// to the end of this month (days to come too: a cost can be booked ahead), in day and month
-/// buckets as the writers keep them, and unique visitors on the days until today, each day's
-/// overlapping the next's.
+/// to the end of this month (days to come too: an order or cost can be dated ahead), in day
+/// and month buckets as the writers keep them, and clicks and unique visitors on the days
+/// until today (a click counts when it is answered), each day's visitors overlapping the
+/// next's.
 fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
     let keys = Keys::new("rt");
     let owner = Owner::Influencer(influencer);
@@ -53,7 +54,10 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
     let mut days = Vec::new();
     for (i, date) in first.iter_days().take_while(|d| *d <= last).enumerate() {
         let i = i64::try_from(i).unwrap();
-        let day = day_figures(i, date);
+        let mut day = day_figures(i, date);
+        if date > today {
+            (day.human, day.bot, day.suspicious) = (0, 0, 0);
+        }
         // One command at a time: the cluster's test connection does not pipeline.
         let mut commands = Vec::new();
         for bucket in [day_of(date), month_of(date)] {
