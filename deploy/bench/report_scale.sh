@@ -53,11 +53,15 @@ stop() {
 }
 
 time_of() {
-  local times=()
+  local times=() ticks
+  ticks=("$(cpu_ticks "$server_pid")" "$(cpu_ticks "$redis_pid")")
   for _ in $(seq "$RUNS"); do
     times+=("$(curl -s -o "$work/report.out" -w '%{http_code} %{time_total}' \
       -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/reports/$1")")
   done
+  # CPU per report (ms), server and Redis: steadier than the wall time on a busy machine.
+  cpu_ms="$(( ($(cpu_ticks "$server_pid") - ticks[0]) * 1000 / $(getconf CLK_TCK) / RUNS ))"
+  cpu_ms+=" / $(( ($(cpu_ticks "$redis_pid") - ticks[1]) * 1000 / $(getconf CLK_TCK) / RUNS ))"
   printf '%s\n' "${times[@]}" | awk '$1 != 200 { print "status " $1 > "/dev/stderr"; exit 1 }'
   printf '%s\n' "${times[@]}" | awk '{ print $2 }' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
 }
@@ -68,7 +72,8 @@ month_end=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%F)
 year_from=$(date -u -d "$today -365 days" +%F)
 last_year=$(( $(date -u +%Y) - 1 ))
 
-printf '%-7s %-13s %-6s %10s   %s\n' influencers range format seconds "today (issue 14)"
+printf '%-7s %-13s %-6s %10s %17s   %s\n' influencers range format seconds "CPU ms srv/redis" \
+  "today (issue 14)"
 for count in $COUNTS; do
   start
   campaign=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
@@ -125,8 +130,9 @@ PY
     "campaign json influencers?campaign_id=$campaign"; do
     read -r name format query <<<"$spec"
     redis-cli -s "$redis_sock" config resetstat >/dev/null
-    printf '%-11s %-13s %-6s %10s   %s\n' "$count" "$name" "$format" "$(time_of "$query")" \
-      "$(today_figure "$count" "$name")"
+    time_of "$query" >"$work/seconds"
+    printf '%-11s %-13s %-6s %10s %17s   %s\n' "$count" "$name" "$format" "$(cat "$work/seconds")" \
+      "$cpu_ms" "$(today_figure "$count" "$name")"
     if [ -n "${PROFILE:-}" ]; then
       # Redis's time per report by command, over the RUNS requests.
       redis-cli -s "$redis_sock" info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$RUNS" '/^cmdstat_/ {
@@ -134,7 +140,8 @@ PY
         sort -k11 -nr | head -n 4
     fi
   done
-  links=$(time_of "links?influencer_id=inf_bench0000000")
-  printf '%-11s %-13s %-6s %10s   %s\n' "$count" "links(1)" json "$links" "-"
+  time_of "links?influencer_id=inf_bench0000000" >"$work/seconds"
+  printf '%-11s %-13s %-6s %10s %17s   %s\n' "$count" "links(1)" json "$(cat "$work/seconds")" \
+    "$cpu_ms" "-"
   stop
 done
