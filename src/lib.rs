@@ -15,7 +15,8 @@
 //!   money and its bounds, commissions, date ranges, orders and the rules of attribution.
 //! - [`routes`]: HTTP handlers: the redirect hot path (look up, track, answer), the admin API
 //!   under `/api/v1`, the webhooks, the `/` page, health probes and `/metrics` (on its own
-//!   listener with `http.metrics_bind`); a body deadline on every
+//!   listener with `http.metrics_bind`; the API, webhooks and dashboard on theirs, with
+//!   worker threads of their own, with `http.api_bind`); a body deadline on every
 //!   request, and request spans with ids on `/api` and `/webhooks`. [`error`] maps failures
 //!   to JSON error bodies.
 //! - [`orders`]: order intake: the table of webhook formats, signatures, one parser per

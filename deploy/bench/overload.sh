@@ -9,7 +9,13 @@
 # Prints answered, counted, spilled and dropped clicks, and the latencies beside issue 14's
 # "today" (2,455,944 of 5,760,375 clicks dropped; webhooks 339 ms p50, link creation 120 ms).
 #
-# Usage: deploy/bench/overload.sh   (LINKS=100000 OVERLOAD_SECS=100 BUFFER=200000 to vary)
+# API_BIND=1 serves the API and the webhooks on a listener of their own (http.api_bind, with
+# API_WORKERS worker threads, default 1, on the server's core like all its threads) and sends
+# the webhook and admin probes there; the redirects and /metrics stay on the public port.
+# Without it everything shares the one listener, as by default.
+#
+# Usage: deploy/bench/overload.sh   (LINKS=100000 OVERLOAD_SECS=100 BUFFER=200000 API_BIND=1
+# to vary)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +26,8 @@ BUFFER=${BUFFER:-200000}
 CONNECTIONS=${CONNECTIONS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
+API_BIND=${API_BIND:-0}
+API_WORKERS=${API_WORKERS:-1}
 TOKEN=bench-admin-token-0123456789
 SHOPIFY_SECRET=bench-shopify-secret
 
@@ -29,7 +37,17 @@ start_redis "$LOAD_CPU"
 
 port=$(free_port)
 base="http://127.0.0.1:$port"
+# $api: where the probes go; api_bind empty keeps the API on the public port.
+api=$base
+api_bind=
+listener="one listener for everything"
+if [ "$API_BIND" = 1 ]; then
+  api_bind="127.0.0.1:$(free_port)"
+  api="http://$api_bind"
+  listener="API on its own listener, $API_WORKERS worker thread(s)"
+fi
 REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
+  REFTRACK_HTTP__API_BIND="$api_bind" REFTRACK_HTTP__API_WORKERS="$API_WORKERS" \
   REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
   REFTRACK_CLICKS__SPOOL_DIR="$work/spool" REFTRACK_CLICKS__BUFFER_CAPACITY="$BUFFER" \
   REFTRACK_LOG__LEVEL=warn REFTRACK_WEBHOOKS__SHOPIFY_SECRET="$SHOPIFY_SECRET" \
@@ -39,9 +57,10 @@ REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
 rt_pid=$!
 pids+=("$rt_pid")
 wait_http "$base/healthz"
+wait_http "$api/healthz"
 
 influencer=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-  -d '{"handle":"overload"}' "$base/api/v1/influencers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  -d '{"handle":"overload"}' "$api/api/v1/influencers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 python3 - "$influencer" "$LINKS" >"$work/links.redis" <<'PY'
 import sys, time
 influencer, links = sys.argv[1], int(sys.argv[2])
@@ -59,7 +78,7 @@ LUA
 
 # Median milliseconds of N link creations (admin writes through the API).
 admin_ms() {
-  python3 - "$base" "$TOKEN" "$influencer" "$1" <<'PY'
+  python3 - "$api" "$TOKEN" "$influencer" "$1" <<'PY'
 import http.client, json, statistics, sys, time, urllib.parse, uuid
 base, token, influencer, tag = sys.argv[1:]
 url = urllib.parse.urlparse(base)
@@ -78,7 +97,7 @@ print(f"{statistics.median(times):.2f}")
 PY
 }
 webhook_ms() {
-  taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" "$base/webhooks/shopify" "$SHOPIFY_SECRET" 3 1 \
+  taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" "$api/webhooks/shopify" "$SHOPIFY_SECRET" 3 1 \
     | awk '{print $2}'
 }
 # "sum count" of the server's own webhook handling time (reftrack_webhook_duration_seconds):
@@ -94,6 +113,7 @@ w0=$(webhook_server)
 idle_webhook=$(webhook_ms)
 idle_server=$(mean_ms "$w0" "$(webhook_server)")
 idle_admin=$(admin_ms idle)
+echo "$listener" >&2
 echo "idle: webhook p99 ${idle_webhook} ms (mean inside the server ${idle_server} ms), link creation median ${idle_admin} ms" >&2
 
 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${OVERLOAD_SECS}s" -s "$work/spread.lua" "$base" >"$work/wrk.out" &
@@ -121,7 +141,7 @@ kill -TERM "$rt_pid"; wait "$rt_pid" || true
 counted=$(redis-cli -s "$redis_sock" --raw hget "$(click_counts_key "$influencer")" "h:d:$(date -u +%Y%m%d)")
 rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
 
-echo "overload over $LINKS links for ${OVERLOAD_SECS} s: ${rps} redirects/s"
+echo "overload over $LINKS links for ${OVERLOAD_SECS} s: ${rps} redirects/s ($listener)"
 echo "answered ${answered%.*}, counted ${counted}, spilled to the spool ${spilled%.*}, dropped ${dropped%.*} (buffer) + ${spool_dropped%.*} (spool)"
 echo "   today: 5,760,375 answered, 2,455,944 dropped"
 echo "webhook p99: idle ${idle_webhook} ms, during the backlog ${busy_webhook} ms   (today: 339 ms p50 during a backlog)"

@@ -81,6 +81,9 @@ pub async fn serve(config: Option<PathBuf>, token: Option<String>) -> ExitCode {
                 app.address(),
                 settings.http.public_base(app.address())
             );
+            if let Some(api) = app.api_address() {
+                println!("the API, the webhooks and the dashboard are on http://{api}");
+            }
             app.run_until_stopped(shutdown).await
         }
         Err(e) => Err(e),

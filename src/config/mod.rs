@@ -100,6 +100,12 @@ pub struct HttpSettings {
     /// Where `/metrics` is served instead of `bind`; `None`: on `bind`.
     #[serde(deserialize_with = "de::optional_bind_address")]
     pub metrics_bind: Option<SocketAddr>,
+    /// Where the API, the webhooks and the dashboard are served instead of `bind`, by worker
+    /// threads of their own; `None`: on `bind`, beside the redirects.
+    #[serde(deserialize_with = "de::optional_bind_address")]
+    pub api_bind: Option<SocketAddr>,
+    /// Worker threads of the `api_bind` listener.
+    pub api_workers: usize,
     /// Where `/` redirects; empty: a small page pointing to `/dashboard`.
     pub home_url: String,
 }

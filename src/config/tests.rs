@@ -318,3 +318,60 @@ fn host_names_levels_and_directives_are_accepted() {
     assert!(s.http.forward_query, "forwarding is on by default");
     assert_eq!(load(&[]).unwrap().http.metrics_bind, None);
 }
+
+#[test]
+fn api_bind_and_api_workers_are_read_from_the_environment() {
+    let s = load(&[
+        ("REFTRACK_HTTP__API_BIND", "127.0.0.1:8081"),
+        ("REFTRACK_HTTP__API_WORKERS", "2"),
+    ])
+    .unwrap();
+
+    assert_eq!(s.http.api_bind.map(|a| a.port()), Some(8081));
+    assert_eq!(s.http.api_workers, 2);
+    let defaults = load(&[]).unwrap();
+    assert_eq!(
+        (defaults.http.api_bind, defaults.http.api_workers),
+        (None, 1)
+    );
+}
+
+#[test]
+fn api_workers_out_of_range_are_refused_with_the_key_the_range_and_the_value() {
+    for value in ["0", "65"] {
+        let message = load(&[("REFTRACK_HTTP__API_WORKERS", value)])
+            .unwrap_err()
+            .to_string();
+
+        assert_eq!(
+            message,
+            format!("configuration key http.api_workers: must be 1 to 64; got {value}")
+        );
+    }
+    assert!(load(&[("REFTRACK_HTTP__API_WORKERS", "64")]).is_ok());
+}
+
+#[test]
+fn an_api_bind_on_the_address_of_another_listener_is_refused() {
+    for (other, key) in [
+        ("REFTRACK_HTTP__BIND", "http.bind"),
+        ("REFTRACK_HTTP__METRICS_BIND", "http.metrics_bind"),
+    ] {
+        let message = load(&[
+            (other, "127.0.0.1:9000"),
+            ("REFTRACK_HTTP__API_BIND", "127.0.0.1:9000"),
+        ])
+        .unwrap_err()
+        .to_string();
+
+        assert!(
+            message.starts_with("configuration key http.api_bind: ") && message.contains(key),
+            "{message}"
+        );
+    }
+    let any_free_ports = load(&[
+        ("REFTRACK_HTTP__BIND", "127.0.0.1:0"),
+        ("REFTRACK_HTTP__API_BIND", "127.0.0.1:0"),
+    ]);
+    assert!(any_free_ports.is_ok(), "{any_free_ports:?}");
+}

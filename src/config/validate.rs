@@ -170,6 +170,36 @@ impl HttpSettings {
                 "must be 1 to 1000000",
             ));
         }
+        if !(1..=API_WORKERS_MAX).contains(&self.api_workers) {
+            return Err(invalid(
+                "http.api_workers",
+                format!("must be 1 to {API_WORKERS_MAX}; got {}", self.api_workers),
+            ));
+        }
+        self.check_api_bind()
+    }
+
+    /// Two listeners on one address would fail at start-up with only "address in use"; port 0
+    /// (any free port) may repeat.
+    fn check_api_bind(&self) -> Result<(), ConfigError> {
+        let Some(api) = self.api_bind.filter(|a| a.port() != 0) else {
+            return Ok(());
+        };
+        for (key, other) in [
+            ("http.bind", Some(self.bind)),
+            ("http.metrics_bind", self.metrics_bind),
+        ] {
+            if other == Some(api) {
+                return Err(invalid(
+                    "http.api_bind",
+                    format!("{api} is also {key}; give the API a port of its own"),
+                ));
+            }
+        }
         Ok(())
     }
 }
+
+/// The API listener serves the admin calls and webhooks of a few operators and shops, not the
+/// public: more threads than this only take memory and descriptors.
+const API_WORKERS_MAX: usize = 64;

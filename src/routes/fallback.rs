@@ -1,5 +1,6 @@
-//! JSON answers for what no handler takes: unknown routes (404), unsupported methods (405,
-//! with `Allow`), and bodies the JSON extractor refuses (query strings: `input::Query`).
+//! JSON answers for what no handler takes: unknown routes (404), the API's paths on the
+//! public listener when it has one of its own (404), unsupported methods (405, with `Allow`),
+//! and bodies the JSON extractor refuses (query strings: `input::Query`).
 
 use actix_web::error::JsonPayloadError;
 use actix_web::http::{StatusCode, header};
@@ -22,6 +23,28 @@ pub async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(
         "no_such_route",
         format!("no API route {} {}", req.method(), req.path()),
+    ))
+}
+
+/// The paths of `http.api_bind` on `http.bind`: a 404 like any unknown route (the public
+/// address has no API), but with a message that tells a misdirected operator or shop where to
+/// go instead of leaving them to doubt the path. They must not fall through to the redirect,
+/// whose answer is an HTML page about a missing link.
+pub fn served_elsewhere(cfg: &mut web::ServiceConfig) {
+    for prefix in ["/api", "/webhooks", "/dashboard"] {
+        cfg.service(web::scope(prefix).default_service(web::to(api_elsewhere)));
+    }
+}
+
+async fn api_elsewhere(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(
+        "api_elsewhere",
+        format!(
+            "{} {} is not served on this address: the API, the webhooks and the dashboard \
+             have a listener of their own (http.api_bind)",
+            req.method(),
+            req.path()
+        ),
     ))
 }
 

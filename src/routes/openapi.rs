@@ -19,7 +19,6 @@ use utoipa::{Modify, OpenApi};
 use super::responses;
 use crate::error::ErrorBody;
 use crate::orders::platforms::{FORMATS, Format, Scheme};
-use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,11 +47,12 @@ impl Modify for BearerToken {
     }
 }
 
-/// The handler: the document built once, with `servers` set to this server's public URL.
-pub fn document(state: &AppState, admin: &'static Paths) -> HttpResponse {
+/// The handler: the document built once, with `servers` set to `server`, the URL the API is
+/// reached at.
+pub fn document(server: &str, admin: &'static Paths) -> HttpResponse {
     static DOCUMENT: OnceLock<Document> = OnceLock::new();
     let mut document = DOCUMENT.get_or_init(|| build(admin)).clone();
-    document.servers = Some(vec![Server::new(state.public_base.clone())]);
+    document.servers = Some(vec![Server::new(server)]);
     match document.to_pretty_json() {
         Ok(json) => HttpResponse::Ok()
             .content_type("application/json")

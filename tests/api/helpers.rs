@@ -101,6 +101,8 @@ pub struct TestApp {
     pub address: String,
     /// `http://host:port` of `/metrics` when `http.metrics_bind` moves it off `address`.
     pub metrics_address: Option<String>,
+    /// `http://host:port` of the API when `http.api_bind` moves it off `address`.
+    pub api_address: Option<String>,
     pub client: reqwest::Client,
     pub redis: TestRedis,
     shutdown: Option<oneshot::Sender<()>>,
@@ -124,6 +126,7 @@ pub async fn spawn_app_on(redis: TestRedis, configure: impl FnOnce(&mut Settings
         .expect("application builds");
     let address = format!("http://{}", app.address());
     let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
+    let api_address = app.api_address().map(|a| format!("http://{a}"));
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -135,6 +138,7 @@ pub async fn spawn_app_on(redis: TestRedis, configure: impl FnOnce(&mut Settings
     TestApp {
         address,
         metrics_address,
+        api_address,
         client,
         redis,
         shutdown: Some(shutdown),
@@ -182,9 +186,15 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// `path` on the server's API: its own listener with `http.api_bind`, else `address`.
+    pub fn api_url(&self, path: &str) -> String {
+        let base = self.api_address.as_ref().unwrap_or(&self.address);
+        format!("{base}{path}")
+    }
+
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
-            .request(method, self.url(path))
+            .request(method, self.api_url(path))
             .bearer_auth(TOKEN)
     }
 
@@ -331,7 +341,7 @@ impl TestApp {
     ) -> reqwest::Response {
         let mut request = self
             .client
-            .post(self.url(path))
+            .post(self.api_url(path))
             .header("content-type", "application/json")
             .body(body.to_vec());
         for (name, value) in headers {

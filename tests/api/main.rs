@@ -3,6 +3,7 @@
 //! Redis Cluster (see `test_redis`).
 
 mod admin_auth;
+mod api_listener;
 mod attribution;
 mod browser_views;
 mod campaigns;

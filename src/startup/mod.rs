@@ -2,17 +2,11 @@
 //! [`Application`] (which may bind port 0), then run it until a shutdown future completes.
 
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_http::error::DispatchError;
-use actix_http::{HttpService, Protocol};
-use actix_server::Server;
-use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, fn_service, map_config};
-use actix_web::dev::AppConfig;
 use actix_web::http::StatusCode;
-use actix_web::rt::net::TcpStream;
-use actix_web::{App, web};
+use actix_web::web;
 use anyhow::{Context, bail};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
@@ -21,26 +15,27 @@ use tokio::task::JoinHandle;
 use crate::clicks::{ClickWriter, FlushTask, Tracker};
 use crate::config::Settings;
 use crate::domain::{AttributionPolicy, Window};
-use crate::head_deadline::HeadDeadline;
 use crate::link_cache::LinkCache;
 use crate::metrics::Metrics;
 use crate::orders::{OrderIntake, TrustRules};
-use crate::routes::{self, BodyDeadline};
 use crate::state::{AdminToken, AppState, ReportSlots, WebhookSecrets};
 use crate::store::{MigrateRun, Migration, RedisTarget, Store};
 
+mod servers;
+
+use servers::{Addresses, Listeners, Servers};
+
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
-    address: SocketAddr,
-    metrics_address: Option<SocketAddr>,
-    server: Server,
+    addresses: Addresses,
+    servers: Servers,
     background: Background,
 }
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
-            .field("address", &self.address)
+            .field("addresses", &self.addresses)
             .finish_non_exhaustive()
     }
 }
@@ -58,7 +53,7 @@ struct Background {
 
 impl Application {
     /// Connects to Redis, starts the click flusher and link-cache refresher, and binds the
-    /// HTTP listener. `settings.redis.url` and `settings.admin.token` must be set (`serve`
+    /// HTTP listeners. `settings.redis.url` and `settings.admin.token` must be set (`serve`
     /// fills them in when the configuration leaves them empty).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         if settings.redis.url.expose_secret().is_empty()
@@ -102,12 +97,8 @@ impl Application {
                 )
             })?;
 
-        let (listener, metrics_listener) = bind(settings)?;
-        let bound = listener.local_addr()?;
-        let metrics_address = metrics_listener
-            .as_ref()
-            .map(TcpListener::local_addr)
-            .transpose()?;
+        let listeners = Listeners::bind(settings)?;
+        let addresses = listeners.addresses()?;
         let time_zone = settings.reports.time_zone;
         let orders = order_intake(&store, settings, metrics.clone()).await?;
         let sweep = orders.start_pending_sweep(
@@ -129,7 +120,7 @@ impl Application {
                 .iter()
                 .map(|t| AdminToken::new(t.expose_secret()))
                 .collect(),
-            public_base: settings.http.public_base(bound),
+            public_base: settings.http.public_base(addresses.public),
             time_zone,
             report_currency: settings.reports.currency,
             orders,
@@ -139,12 +130,16 @@ impl Application {
                 settings.reports.queue_wait(),
             ),
         });
-        let server = serve(settings, listener, bound, metrics_listener, state)?;
-        tracing::info!(address = %bound, metrics = ?metrics_address, "listening");
+        let servers = Servers::build(settings, listeners, &state)?;
+        tracing::info!(
+            address = %addresses.public,
+            metrics = ?addresses.metrics,
+            api = ?addresses.api,
+            "listening"
+        );
         Ok(Self {
-            address: bound,
-            metrics_address,
-            server,
+            addresses,
+            servers,
             background: Background {
                 flush,
                 refresher,
@@ -157,46 +152,28 @@ impl Application {
 
     /// The address the server listens on (with the real port when configured with port 0).
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.addresses.public
     }
 
     /// Where `/metrics` is served when `http.metrics_bind` moves it off [`Self::address`].
     pub fn metrics_address(&self) -> Option<SocketAddr> {
-        self.metrics_address
+        self.addresses.metrics
+    }
+
+    /// Where the API, the webhooks and the dashboard are served when `http.api_bind` moves
+    /// them off [`Self::address`].
+    pub fn api_address(&self) -> Option<SocketAddr> {
+        self.addresses.api
     }
 
     /// Serves until `shutdown` completes, then stops taking connections, lets in-flight
     /// requests finish, and writes every buffered click before returning.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let handle = self.server.handle();
-        let mut server = tokio::spawn(self.server);
-        tokio::select! {
-            result = &mut server => result?.context("the HTTP server failed")?,
-            () = shutdown => {
-                tracing::info!("shutting down: finishing in-flight requests");
-                handle.stop(true).await;
-                server.await?.context("the HTTP server failed while stopping")?;
-            }
-        }
+        self.servers.run_until(shutdown).await?;
         self.background.stop().await;
         tracing::info!("stopped");
         Ok(())
     }
-}
-
-/// The public listener, and the metrics listener when `http.metrics_bind` is set.
-fn bind(settings: &Settings) -> anyhow::Result<(TcpListener, Option<TcpListener>)> {
-    let listener = TcpListener::bind(settings.http.bind)
-        .with_context(|| format!("binding http.bind = {}", settings.http.bind))?;
-    let metrics_listener = settings
-        .http
-        .metrics_bind
-        .map(|address| {
-            TcpListener::bind(address)
-                .with_context(|| format!("binding http.metrics_bind = {address}"))
-        })
-        .transpose()?;
-    Ok((listener, metrics_listener))
 }
 
 /// Moves the click counters of builds before the count shards into them, in the background
@@ -276,71 +253,4 @@ fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
                 dir.display()
             )
         })
-}
-
-/// Builds the HTTP server as `actix_web::HttpServer` would, but over sockets whose every
-/// request head has a deadline ([`HeadDeadline`]): `HttpServer` times only a connection's
-/// first. Slow clients: each head has `http.header_timeout_secs`, each body
-/// `http.body_timeout_secs` ([`BodyDeadline`]), and each worker holds at most
-/// `http.max_connections_per_worker` connections, so they can never take every file descriptor.
-/// `/metrics` has a listener of its own when `metrics` is given (`http.metrics_bind`).
-fn serve(
-    settings: &Settings,
-    listener: TcpListener,
-    bound: SocketAddr,
-    metrics: Option<TcpListener>,
-    state: web::Data<AppState>,
-) -> anyhow::Result<Server> {
-    let header_timeout = settings.http.header_timeout();
-    let body_deadline = BodyDeadline::new(settings.http.body_timeout());
-    let mut builder = Server::build()
-        .disable_signals()
-        .shutdown_timeout(settings.http.shutdown_timeout_secs)
-        .max_concurrent_connections(settings.http.max_connections_per_worker);
-    if settings.http.workers > 0 {
-        builder = builder.workers(settings.http.workers);
-    }
-    let stopping = builder.graceful_shutdown_signal();
-    let metrics_elsewhere = metrics.is_some();
-    if let Some(metrics) = metrics {
-        let state = state.clone();
-        let local = metrics.local_addr()?;
-        builder = builder.listen("reftrack-metrics", metrics, move || {
-            let app = App::new()
-                .app_data(state.clone())
-                .configure(routes::configure_metrics)
-                .into_factory()
-                .map_err(|err| err.error_response());
-            HttpService::build()
-                .client_request_timeout(header_timeout)
-                .local_addr(local)
-                .finish(map_config(app, |()| AppConfig::default()))
-                .tcp()
-        })?;
-    }
-    let builder = builder.listen("reftrack-http", listener, move || {
-        let app = App::new()
-            .app_data(state.clone())
-            .wrap_fn(move |req, service| body_deadline.apply(req, service))
-            .configure(|cfg| routes::configure(cfg, metrics_elsewhere))
-            .into_factory()
-            .map_err(|err| err.error_response());
-        let stopping = stopping.clone();
-        let http = HttpService::build()
-            // Closes idle kept-alive connections at once on a graceful stop.
-            .graceful_shutdown_signal(move || {
-                let stopping = stopping.clone();
-                async move { stopping.notified().await }
-            })
-            .client_request_timeout(header_timeout)
-            .client_disconnect_timeout(Duration::from_secs(1))
-            .local_addr(bound)
-            .finish(map_config(app, |()| AppConfig::default()));
-        fn_service(move |io: TcpStream| async move {
-            let peer = io.peer_addr().ok();
-            Ok::<_, DispatchError>((HeadDeadline::new(io, header_timeout), Protocol::Http1, peer))
-        })
-        .and_then(http)
-    })?;
-    Ok(builder.run())
 }
