@@ -95,8 +95,11 @@ struct Cached {
 
 #[derive(Default, Debug)]
 struct Entries {
-    /// Looked up on every redirect, so hashed with foldhash rather than SipHash.
-    map: foldhash::HashMap<Box<str>, Cached>,
+    /// Looked up on every redirect, so hashed with foldhash rather than SipHash. An active
+    /// link's key is its own code (`ActiveLink::code`): the lookup's key comparison then
+    /// reads the bytes the click goes on to hash and record, rather than a copy elsewhere in
+    /// memory (a cache miss of its own when clicks spread over many links).
+    map: foldhash::HashMap<Arc<str>, Cached>,
     /// The cached codes that name an influencer, by influencer.
     by_influencer: HashMap<Arc<str>, HashSet<Box<str>>>,
     inactive: usize,
@@ -129,7 +132,7 @@ impl Entries {
         self.map.retain(|_, c| matches!(c.entry, Entry::Active(_)));
         let map = &self.map;
         self.by_influencer.retain(|_, codes| {
-            codes.retain(|code| map.contains_key(code));
+            codes.retain(|code| map.contains_key(&**code));
             !codes.is_empty()
         });
         self.inactive = 0;
@@ -296,11 +299,18 @@ impl LinkCache {
                 .insert(code.as_str().into());
         }
         let new_owner = entry.influencer_id().cloned();
+        let key = match &entry {
+            Entry::Active(link) => Arc::clone(&link.code),
+            Entry::Inactive { .. } => code.as_str().into(),
+        };
         let cached = Cached {
             entry,
             stale: AtomicBool::new(false),
         };
-        if let Some(old) = entries.map.insert(code.as_str().into(), cached) {
+        // Removed first: inserting over an entry would keep the old key, not this code.
+        let old = entries.map.remove(code.as_str());
+        entries.map.insert(key, cached);
+        if let Some(old) = old {
             if matches!(old.entry, Entry::Inactive { .. }) {
                 entries.inactive -= 1;
             }

@@ -12,6 +12,10 @@ use crate::domain::ClickId;
 use crate::metrics::Metrics;
 use crate::store::{Click, ClickSums, Tallies};
 
+/// Links the tallies make room for when they are taken at most: beyond that a map as large
+/// as the one being written would be held beside it for the whole write.
+const PRESIZED_LINKS: usize = 1 << 16;
+
 /// Click records summed into a batch, and the durable-mode redirects waiting for its commit.
 #[derive(Default)]
 pub(super) struct Pending {
@@ -58,10 +62,13 @@ impl Buffer {
         batch
     }
 
-    /// The tallies of every click since they were last taken.
+    /// The tallies of every click since they were last taken. Those that follow start with
+    /// room for as many links (up to [`PRESIZED_LINKS`]), so clicks spread over many links
+    /// do not regrow (rehash) the map on the redirects' path every count interval.
     pub fn take_tallies(&mut self) -> Tallies {
         self.tallied = 0;
-        std::mem::take(&mut self.tallies)
+        let links = self.tallies.links().min(PRESIZED_LINKS);
+        std::mem::replace(&mut self.tallies, Tallies::with_capacity(links))
     }
 
     /// Clicks counted in the tallies.

@@ -217,14 +217,14 @@ mod tests {
         let mut counts = link.tally.clicks.clone();
         counts.sort_by_key(|&(_, class, _)| class as u8);
         assert_eq!(
-            counts,
+            counts[..],
             [
                 (day, ClickClass::Human, 2),
                 (day, ClickClass::Bot, 1),
                 (day, ClickClass::Suspicious, 1)
             ]
         );
-        assert_eq!(link.tally.visitors, [(day, vec![7, 7])]);
+        assert_eq!(link.tally.visitors[..], [(day, vec![7, 7])]);
         assert_eq!(&*link.influencer_id, "inf_abc");
     }
 
@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(back.len(), 1);
         assert_eq!(back.runs[0].records, sums.runs[0].records);
         assert_eq!(
-            back.links["summer"].tally.clicks,
+            back.links["summer"].tally.clicks[..],
             [(day(), ClickClass::Human, 1)]
         );
     }

@@ -291,7 +291,7 @@ mod tests {
         counts.sort_unstable_by_key(|&(day, class, _)| (day, class as u8));
         let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         assert_eq!(
-            counts,
+            counts[..],
             [
                 (day(23), ClickClass::Human, 2),
                 (day(23), ClickClass::Bot, 1),
