@@ -11,10 +11,10 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
+use foldhash::HashMap;
 use foldhash::fast::RandomState;
 use ipnet::IpNet;
 
-use super::seen::{Seen, SeenTable};
 use crate::config::FraudSettings;
 
 /// What the tracker makes of a click from a follower on a link.
@@ -30,12 +30,19 @@ pub enum Verdict {
     AddressBurst,
 }
 
-/// Followers (link and visitor hash) and addresses (link and address) seen lately, each table
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    last_ms: i64,
+    window_start_ms: i64,
+    clicks: u32,
+}
+
+/// Followers (link and visitor hash) and addresses (link and address) seen lately, each map
 /// keyed by a hash and bounded by `tracked_clients`.
 #[derive(Debug, Default)]
 struct Tracker {
-    followers: SeenTable,
-    addresses: SeenTable,
+    followers: HashMap<u64, Seen>,
+    addresses: HashMap<u64, Seen>,
 }
 
 #[derive(Debug)]
@@ -120,17 +127,24 @@ impl FraudGuard {
     /// previous one within the repeat window.
     fn count(
         &self,
-        table: &mut SeenTable,
+        map: &mut HashMap<u64, Seen>,
         key: u64,
         now_ms: i64,
         window_ms: i64,
         horizon_ms: i64,
     ) -> Counted {
-        if table.len() >= self.capacity && !table.contains(key) {
-            self.forget_stale(table, now_ms, horizon_ms);
+        if map.len() >= self.capacity && !map.contains_key(&key) {
+            self.forget_stale(map, now_ms, horizon_ms);
         }
-        let Some(entry) = table.get_mut(key) else {
-            table.insert(key, Seen::first(now_ms));
+        let Some(entry) = map.get_mut(&key) else {
+            map.insert(
+                key,
+                Seen {
+                    last_ms: now_ms,
+                    window_start_ms: now_ms,
+                    clicks: 1,
+                },
+            );
             return Counted {
                 repeat: false,
                 clicks: 1,
@@ -140,14 +154,12 @@ impl FraudGuard {
         // time never runs backwards for a follower.
         let since_last = now_ms.saturating_sub(entry.last_ms).max(0);
         let repeat = since_last < self.repeat_ms;
-        let mut window_start_ms = entry.window_start_ms();
-        if now_ms.saturating_sub(window_start_ms) >= window_ms {
-            window_start_ms = now_ms;
+        if now_ms.saturating_sub(entry.window_start_ms) >= window_ms {
+            entry.window_start_ms = now_ms;
             entry.clicks = 0;
         }
         entry.clicks = entry.clicks.saturating_add(1);
         entry.last_ms = entry.last_ms.max(now_ms);
-        entry.set_window_start_ms(window_start_ms);
         Counted {
             repeat,
             clicks: entry.clicks,
@@ -156,10 +168,10 @@ impl FraudGuard {
 
     /// Keeps memory bounded: drops entries not seen within `horizon_ms`, and if that is not
     /// enough (a flood of distinct clients), all of them.
-    fn forget_stale(&self, table: &mut SeenTable, now_ms: i64, horizon_ms: i64) {
-        table.retain(|s| now_ms.saturating_sub(s.last_ms) < horizon_ms);
-        if table.len() >= self.capacity {
-            table.clear();
+    fn forget_stale(&self, map: &mut HashMap<u64, Seen>, now_ms: i64, horizon_ms: i64) {
+        map.retain(|_, s| now_ms.saturating_sub(s.last_ms) < horizon_ms);
+        if map.len() >= self.capacity {
+            map.clear();
         }
     }
 }

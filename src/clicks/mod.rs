@@ -8,7 +8,6 @@ mod click_ids;
 mod client_addr;
 mod flusher;
 mod fraud;
-mod seen;
 mod spool;
 mod tracker;
 mod visitor;
