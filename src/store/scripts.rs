@@ -2,12 +2,19 @@
 
 use redis::Script;
 
+use super::keys::field;
+
 /// The checks every counter-changing script runs before its first write.
 const CHECKS: &str = include_str!("lua/checks.lua");
 
-/// A script with the shared checks in front of it.
+/// A script with the shared checks in front of it, and the field that keeps a money counters
+/// hash a hash table ([`field::TABLE`]) named for them.
 fn checked(body: &str) -> Script {
-    Script::new(&format!("{CHECKS}{body}"))
+    Script::new(&format!(
+        "local TABLE_FIELD, TABLE_NOTE = '{}', '{}'\n{CHECKS}{body}",
+        field::TABLE,
+        field::TABLE_NOTE
+    ))
 }
 
 pub(crate) struct Scripts {
@@ -49,5 +56,18 @@ impl Scripts {
             clear_if: Script::new(include_str!("lua/clear_if.lua")),
             lease: checked(include_str!("lua/lease.lua")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn the_table_field_fits_in_a_lua_string_and_is_too_long_for_a_redis_list() {
+        for text in [field::TABLE, field::TABLE_NOTE] {
+            assert!(!text.contains(['\'', '\\', '\n']), "{text}");
+        }
+        assert!(field::TABLE_NOTE.len() > 64, "{}", field::TABLE_NOTE.len());
     }
 }

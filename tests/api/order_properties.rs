@@ -257,13 +257,22 @@ fn order_keys() -> Vec<OrderKey> {
     keys
 }
 
-/// `field -> value` of an owner's counters hash.
+/// `field -> value` of an owner's counters hash, less the field that keeps it a hash table.
 fn counters(app: &TestApp, owner: Owner<'_>) -> BTreeMap<String, i64> {
     let mut redis = app.redis.connection();
-    redis::cmd("HGETALL")
+    let mut all: BTreeMap<String, String> = redis::cmd("HGETALL")
         .arg(Keys::new("rt").counts(owner))
         .query(&mut redis)
-        .unwrap()
+        .unwrap();
+    if let Some(note) = all.remove(field::TABLE) {
+        assert_eq!(note, field::TABLE_NOTE);
+    }
+    all.into_iter()
+        .map(|(name, value)| {
+            let value = value.parse().unwrap_or_else(|_| panic!("{name} = {value}"));
+            (name, value)
+        })
+        .collect()
 }
 
 /// The figures in `counts` must be what the order records add up to, days must add up to

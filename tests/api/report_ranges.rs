@@ -3,6 +3,7 @@
 //! their sum, unique visitors as the union of the days' sketches.
 
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
+use reftrack::store::keys::field;
 use reftrack::store::{Keys, Owner};
 use serde_json::Value;
 
@@ -36,16 +37,32 @@ fn day_of(date: NaiveDate) -> String {
     format!("d:{}", date.format("%Y%m%d"))
 }
 
+/// How Redis keeps an owner's money counters: as a hash table (what the writers make of it),
+/// or as one list (a hash written before they did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    AsList,
+    AsTable,
+}
+
 /// Fills counters of `influencer` on every day from the first of the month three months ago
 /// to the end of this month (days to come too: an order or cost can be dated ahead), in day
 /// and month buckets as the writers keep them, and clicks and unique visitors on the days
 /// until today (a click counts when it is answered), each day's visitors overlapping the
 /// next's.
-fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
+fn fill(app: &TestApp, influencer: &str, today: NaiveDate, kept: Kept) -> Vec<Day> {
     let keys = Keys::new("rt");
     let owner = Owner::Influencer(influencer);
     let counts = keys.counts(owner);
     let clicks = keys.click_counts(owner);
+    if kept == Kept::AsTable {
+        let _: () = redis::cmd("HSET")
+            .arg(&counts)
+            .arg(field::TABLE)
+            .arg(field::TABLE_NOTE)
+            .query(&mut app.redis.connection())
+            .unwrap();
+    }
     let first = today.with_day(1).unwrap() - Months::new(3);
     let last = (today.with_day(1).unwrap() + Months::new(1))
         .pred_opt()
@@ -85,6 +102,11 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate) -> Vec<Day> {
         }
         days.push(day);
     }
+    let expected = match kept {
+        Kept::AsList => "listpack",
+        Kept::AsTable => "hashtable",
+    };
+    assert_eq!(app.redis.encoding(&counts), expected);
     days
 }
 
@@ -127,11 +149,17 @@ async fn influencer_row(app: &TestApp, id: &str, query: &str) -> Value {
 
 #[tokio::test]
 async fn calendar_and_rolling_reports_equal_the_sum_of_their_days_across_month_boundaries() {
+    for kept in [Kept::AsTable, Kept::AsList] {
+        reports_equal_the_sum_of_their_days(kept).await;
+    }
+}
+
+async fn reports_equal_the_sum_of_their_days(kept: Kept) {
     // Arrange
     let app = spawn_app().await;
     let alice = app.influencer("alice").await;
     let today = Utc::now().date_naive();
-    let days = fill(&app, &alice, today);
+    let days = fill(&app, &alice, today, kept);
     let month_start = today.with_day(1).unwrap();
     let last_month = (
         month_start - Months::new(1),
@@ -169,7 +197,7 @@ async fn calendar_and_rolling_reports_equal_the_sum_of_their_days_across_month_b
             .filter(|d| (from..=to).contains(&d.date))
             .collect();
         let sum = |f: fn(&Day) -> i64| inside.iter().map(|d| f(d)).sum::<i64>();
-        let what = format!("{from}..{to}: {row}");
+        let what = format!("{kept:?}, {from}..{to}: {row}");
         assert_eq!(row["clicks"], sum(|d| d.human), "{what}");
         assert_eq!(row["bot_clicks"], sum(|d| d.bot), "{what}");
         assert_eq!(row["suspicious_clicks"], sum(|d| d.suspicious), "{what}");

@@ -111,6 +111,46 @@ async fn a_report_over_many_currencies_shows_each_apart_with_the_same_figures_in
 }
 
 #[tokio::test]
+async fn money_counters_are_a_hash_table_from_the_first_order_or_cost_and_older_lists_are_read_too()
+{
+    // Arrange: Carol's counters were written as a list, as a build before the table field did.
+    let app = spawn_app().await;
+    let alice = influencer_with_coupon(&app, "alice", "ALICE10").await;
+    let bob = influencer_with_coupon(&app, "bob", "BOB10").await;
+    let carol = influencer_with_coupon(&app, "carol", "CAROL10").await;
+    let keys = Keys::new("rt");
+    let counts = |id: &str| keys.counts(Owner::Influencer(id));
+    let month = Utc::now().format("m:%Y%m").to_string();
+    let _: () = redis::cmd("HSET")
+        .arg(counts(&carol))
+        .arg(format!("o:USD:{month}"))
+        .arg(2)
+        .arg(format!("r:USD:{month}"))
+        .arg(5000)
+        .query(&mut app.redis.connection())
+        .unwrap();
+    assert_eq!(app.redis.encoding(&counts(&carol)), "listpack");
+    let (_, before) = app.get_json("/api/v1/reports/influencers").await;
+    assert_eq!(row(&before, &carol)["revenue"], "50.00", "{before}");
+
+    // Act
+    order(&app, "tbl-1", "30.00", "USD", Some("ALICE10")).await;
+    cost(&app, &bob, "12.50", "USD").await;
+    order(&app, "tbl-2", "10.00", "USD", Some("CAROL10")).await;
+    let (status, report) = app.get_json("/api/v1/reports/influencers").await;
+
+    // Assert
+    assert_eq!(status, 200, "{report}");
+    for id in [&alice, &bob, &carol] {
+        assert_eq!(app.redis.encoding(&counts(id)), "hashtable", "{id}");
+    }
+    assert_eq!(row(&report, &alice)["revenue"], "30.00", "{report}");
+    assert_eq!(row(&report, &bob)["costs"], "12.50", "{report}");
+    assert_eq!(row(&report, &carol)["revenue"], "60.00", "{report}");
+    assert_eq!(row(&report, &carol)["orders"], 3, "{report}");
+}
+
+#[tokio::test]
 async fn huge_counters_add_up_exactly_and_a_corrupt_one_is_skipped_and_counted() {
     // Arrange: counters written straight into Redis, as a hostile or broken writer would.
     let app = spawn_app().await;

@@ -194,6 +194,15 @@ impl TestRedis {
         }
     }
 
+    /// How Redis keeps `key` (`OBJECT ENCODING`: `listpack`, `hashtable`, ...).
+    pub fn encoding(&self, key: &str) -> String {
+        redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(key)
+            .query(&mut self.connection())
+            .expect("OBJECT ENCODING of a test key")
+    }
+
     /// Every key reftrack holds (on every master of a cluster) matching `pattern`.
     pub fn keys(&self, pattern: &str) -> Vec<String> {
         let mut out = Vec::new();

@@ -39,7 +39,7 @@ for i = 4, #ARGV, 2 do
   record = record .. ' ' .. ARGV[i] .. '=' .. ARGV[i + 1]
 end
 check_counters(KEYS[2], deltas)
-add_to_counters(KEYS[2], deltas)
+add_to_money_counters(KEYS[2], deltas)
 redis.call('HSET', KEYS[1], ARGV[1], record)
 if gone then
   redis.call('ZREM', KEYS[3], ARGV[1])

@@ -66,6 +66,15 @@ local function add_to_counters(key, deltas)
   end
 end
 
+-- Applies checked `deltas` to the money counters of hash `key`, first giving it the field
+-- TABLE_FIELD (inlined in front of these checks by scripts.rs) whose long value makes Redis
+-- keep the hash as a hash table: reports then look up their fields rather than search a list
+-- (keys.rs, field::TABLE).
+local function add_to_money_counters(key, deltas)
+  redis.call('HSETNX', key, TABLE_FIELD, TABLE_NOTE)
+  add_to_counters(key, deltas)
+end
+
 
 -- Whether `name` is a click counter field: `h:`, `b:` or `s:` and a day (`d:YYYYMMDD`), month
 -- (`m:YYYYMM`) or year (`y:YYYY`) bucket.

@@ -10,5 +10,5 @@ end
 local deltas = same_amount(amount, 4)
 check_counters(KEYS[2], deltas)
 redis.call('HDEL', KEYS[1], ARGV[1])
-add_to_counters(KEYS[2], deltas)
+add_to_money_counters(KEYS[2], deltas)
 return 1
