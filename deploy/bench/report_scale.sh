@@ -2,11 +2,12 @@
 # Report times as influencers grow (issue 14): for each count in COUNTS (1,000, 10,000 and
 # 50,000), a fresh private Redis is seeded straight through its protocol with that many
 # influencers, each with 60 days of day counters and 14 months of month counters (human and
-# bot clicks, orders, revenue) and unique-visitor sketches for the last 35 days and months,
-# and one link in a campaign with its own counters. Then the median of RUNS requests of the
-# influencer report over a calendar month, the last 30 days (the default and the dashboard's
-# first load, also as CSV), the last 366 days and last calendar year, and of the campaign report over the
-# last 30 days, each printed beside the figure issue 14 measured before this change.
+# bot clicks, orders, revenue), year counters of money, and unique-visitor sketches for the
+# last 35 days and months, and one link in a campaign with its own counters. Then the median
+# of RUNS requests of the influencer report over a calendar month, the last 30 days (the
+# default and the dashboard's first load, also as CSV), the last 366 days and last calendar
+# year, and of the campaign report over the last 30 days, each printed beside the figure
+# issue 14 measured before this change.
 #
 # Usage: deploy/bench/report_scale.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
 #        COUNTS="1000 10000" RUNS=3 to vary; PROFILE=1 prints Redis's time per report by command;
@@ -124,6 +125,8 @@ for i in range(count):
             orders = random.randint(0, 3)
             click_fields += [f"h:{bucket}", clicks, f"b:{bucket}", clicks // 10]
             fields += [f"o:USD:{bucket}", orders, f"r:USD:{bucket}", orders * 2500]
+        for year in sorted({m[:4] for m in months}):
+            fields += [f"o:USD:y:{year}", 40, f"r:USD:y:{year}", 100000]
         resp("HSET", f"{owner}:counts", *fields)
         resp("HSET", f"{shard}:clicks:{kind}:{name}", *click_fields)
         for bucket in [f"d:{d:%Y%m%d}" for d in days[:35]] + [f"m:{m}" for m in months[-2:]]:

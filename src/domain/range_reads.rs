@@ -1,12 +1,17 @@
 //! Which counter buckets a report reads to cover a range of days: about one per month.
 //!
-//! Counters are kept per day and per month (see [`Bucket`]). A month wholly inside the range
-//! is its month bucket. A month the range cuts is either its days inside the range, or its
-//! month bucket less its days outside the range, whichever is fewer; so a rolling 30 days
-//! ending today reads two months and a few days, not 30 days, and any range up to a year
-//! reads at most about 13 month buckets and 30 days. Unique visitors are sketches, which
-//! cannot be subtracted: a cut month's sketch is its month's when every day left out is
-//! still to come (no visitor counted yet), and otherwise the union of its days in the range.
+//! Counters are kept per day and per month, and money counters per year too (see
+//! [`Bucket`]). A month wholly inside the range is its month bucket. A month the range cuts
+//! is either its days in the range, or its month bucket less its days outside the range,
+//! whichever is fewer; so a rolling 30 days ending today reads two months and a few days, not
+//! 30 days, and any range up to a year reads at most about 13 month buckets and 30 days. Money
+//! counters go one step further: a year the range covers most of is its year bucket less the
+//! months and days left out, when that is fewer buckets (a calendar year is one bucket, not
+//! twelve; the last 366 days about ten, not twenty). Click counters have no year bucket (a
+//! flush would write a third of its counters more for it), so clicks read months and days.
+//! Unique visitors are sketches, which cannot be subtracted: a cut month's sketch is its
+//! month's when every day left out is still to come (no visitor counted yet), and otherwise
+//! the union of its days in the range.
 //! Counters of days to come are still read and subtracted: orders and costs can be dated
 //! ahead (a fee booked for next week), so those days are not known to be empty. Clicks
 //! cannot: a click is counted in the bucket of the moment it was answered, so the click
@@ -24,12 +29,21 @@ pub enum Sign {
     Subtract,
 }
 
+impl Sign {
+    fn flipped(self) -> Self {
+        match self {
+            Self::Add => Self::Subtract,
+            Self::Subtract => Self::Add,
+        }
+    }
+}
+
 /// The buckets a report reads for one range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reads {
-    /// Counter buckets whose signed sum is the range's figure.
+    /// Money counter buckets (years among them) whose signed sum is the range's figure.
     pub counters: Vec<(Bucket, Sign)>,
-    /// Click counter buckets whose signed sum is the range's clicks: `counters` without
+    /// Click counter buckets whose signed sum is the range's clicks: months and days, less
     /// the buckets that have not begun (they hold no click).
     pub clicks: Vec<(Bucket, Sign)>,
     /// Unique-visitor sketches whose union counts the range's visitors.
@@ -40,30 +54,20 @@ impl Reads {
     /// The reads covering `range`, where `today` (in the reporting time zone) says which days
     /// have not begun.
     pub fn of(range: DateRange, today: NaiveDate) -> Self {
-        let mut reads = Self {
-            counters: Vec::new(),
-            clicks: Vec::new(),
-            uniques: Vec::new(),
-        };
-        let mut first = range.from().with_day(1).unwrap_or(range.from());
-        while first <= range.to() {
-            let next = first.checked_add_months(Months::new(1));
-            let last = next.and_then(|n| n.pred_opt()).unwrap_or(NaiveDate::MAX);
-            reads.add_month(first, last, range, today);
-            match next {
-                Some(next) => first = next,
-                None => break,
-            }
-        }
         let begun = |bucket: &Bucket| bucket.first_day().is_some_and(|first| first <= today);
-        reads.clicks = reads
-            .counters
-            .iter()
-            .copied()
-            .filter(|(bucket, _)| begun(bucket))
-            .collect();
-        reads.uniques.retain(begun);
-        reads
+        let mut uniques = Vec::new();
+        for (first, last) in months(range.from(), range.to()) {
+            month_uniques(&mut uniques, first, last, range, today);
+        }
+        uniques.retain(begun);
+        Self {
+            counters: by_years(range.from(), range.to()),
+            clicks: by_months(range.from(), range.to())
+                .into_iter()
+                .filter(|(bucket, _)| begun(bucket))
+                .collect(),
+            uniques,
+        }
     }
 
     /// One day.
@@ -74,40 +78,110 @@ impl Reads {
             uniques: vec![Bucket::Day(day)],
         }
     }
+}
 
-    fn add_month(&mut self, first: NaiveDate, last: NaiveDate, range: DateRange, today: NaiveDate) {
+/// The first and last day of each month from `from`'s to `to`'s.
+fn months(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = (NaiveDate, NaiveDate)> {
+    let mut first = Some(from.with_day(1).unwrap_or(from));
+    std::iter::from_fn(move || {
+        let this = first.filter(|f| *f <= to)?;
+        let next = this.checked_add_months(Months::new(1));
+        let last = next.and_then(|n| n.pred_opt()).unwrap_or(NaiveDate::MAX);
+        first = next;
+        Some((this, last))
+    })
+}
+
+/// Month and day buckets whose signed sum covers `from..=to`: per month, its bucket when
+/// wholly inside, else its days inside or its bucket less its days outside, whichever is
+/// fewer.
+fn by_months(from: NaiveDate, to: NaiveDate) -> Vec<(Bucket, Sign)> {
+    let mut out = Vec::new();
+    for (first, last) in months(from, to) {
+        let inside = (from.max(first), to.min(last));
+        let days_in = span(inside.0, inside.1);
+        let days_out = span(first, last) - days_in;
         let month = Bucket::Month {
             year: first.year(),
             month: first.month(),
         };
-        let inside = (range.from().max(first), range.to().min(last));
-        let days_in = span(inside.0, inside.1);
-        let days_out = span(first, last) - days_in;
-        if days_out == 0 {
-            self.counters.push((month, Sign::Add));
-            self.uniques.push(month);
-            return;
+        if days_in <= 1 + days_out && days_out > 0 {
+            out.extend(days(inside.0, inside.1).map(|d| (Bucket::Day(d), Sign::Add)));
+        } else {
+            out.push((month, Sign::Add));
+            let outside = outside(first, last, inside);
+            out.extend(outside.map(|d| (Bucket::Day(d), Sign::Subtract)));
         }
+    }
+    out
+}
+
+/// Year, month and day buckets whose signed sum covers `from..=to`: per year, its months
+/// and days ([`by_months`]) or its year bucket less the months and days outside, whichever
+/// is fewer.
+fn by_years(from: NaiveDate, to: NaiveDate) -> Vec<(Bucket, Sign)> {
+    let mut out = Vec::new();
+    for year in from.year()..=to.year() {
+        let (Some(first), Some(last)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) else {
+            continue;
+        };
+        let inside = (from.max(first), to.min(last));
+        let within = by_months(inside.0, inside.1);
+        let mut whole = vec![(Bucket::Year(year), Sign::Add)];
         let before = inside.0.pred_opt().filter(|d| *d >= first);
         let after = inside.1.succ_opt().filter(|d| *d <= last);
-        let outside = || {
-            let before = before.into_iter().flat_map(move |b| days(first, b));
-            before.chain(after.into_iter().flat_map(move |a| days(a, last)))
-        };
-        if days_in <= 1 + days_out {
-            self.counters
-                .extend(days(inside.0, inside.1).map(|d| (Bucket::Day(d), Sign::Add)));
-        } else {
-            self.counters.push((month, Sign::Add));
-            self.counters
-                .extend(outside().map(|d| (Bucket::Day(d), Sign::Subtract)));
+        for (from, to) in [before.map(|b| (first, b)), after.map(|a| (a, last))]
+            .into_iter()
+            .flatten()
+        {
+            let left_out = by_months(from, to).into_iter();
+            whole.extend(left_out.map(|(bucket, sign)| (bucket, sign.flipped())));
         }
-        if days_in > 1 && outside().all(|d| d > today) {
-            self.uniques.push(month);
+        out.extend(if whole.len() < within.len() {
+            whole
         } else {
-            self.uniques
-                .extend(days(inside.0, inside.1).map(Bucket::Day));
-        }
+            within
+        });
+    }
+    out
+}
+
+/// The days of the month `first..=last` outside `inside`.
+fn outside(
+    first: NaiveDate,
+    last: NaiveDate,
+    inside: (NaiveDate, NaiveDate),
+) -> impl Iterator<Item = NaiveDate> {
+    let before = inside.0.pred_opt().filter(|d| *d >= first);
+    let after = inside.1.succ_opt().filter(|d| *d <= last);
+    let before = before.into_iter().flat_map(move |b| days(first, b));
+    before.chain(after.into_iter().flat_map(move |a| days(a, last)))
+}
+
+/// The sketches of the month `first..=last` to unite for `range`: its own when wholly inside
+/// or when every day left out is still to come, else its days in the range.
+fn month_uniques(
+    uniques: &mut Vec<Bucket>,
+    first: NaiveDate,
+    last: NaiveDate,
+    range: DateRange,
+    today: NaiveDate,
+) {
+    let inside = (range.from().max(first), range.to().min(last));
+    let days_in = span(inside.0, inside.1);
+    let month = Bucket::Month {
+        year: first.year(),
+        month: first.month(),
+    };
+    if days_in == span(first, last)
+        || (days_in > 1 && outside(first, last, inside).all(|d| d > today))
+    {
+        uniques.push(month);
+    } else {
+        uniques.extend(days(inside.0, inside.1).map(Bucket::Day));
     }
 }
 
@@ -214,7 +288,12 @@ mod tests {
             let from = to - chrono::Days::new(365);
             let reads = Reads::of(DateRange::new(from, to).unwrap(), to);
             assert!(
-                reads.counters.len() <= 13 + 16 + 16,
+                reads.clicks.len() <= 13 + 16 + 16,
+                "{today}: {:?}",
+                reads.clicks
+            );
+            assert!(
+                reads.counters.len() <= 2 + 16 + 16,
                 "{today}: {:?}",
                 reads.counters
             );
@@ -224,6 +303,45 @@ mod tests {
                 reads.uniques
             );
         }
+    }
+
+    #[test]
+    fn money_reads_a_year_bucket_less_what_is_left_out_when_that_is_fewer_and_clicks_never_do() {
+        let (counters, _) = reads("2025-01-01", "2025-12-31", "2026-11-27");
+        assert_eq!(counters, ["+y:2025"]);
+        assert_eq!(
+            click_reads("2025-01-01", "2025-12-31", "2026-11-27").len(),
+            12
+        );
+        let (counters, _) = reads("2025-11-27", "2026-11-27", "2026-11-27");
+        assert_eq!(
+            counters,
+            [
+                "+d:20251127",
+                "+d:20251128",
+                "+d:20251129",
+                "+d:20251130",
+                "+m:202512",
+                "+y:2026",
+                "-d:20261128",
+                "-d:20261129",
+                "-d:20261130",
+                "-m:202612"
+            ]
+        );
+        let (counters, _) = reads("2026-01-01", "2026-06-30", "2026-11-27");
+        assert_eq!(
+            counters.len(),
+            6,
+            "half a year reads its months: {counters:?}"
+        );
+        let (counters, _) = reads("2026-02-01", "2026-12-30", "2026-11-27");
+        assert_eq!(counters, ["+y:2026", "-m:202601", "-d:20261231"]);
+        assert!(
+            click_reads("2026-02-01", "2026-12-30", "2026-11-27")
+                .iter()
+                .all(|b| !b.contains("y:"))
+        );
     }
 
     #[test]
@@ -249,6 +367,11 @@ mod tests {
             ("2026-11-02", "2026-12-30"),
             ("2024-02-10", "2024-02-29"),
             ("2026-10-15", "2027-02-10"),
+            ("2025-11-27", "2026-11-27"),
+            ("2025-01-01", "2025-12-31"),
+            ("2024-12-31", "2026-01-01"),
+            ("2026-01-02", "2026-12-30"),
+            ("2026-02-15", "2026-12-31"),
         ] {
             let range = DateRange::new(date(from), date(to)).unwrap();
             let reads = Reads::of(range, today);
@@ -282,7 +405,10 @@ mod tests {
                         .unwrap();
                     days(first, last).collect()
                 }
-                Bucket::Year(_) => unreachable!(),
+                Bucket::Year(year) => {
+                    let first = NaiveDate::from_ymd_opt(*year, 1, 1).unwrap();
+                    days(first, NaiveDate::from_ymd_opt(*year, 12, 31).unwrap()).collect()
+                }
             };
             for d in covered {
                 *weight.entry(d).or_default() += n;

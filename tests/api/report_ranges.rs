@@ -46,8 +46,8 @@ enum Kept {
 }
 
 /// Fills counters of `influencer` on every day from the first of the month three months ago
-/// to the end of this month (days to come too: an order or cost can be dated ahead), in day
-/// and month buckets as the writers keep them, and clicks and unique visitors on the days
+/// to the end of this month (days to come too: an order or cost can be dated ahead), in day,
+/// month and (money only) year buckets as the writers keep them, and clicks and unique visitors on the days
 /// until today (a click counts when it is answered), each day's visitors overlapping the
 /// next's.
 fn fill(app: &TestApp, influencer: &str, today: NaiveDate, kept: Kept) -> Vec<Day> {
@@ -96,6 +96,16 @@ fn fill(app: &TestApp, influencer: &str, today: NaiveDate, kept: Kept) -> Vec<Da
                 add.arg(key).arg(visitors);
                 commands.push(add);
             }
+        }
+        // Money is kept per year too (clicks are not).
+        let year = format!("y:{}", date.year());
+        for (field, n) in [
+            (format!("o:USD:{year}"), 1),
+            (format!("r:USD:{year}"), day.revenue),
+        ] {
+            let mut add = redis::cmd("HINCRBY");
+            add.arg(&counts).arg(field).arg(n);
+            commands.push(add);
         }
         for command in commands {
             let _: redis::Value = command.query(&mut redis).unwrap();
@@ -166,7 +176,7 @@ async fn reports_equal_the_sum_of_their_days(kept: Kept) {
         month_start.pred_opt().unwrap(),
     );
     // The default range (the last 30 days), a calendar month, ranges cutting months in the
-    // past, a long one, one running past today, and one day.
+    // past, a long one, one running past today, one day, and most of a year.
     let ranges = [
         (today - Days::new(29), today),
         last_month,
@@ -174,6 +184,11 @@ async fn reports_equal_the_sum_of_their_days(kept: Kept) {
         (days[3].date, today),
         (today - Days::new(10), days.last().unwrap().date),
         (today - Days::new(1), today - Days::new(1)),
+        // Most of this year: money reads its year bucket less what is left out.
+        (
+            NaiveDate::from_ymd_opt(today.year(), 1, 2).unwrap(),
+            days.last().unwrap().date,
+        ),
     ];
 
     for (i, (from, to)) in ranges.into_iter().enumerate() {

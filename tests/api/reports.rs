@@ -166,6 +166,10 @@ async fn huge_counters_add_up_exactly_and_a_corrupt_one_is_skipped_and_counted()
             .arg(1)
             .arg(format!("r:USD:m:{year}01"))
             .arg(i64::MAX)
+            .arg(format!("o:USD:y:{year}"))
+            .arg(1)
+            .arg(format!("r:USD:y:{year}"))
+            .arg(i64::MAX)
             .query(&mut redis)
             .unwrap();
     }
