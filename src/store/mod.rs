@@ -36,6 +36,7 @@ pub use links::{CreateLink, LinkRecord};
 pub use migrate::{MigrateRun, Migrated, Migration};
 pub use orders::StoredOrder;
 pub use reports::{FieldSet, FigureQuery, OwnerFigures};
+pub use scripts::checked_source;
 pub use tallies::Tallies;
 
 use scripts::Scripts;

@@ -7,14 +7,21 @@ use super::keys::field;
 /// The checks every counter-changing script runs before its first write.
 const CHECKS: &str = include_str!("lua/checks.lua");
 
-/// A script with the shared checks in front of it, and the field that keeps a money counters
-/// hash a hash table ([`field::TABLE`]) named for them.
+/// A script with the shared checks in front of it, and the field that keeps a counters hash a
+/// hash table ([`field::TABLE`]) named for them.
 fn checked(body: &str) -> Script {
-    Script::new(&format!(
+    Script::new(&checked_source(body))
+}
+
+/// The source of a counter-changing script as reftrack loads it: `body` (a script of
+/// `store/lua/`) behind the shared checks and the names they use, for a test that runs a
+/// script on its own.
+pub fn checked_source(body: &str) -> String {
+    format!(
         "local TABLE_FIELD, TABLE_NOTE = '{}', '{}'\n{CHECKS}{body}",
         field::TABLE,
         field::TABLE_NOTE
-    ))
+    )
 }
 
 pub(crate) struct Scripts {

@@ -130,11 +130,9 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
     // Arrange: the script as reftrack loads it, and keys of one slot.
     let app = spawn_app().await;
     let mut redis = app.redis.connection();
-    let script = redis::Script::new(&format!(
-        "{}{}",
-        include_str!("../../src/store/lua/checks.lua"),
-        include_str!("../../src/store/lua/apply_counts.lua")
-    ));
+    let script = redis::Script::new(&reftrack::store::checked_source(include_str!(
+        "../../src/store/lua/apply_counts.lua"
+    )));
     let (applied, first, second) = ("t:{cs}:applied", "t:{cs}:first", "t:{cs}:second");
     let malformed: [&[&str]; 4] = [
         // The second owner's count goes down.

@@ -9,9 +9,10 @@
 -- Unique-visitor sketches are not here: adding a visitor twice changes no sketch, so they go
 -- as plain PFADDs beside this script, which keeps the visitors (most of a batch's arguments)
 -- out of Lua.
--- A hash given a field it did not have (a day's first clicks, or a new owner) is also given
--- TABLE_FIELD, which keeps it a hash table for reports (keys.rs, field::TABLE); a field
--- already there says the hash has it, so most flushes add nothing.
+-- A hash whose group's first field is new (a group starts with a day field, so this is the
+-- owner's first flush of a day, or a new owner) is also given TABLE_FIELD, which keeps it a
+-- hash table for reports (keys.rs, field::TABLE). Only that one field is looked at: the first
+-- flush of each day marks every hash the day's clicks touch, so no other reply need be tested.
 -- Every argument is checked before the first write (see checks.lua). The counters are not read
 -- for an overflow check: a batch adds at most the writer's buffer (10^6 clicks), so reaching
 -- 2^62 would take over four trillion batches, and reading them would double the flush's cost.
@@ -29,17 +30,15 @@ local function walk(write)
     if fields < 0 or counts == nil or i + 2 * fields > #ARGV then
       error('reftrack: a group does not match its keys')
     end
-    local new_field = false
     for j = i + 1, i + 2 * fields, 2 do
       if write then
         local now = redis.call('HINCRBY', counts, ARGV[j], ARGV[j + 1])
-        new_field = new_field or now == tonumber(ARGV[j + 1])
+        if j == i + 1 and now == tonumber(ARGV[j + 1]) then
+          redis.call('HSETNX', counts, TABLE_FIELD, TABLE_NOTE)
+        end
       elseif integer(ARGV[j + 1], ARGV[j], MAX_BATCH) < 0 then
         error('reftrack: a click count goes down: ' .. tostring(ARGV[j]))
       end
-    end
-    if new_field then
-      redis.call('HSETNX', counts, TABLE_FIELD, TABLE_NOTE)
     end
     i, k = i + 1 + 2 * fields, k + 1
   end
