@@ -11,9 +11,9 @@
 #
 # Usage: deploy/bench/report_scale.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
 #        COUNTS="1000 10000" RUNS=3 to vary; PROFILE=1 prints Redis's time per report by command;
-#        TABLE=0 seeds the counters as builds before `field::TABLE` left them (lists).
-# Counters are seeded as today's writers keep them: with the `_table` field whose long value
-# makes Redis hold them as hash tables (src/store/keys.rs).
+#        TABLE=0 seeds the money counters as builds before `field::TABLE` left them (lists).
+# Money counters are seeded as today's writers keep them: with the `_table` field whose long
+# value makes Redis hold them as hash tables (src/store/keys.rs).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -119,7 +119,6 @@ for i in range(count):
             note = ("reftrack: a value longer than hash-max-listpack-value keeps this hash a "
                     "hash table, so reports look its fields up instead of searching a list")
             fields += ["_table", note]
-            click_fields += ["_table", note]
         for bucket in [f"d:{d:%Y%m%d}" for d in days] + [f"m:{m}" for m in months]:
             clicks = random.randint(1, 50)
             orders = random.randint(0, 3)

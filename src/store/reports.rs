@@ -327,7 +327,7 @@ impl Shape {
 /// every field an `HMGET` names: 70 fields (a rolling month) took 230 µs there, `HGETALL`
 /// 56 µs, 8 fields 30 µs (measured with `INFO commandstats`). Reading a list whole is one
 /// pass, cheaper from about a dozen fields on. Money counters are kept as tables (see
-/// [`field::TABLE`]); a hash written before that, and the click counters, may be lists.
+/// [`field::TABLE`]); a hash not written since a build before that may still be a list.
 fn reads_whole(shape: Shape, wanted: usize) -> bool {
     !shape.table
         && shape.entries <= 512

@@ -9,10 +9,6 @@
 -- Unique-visitor sketches are not here: adding a visitor twice changes no sketch, so they go
 -- as plain PFADDs beside this script, which keeps the visitors (most of a batch's arguments)
 -- out of Lua.
--- A hash whose group's first field is new (a group starts with a day field, so this is the
--- owner's first flush of a day, or a new owner) is also given TABLE_FIELD, which keeps it a
--- hash table for reports (keys.rs, field::TABLE). Only that one field is looked at: the first
--- flush of each day marks every hash the day's clicks touch, so no other reply need be tested.
 -- Every argument is checked before the first write (see checks.lua). The counters are not read
 -- for an overflow check: a batch adds at most the writer's buffer (10^6 clicks), so reaching
 -- 2^62 would take over four trillion batches, and reading them would double the flush's cost.
@@ -32,10 +28,7 @@ local function walk(write)
     end
     for j = i + 1, i + 2 * fields, 2 do
       if write then
-        local now = redis.call('HINCRBY', counts, ARGV[j], ARGV[j + 1])
-        if j == i + 1 and now == tonumber(ARGV[j + 1]) then
-          redis.call('HSETNX', counts, TABLE_FIELD, TABLE_NOTE)
-        end
+        redis.call('HINCRBY', counts, ARGV[j], ARGV[j + 1])
       elseif integer(ARGV[j + 1], ARGV[j], MAX_BATCH) < 0 then
         error('reftrack: a click count goes down: ' .. tostring(ARGV[j]))
       end
