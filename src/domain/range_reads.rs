@@ -126,7 +126,8 @@ fn by_years(from: NaiveDate, to: NaiveDate) -> Vec<(Bucket, Sign)> {
             NaiveDate::from_ymd_opt(year, 1, 1),
             NaiveDate::from_ymd_opt(year, 12, 31),
         ) else {
-            continue;
+            // Every year of a valid date has both; were one missing, months still cover it.
+            return by_months(from, to);
         };
         let inside = (from.max(first), to.min(last));
         let within = by_months(inside.0, inside.1);
