@@ -275,10 +275,11 @@ pub mod field {
     /// hash past 512 entries is one anyway. Reports ask Redis for the encoding rather than
     /// trust this field (a hash written before it, or a server that keeps longer values in
     /// lists, is still a list), see `store/reports.rs`.
-    /// Click counters are not given it: a flush writes to every hash it touches, and over
-    /// 1,000,000 links clicked uniformly, tables cost Redis 14–16 µs a click against 10–13
-    /// for lists (scattered entries miss the cache where a list is one block), so reports
-    /// search their few click fields in the list.
+    /// Click counters are not given it (yet): a flush writes every click hash it touches, and
+    /// whether tables cost it more could not be told on the benchmark machine (over 1,000,000
+    /// links clicked uniformly, runs of the unchanged click path gave 10–21 µs of Redis a
+    /// click, runs with tables 12–16 µs), so the flush stays as it was and reports search
+    /// their few click fields in the list.
     pub const TABLE: &str = "_table";
 
     /// [`TABLE`]'s value: says in Redis why it is there. Over 64 bytes, and free of quotes,

@@ -39,7 +39,7 @@ async fn concurrent_clicks_are_all_counted_exactly() {
 }
 
 #[tokio::test]
-async fn click_counters_stay_a_list_so_a_flush_over_many_links_stays_cheap() {
+async fn click_counters_stay_a_list_as_the_flush_always_wrote_them() {
     // Arrange
     let app = spawn_app().await;
     let alice = app.influencer("alice").await;
