@@ -8,7 +8,7 @@
 //! counters go one step further: a year the range covers most of is its year bucket less the
 //! months and days left out, when that is fewer buckets (a calendar year is one bucket, not
 //! twelve; the last 366 days about ten, not twenty). Click counters have no year bucket (a
-//! flush would write a third of its counters more for it), so clicks read months and days.
+//! flush would write half again as many counters for it), so clicks read months and days.
 //! Unique visitors are sketches, which cannot be subtracted: a cut month's sketch is its
 //! month's when every day left out is still to come (no visitor counted yet), and otherwise
 //! the union of its days in the range.
