@@ -28,13 +28,15 @@
 //! - [`pagination`]: the lists' `limit` and `cursor`, shared by every list that pages.
 //! - [`reports`]: the reports without HTTP: scope, figures, rows, totals and their order.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
-//! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging.
+//! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging; [`cpu_priority`]: the
+//!   redirect workers and the click flusher yield a busy core to the API.
 //! - [`embedded_redis`]: the private `redis-server` started when no Redis is configured, one
 //!   reftrack per data directory (a lock file), an orphan of a killed reftrack stopped.
 
 pub mod cli;
 pub mod clicks;
 pub mod config;
+pub mod cpu_priority;
 pub mod domain;
 pub mod embedded_redis;
 pub mod error;

@@ -8,9 +8,9 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Runtime threads at least: the click flusher's bursts of work (a count write over thousands
-/// of links) occupy one, and the tasks that drive the other Redis connections and take in
-/// orders must not wait for it, however few cores the process is given.
+/// Runtime threads at least: a report's bursts of work (reading thousands of owners) occupy
+/// one, and the tasks that drive the Redis connections and take in orders must not wait for
+/// it, however few cores the process is given. (The click flusher has a thread of its own.)
 const MIN_RUNTIME_THREADS: usize = 2;
 
 fn main() -> ExitCode {

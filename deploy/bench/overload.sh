@@ -12,7 +12,9 @@
 # API_BIND=1 serves the API and the webhooks on a listener of their own (http.api_bind, with
 # API_WORKERS worker threads, default 1, on the server's core like all its threads) and sends
 # the webhook and admin probes there; the redirects and /metrics stay on the public port.
-# Without it everything shares the one listener, as by default.
+# Without it everything shares the one listener, as by default. With it the redirect workers
+# and the click flusher run REDIRECT_NICE (http.redirect_nice, default 5) nice steps below the
+# API's threads; REDIRECT_NICE=0 keeps them level, to compare.
 #
 # Usage: deploy/bench/overload.sh   (LINKS=100000 OVERLOAD_SECS=100 BUFFER=200000 API_BIND=1
 # to vary)
@@ -28,6 +30,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 API_BIND=${API_BIND:-0}
 API_WORKERS=${API_WORKERS:-1}
+REDIRECT_NICE=${REDIRECT_NICE:-5}
 TOKEN=bench-admin-token-0123456789
 SHOPIFY_SECRET=bench-shopify-secret
 
@@ -44,10 +47,11 @@ listener="one listener for everything"
 if [ "$API_BIND" = 1 ]; then
   api_bind="127.0.0.1:$(free_port)"
   api="http://$api_bind"
-  listener="API on its own listener, $API_WORKERS worker thread(s)"
+  listener="API on its own listener, $API_WORKERS worker thread(s), redirects $REDIRECT_NICE nice steps below"
 fi
 REFTRACK_HTTP__BIND="127.0.0.1:$port" REFTRACK_HTTP__WORKERS=1 \
   REFTRACK_HTTP__API_BIND="$api_bind" REFTRACK_HTTP__API_WORKERS="$API_WORKERS" \
+  REFTRACK_HTTP__REDIRECT_NICE="$REDIRECT_NICE" \
   REFTRACK_REDIS__URL="redis+unix://$redis_sock" REFTRACK_ADMIN__TOKEN="$TOKEN" \
   REFTRACK_CLICKS__SPOOL_DIR="$work/spool" REFTRACK_CLICKS__BUFFER_CAPACITY="$BUFFER" \
   REFTRACK_LOG__LEVEL=warn REFTRACK_WEBHOOKS__SHOPIFY_SECRET="$SHOPIFY_SECRET" \
@@ -145,6 +149,7 @@ echo "overload over $LINKS links for ${OVERLOAD_SECS} s: ${rps} redirects/s ($li
 echo "answered ${answered%.*}, counted ${counted}, spilled to the spool ${spilled%.*}, dropped ${dropped%.*} (buffer) + ${spool_dropped%.*} (spool)"
 echo "   today: 5,760,375 answered, 2,455,944 dropped"
 echo "webhook p99: idle ${idle_webhook} ms, during the backlog ${busy_webhook} ms   (today: 339 ms p50 during a backlog)"
+echo "webhook time inside the server (mean): idle ${idle_server} ms, during the backlog ${busy_server} ms: $(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / max(float(sys.argv[1]), 1e-9)))' "$idle_server" "$busy_server")x idle (goal: within 2x)"
 echo "link creation median: idle ${idle_admin} ms, during the backlog ${busy_admin} ms   (today: 120 ms during a backlog)"
 if [ "${answered%.*}" != "$counted" ] || [ "${dropped%.*}" != "0" ] || [ "${spool_dropped%.*}" != "0" ]; then
   echo "FAIL: a click was dropped or not counted" >&2; exit 1

@@ -20,4 +20,4 @@ use writer::Recorded;
 
 pub use click_ids::ClickIds;
 pub use tracker::{Follower, Tracker};
-pub use writer::{ClickWriter, FlushTask};
+pub use writer::{ClickWriter, FlushTask, StartError};

@@ -4,14 +4,18 @@
 //! record is encoded into the open batch (see [`ClickSums`](crate::store::ClickSums)) and its
 //! counts summed into its link's tally (see [`Tallies`](crate::store::Tallies)) right there,
 //! and it answers.
-//! One flusher task writes the open batch in one pipeline: every `flush_interval`, at once
+//! One flusher, on a thread of its own, writes the open batch in one pipeline: every `flush_interval`, at once
 //! when a batch reaches `max_batch` clicks (it is then sealed and a new one opened), and at
 //! once when a durable-mode redirect is waiting, so redirects arriving together share one
 //! write.
 //!
 //! Summing on arrival keeps the flusher's work per batch small. That matters because the
 //! flusher shares a core with the HTTP workers: work it does per click arrives in one burst
-//! per flush, and every request in flight waits out the burst.
+//! per flush, and every request in flight waits out the burst. The flusher's thread runs
+//! its own single-threaded runtime, so a burst never holds one of the main runtime's
+//! threads, where webhooks' orders and the other Redis connections are driven; with
+//! `http.api_bind` it also runs at the redirect workers' lower priority
+//! ([`crate::cpu_priority`]).
 //!
 //! A batch that cannot be written goes to the [`Spool`] on local disk, and so does every batch
 //! after it until the spool has been replayed into Redis, in order; so does the whole buffer
@@ -27,21 +31,22 @@
 //! `kill -9` or a power cut loses that window. With `durable_redirects`, a redirect is
 //! answered after its batch is in Redis or synced to the spool, so none is lost.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::buffer::Shared;
 use super::flusher::Flusher;
 use super::spool::Spool;
 use crate::config::ClickSettings;
+use crate::cpu_priority;
 use crate::domain::ClickId;
 use crate::metrics::Metrics;
-use crate::store::{Click, Store};
+use crate::store::{Click, Store, StoreError, StoreResult};
 
 /// What became of a click handed to the writer.
 #[derive(Debug)]
@@ -68,22 +73,43 @@ impl std::fmt::Debug for ClickWriter {
     }
 }
 
+/// Why the click writer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("opening the click spool")]
+    Spool(#[source] std::io::Error),
+    #[error("starting the click flusher's thread")]
+    Thread(#[source] std::io::Error),
+    #[error("connecting the click flusher to Redis")]
+    Redis(#[source] StoreError),
+}
+
 /// The running flusher. Stop it with [`FlushTask::drain`] so no buffered click is lost.
 #[derive(Debug)]
 pub struct FlushTask {
-    handle: JoinHandle<()>,
+    /// Fires when the flusher's thread has finished; dropped unsent if it panicked.
+    finished: oneshot::Receiver<()>,
     stop: watch::Sender<Option<Instant>>,
 }
 
 impl ClickWriter {
-    /// Opens the spool and starts the flusher on the current runtime. Batches a previous run
-    /// left in the spool are replayed first.
-    pub fn start(
-        store: Store,
+    /// Opens the spool and starts the flusher on a thread of its own, `nice` steps below the
+    /// main thread's CPU priority, where `connect` opens the flusher's own Redis connections:
+    /// their I/O is then driven on that thread too. Batches a previous run left in the spool
+    /// are replayed first.
+    ///
+    /// # Errors
+    ///
+    /// When the spool cannot be opened, the thread or its runtime cannot be started, or
+    /// `connect` fails.
+    pub async fn start(
+        connect: impl Future<Output = StoreResult<Store>> + Send + 'static,
         settings: &ClickSettings,
         metrics: Metrics,
-    ) -> std::io::Result<(Self, FlushTask)> {
-        let spool = Spool::open(&settings.spool_dir, settings.spool_max_bytes)?;
+        nice: u8,
+    ) -> Result<(Self, FlushTask), StartError> {
+        let spool = Spool::open(&settings.spool_dir, settings.spool_max_bytes)
+            .map_err(StartError::Spool)?;
         if !spool.is_empty() {
             tracing::info!(
                 bytes = spool.depth().bytes,
@@ -95,11 +121,45 @@ impl ClickWriter {
             settings.max_batch.get(),
             metrics,
         ));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(StartError::Thread)?;
         let (stop, stopped) = watch::channel(None);
-        let flusher = Flusher::new(Arc::clone(&shared), store, settings, spool);
-        flusher.report_spool();
-        let handle = tokio::spawn(flusher.run(stopped));
-        Ok((Self { shared }, FlushTask { handle, stop }))
+        let (connected, connecting) = oneshot::channel();
+        let (done, finished) = oneshot::channel();
+        let (thread_shared, settings) = (Arc::clone(&shared), settings.clone());
+        std::thread::Builder::new()
+            // Linux keeps 15 bytes of a thread's name.
+            .name("reftrack-flush".into())
+            .spawn(move || {
+                if let Err(e) = cpu_priority::set_this_thread_below_main(nice) {
+                    tracing::warn!(error = %e, nice, "cannot set the click flusher's CPU priority");
+                }
+                runtime.block_on(async move {
+                    let store = match connect.await {
+                        Ok(store) => store,
+                        Err(e) => {
+                            let _ = connected.send(Err(e));
+                            return;
+                        }
+                    };
+                    let flusher = Flusher::new(thread_shared, store, &settings, spool);
+                    flusher.report_spool();
+                    if connected.send(Ok(())).is_ok() {
+                        flusher.run(stopped).await;
+                    }
+                });
+                let _ = done.send(());
+            })
+            .map_err(StartError::Thread)?;
+        match connecting.await {
+            Ok(Ok(())) => Ok((Self { shared }, FlushTask { finished, stop })),
+            Ok(Err(e)) => Err(StartError::Redis(e)),
+            Err(_) => Err(StartError::Thread(std::io::Error::other(
+                "the click flusher's thread ended while starting",
+            ))),
+        }
     }
 
     /// Gives the click its id and buffers it. With `wait_for_commit`, the result says when it
@@ -149,8 +209,8 @@ impl FlushTask {
     /// stops the flusher. Call it after the HTTP server has stopped taking requests.
     pub async fn drain(self, deadline: Duration) {
         let _ = self.stop.send(Some(Instant::now() + deadline));
-        if let Err(e) = self.handle.await {
-            tracing::error!(error = %e, "click flusher panicked");
+        if self.finished.await.is_err() {
+            tracing::error!("click flusher panicked");
         }
     }
 }

@@ -375,3 +375,26 @@ fn an_api_bind_on_the_address_of_another_listener_is_refused() {
     ]);
     assert!(any_free_ports.is_ok(), "{any_free_ports:?}");
 }
+
+#[test]
+fn redirect_nice_is_five_by_default_and_beyond_nineteen_is_refused_with_the_key_the_range_and_the_value()
+ {
+    assert_eq!(load(&[]).unwrap().http.redirect_nice, 5);
+    assert_eq!(
+        load(&[("REFTRACK_HTTP__REDIRECT_NICE", "0")])
+            .unwrap()
+            .http
+            .redirect_nice,
+        0
+    );
+
+    let message = load(&[("REFTRACK_HTTP__REDIRECT_NICE", "20")])
+        .unwrap_err()
+        .to_string();
+
+    assert_eq!(
+        message,
+        "configuration key http.redirect_nice: must be 0 to 19; got 20"
+    );
+    assert!(load(&[("REFTRACK_HTTP__REDIRECT_NICE", "19")]).is_ok());
+}

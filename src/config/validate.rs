@@ -176,6 +176,15 @@ impl HttpSettings {
                 format!("must be 1 to {API_WORKERS_MAX}; got {}", self.api_workers),
             ));
         }
+        if self.redirect_nice > REDIRECT_NICE_MAX {
+            return Err(invalid(
+                "http.redirect_nice",
+                format!(
+                    "must be 0 to {REDIRECT_NICE_MAX}; got {}",
+                    self.redirect_nice
+                ),
+            ));
+        }
         self.check_api_bind()
     }
 
@@ -203,3 +212,5 @@ impl HttpSettings {
 /// The API listener serves the admin calls and webhooks of a few operators and shops, not the
 /// public: more threads than this only take memory and descriptors.
 const API_WORKERS_MAX: usize = 64;
+/// The nice steps between the highest priority and the lowest.
+const REDIRECT_NICE_MAX: u8 = 19;

@@ -23,7 +23,7 @@ use crate::store::{MigrateRun, Migration, RedisTarget, Store};
 
 mod servers;
 
-use servers::{Addresses, Listeners, Servers};
+use servers::{Addresses, Listeners, Servers, bulk_nice};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -81,21 +81,27 @@ impl Application {
             .await
             .context("reading the link changes stream")?;
         check_writable(&settings.clicks.spool_dir)?;
-        // The flusher has connections of its own, so webhooks, the admin API and link lookups
-        // never queue behind a backlog of click pipelines on a shared one.
-        let flush_store = Store::connect(
-            &RedisTarget::of(&settings.redis),
-            &settings.redis.key_prefix,
-        )
-        .await
-        .context("connecting the click flusher to Redis")?;
-        let (clicks, flush) = ClickWriter::start(flush_store, &settings.clicks, metrics.clone())
-            .with_context(|| {
-                format!(
-                    "opening the click spool in {}",
-                    settings.clicks.spool_dir.display()
-                )
-            })?;
+        // The flusher has connections of its own, driven on its own thread, so webhooks, the
+        // admin API and link lookups never queue behind a backlog of click pipelines.
+        let redis = settings.redis.clone();
+        let flush_store =
+            async move { Store::connect(&RedisTarget::of(&redis), &redis.key_prefix).await };
+        let nice = bulk_nice(settings, settings.http.api_bind.is_some());
+        if nice > 0 {
+            tracing::info!(
+                nice,
+                "the redirect workers and the click flusher run below the API's CPU priority"
+            );
+        }
+        let (clicks, flush) =
+            ClickWriter::start(flush_store, &settings.clicks, metrics.clone(), nice)
+                .await
+                .with_context(|| {
+                    format!(
+                        "starting the click writer (spool in {})",
+                        settings.clicks.spool_dir.display()
+                    )
+                })?;
 
         let listeners = Listeners::bind(settings)?;
         let addresses = listeners.addresses()?;

@@ -19,6 +19,7 @@ use anyhow::Context;
 use futures_util::future::{Either, join, join_all, select};
 
 use crate::config::Settings;
+use crate::cpu_priority;
 use crate::head_deadline::HeadDeadline;
 use crate::routes::{self, BodyDeadline};
 use crate::state::AppState;
@@ -90,6 +91,7 @@ impl Servers {
     ) -> anyhow::Result<Self> {
         let metrics_elsewhere = listeners.metrics.is_some();
         let api_elsewhere = listeners.api.is_some();
+        let public_nice = bulk_nice(settings, api_elsewhere);
         let mut public = builder(settings);
         if settings.http.workers > 0 {
             public = public.workers(settings.http.workers);
@@ -103,6 +105,7 @@ impl Servers {
             listeners.public,
             settings,
             state,
+            public_nice,
             move |cfg| routes::configure(cfg, metrics_elsewhere, api_elsewhere),
         )?
         .run();
@@ -115,6 +118,7 @@ impl Servers {
                     listener,
                     settings,
                     state,
+                    0,
                     routes::configure_api,
                 )
                 .map(ServerBuilder::run)
@@ -157,6 +161,17 @@ impl Servers {
     }
 }
 
+/// How many nice steps below the main thread the redirect workers and the click flusher run:
+/// `http.redirect_nice` when the API has a listener of its own, else none (the public workers
+/// then serve the API too). See [`crate::cpu_priority`].
+pub(super) fn bulk_nice(settings: &Settings, api_elsewhere: bool) -> u8 {
+    if api_elsewhere {
+        settings.http.redirect_nice
+    } else {
+        0
+    }
+}
+
 /// A server without signal handling (`Application` is stopped by the future it is given).
 fn builder(settings: &Settings) -> ServerBuilder {
     Server::build()
@@ -169,13 +184,15 @@ fn builder(settings: &Settings) -> ServerBuilder {
 /// every request head has a deadline ([`HeadDeadline`]): `HttpServer` times only a
 /// connection's first. Each head has `http.header_timeout_secs`, each body
 /// `http.body_timeout_secs` ([`BodyDeadline`]); kept-alive idle connections close at once on a
-/// graceful stop.
+/// graceful stop. Each worker thread runs `nice` steps below the main thread: the factory is
+/// called on the worker's own thread when it starts.
 fn listen(
     builder: ServerBuilder,
     name: &str,
     listener: TcpListener,
     settings: &Settings,
     state: &web::Data<AppState>,
+    nice: u8,
     routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 ) -> io::Result<ServerBuilder> {
     let header_timeout = settings.http.header_timeout();
@@ -184,6 +201,9 @@ fn listen(
     let bound = listener.local_addr()?;
     let state = state.clone();
     builder.listen(name, listener, move || {
+        if let Err(e) = cpu_priority::set_this_thread_below_main(nice) {
+            tracing::warn!(error = %e, nice, "cannot set an HTTP worker's CPU priority");
+        }
         let app = App::new()
             .app_data(state.clone())
             .wrap_fn(move |req, service| body_deadline.apply(req, service))
@@ -230,4 +250,22 @@ fn listen_metrics(
             .finish(map_config(app, |()| AppConfig::default()))
             .tcp()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redirect_workers_yield_to_the_api_only_when_it_has_a_listener_of_its_own() {
+        let mut settings = Settings::load_from(None, []).expect("the defaults");
+        settings.http.redirect_nice = 6;
+
+        assert_eq!(bulk_nice(&settings, true), 6);
+        assert_eq!(
+            bulk_nice(&settings, false),
+            0,
+            "on one listener the workers serve the API too"
+        );
+    }
 }

@@ -175,3 +175,66 @@ async fn with_api_bind_a_graceful_stop_stops_both_listeners() {
         assert!(after.is_err(), "{base} still answers after the stop");
     }
 }
+
+/// The name and nice value in a `/proc/.../stat` line: "tid (name) state ...". The name may
+/// hold spaces and parentheses, so it ends at the last ')'; the nice value is the 19th field,
+/// the 17th after the name.
+fn name_and_nice(stat: &str) -> (&str, i32) {
+    let (head, rest) = stat.rsplit_once(')').expect("a stat line");
+    let name = head.split_once('(').expect("a stat line").1;
+    let nice = rest.split_whitespace().nth(16).expect("a nice field");
+    (name, nice.parse().expect("a number"))
+}
+
+/// The nice value of each of this process's threads whose name starts with `prefix` (Linux
+/// keeps the first 15 bytes of a thread's name: actix's "actix-server worker 0" is
+/// "actix-server wo").
+fn thread_nices(prefix: &str) -> Vec<i32> {
+    let mut nices = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        // A thread that ended while the list was read has no stat to read.
+        if let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) {
+            let (name, nice) = name_and_nice(&stat);
+            if name.starts_with(prefix) {
+                nices.push(nice);
+            }
+        }
+    }
+    nices
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn with_api_bind_the_redirect_workers_and_the_click_flusher_run_below_the_api_and_still_serve()
+ {
+    // Arrange: 7 steps, a value no other test uses (the tests share this process's threads)
+    let app = spawn_app_with(|s| {
+        s.http.api_bind = Some("127.0.0.1:0".parse().unwrap());
+        s.http.redirect_nice = 7;
+    })
+    .await;
+    let main = name_and_nice(&std::fs::read_to_string("/proc/self/stat").unwrap()).1;
+
+    // Act: a click through a lowered worker, written by a lowered flusher
+    let alice = app.influencer_with("alice", json!({"percent": "10"})).await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    let click_id = app.click_id(&code).await;
+    click_written(&app, &click_id).await;
+
+    // Assert: both bulk kinds run 7 steps below the main thread; the API's worker does not
+    let lowered = (main + 7).min(19);
+    let flushers = thread_nices("reftrack-flush");
+    assert!(
+        flushers.contains(&lowered),
+        "no flusher at nice {lowered}: {flushers:?}"
+    );
+    let workers = thread_nices("actix-server wo");
+    assert!(
+        workers.contains(&lowered),
+        "no HTTP worker at nice {lowered}: {workers:?}"
+    );
+    assert!(
+        workers.contains(&main),
+        "the API's worker runs at the main thread's priority: {workers:?}"
+    );
+}
