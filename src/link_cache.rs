@@ -184,12 +184,14 @@ pub struct LinkCache {
 }
 
 impl LinkCache {
-    pub fn new(store: Store, metrics: Metrics) -> Self {
+    /// A cache whose loads from Redis run as tasks of `runtime` (the main runtime, whatever
+    /// thread asks).
+    pub fn new(store: Store, metrics: Metrics, runtime: tokio::runtime::Handle) -> Self {
         Self {
             entries: Arc::default(),
             generation: Arc::default(),
             recent: Arc::default(),
-            loads: SingleFlight::default(),
+            loads: SingleFlight::new(runtime),
             store,
             metrics,
         }

@@ -395,6 +395,15 @@ impl Flusher {
             {
                 return false;
             }
+            if stop.has_changed().is_err() {
+                // The owner went away without draining (only a teardown does that): nobody
+                // will set a deadline, so give up rather than retry for the life of the process.
+                tracing::warn!(
+                    clicks = batch.clicks.len(),
+                    "click flusher dropped without a drain"
+                );
+                return false;
+            }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }

@@ -121,10 +121,6 @@ impl ClickWriter {
             settings.max_batch.get(),
             metrics,
         ));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(StartError::Thread)?;
         let (stop, stopped) = watch::channel(None);
         let (connected, connecting) = oneshot::channel();
         let (done, finished) = oneshot::channel();
@@ -136,11 +132,23 @@ impl ClickWriter {
                 if let Err(e) = cpu_priority::set_this_thread_below_main(nice) {
                     tracing::warn!(error = %e, nice, "cannot set the click flusher's CPU priority");
                 }
+                // Built here, not by the caller: a runtime may not be dropped inside another,
+                // as it would be were the thread's spawn to fail.
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = connected.send(Err(StartError::Thread(e)));
+                        return;
+                    }
+                };
                 runtime.block_on(async move {
                     let store = match connect.await {
                         Ok(store) => store,
                         Err(e) => {
-                            let _ = connected.send(Err(e));
+                            let _ = connected.send(Err(StartError::Redis(e)));
                             return;
                         }
                     };
@@ -155,7 +163,7 @@ impl ClickWriter {
             .map_err(StartError::Thread)?;
         match connecting.await {
             Ok(Ok(())) => Ok((Self { shared }, FlushTask { finished, stop })),
-            Ok(Err(e)) => Err(StartError::Redis(e)),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(StartError::Thread(std::io::Error::other(
                 "the click flusher's thread ended while starting",
             ))),

@@ -108,7 +108,7 @@ pub struct HttpSettings {
     pub api_workers: usize,
     /// With `api_bind`: how many nice steps (0 to 19) below the API's threads the redirect
     /// workers and the click flusher run, so a saturated core serves the API first.
-    pub redirect_nice: u8,
+    pub redirect_nice: u32,
     /// Where `/` redirects; empty: a small page pointing to `/dashboard`.
     pub home_url: String,
 }

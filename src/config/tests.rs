@@ -388,13 +388,15 @@ fn redirect_nice_is_five_by_default_and_beyond_nineteen_is_refused_with_the_key_
         0
     );
 
-    let message = load(&[("REFTRACK_HTTP__REDIRECT_NICE", "20")])
-        .unwrap_err()
-        .to_string();
+    for value in ["20", "256"] {
+        let message = load(&[("REFTRACK_HTTP__REDIRECT_NICE", value)])
+            .unwrap_err()
+            .to_string();
 
-    assert_eq!(
-        message,
-        "configuration key http.redirect_nice: must be 0 to 19; got 20"
-    );
+        assert_eq!(
+            message,
+            format!("configuration key http.redirect_nice: must be 0 to 19; got {value}")
+        );
+    }
     assert!(load(&[("REFTRACK_HTTP__REDIRECT_NICE", "19")]).is_ok());
 }

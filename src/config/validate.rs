@@ -213,4 +213,4 @@ impl HttpSettings {
 /// public: more threads than this only take memory and descriptors.
 const API_WORKERS_MAX: usize = 64;
 /// The nice steps between the highest priority and the lowest.
-const REDIRECT_NICE_MAX: u8 = 19;
+const REDIRECT_NICE_MAX: u32 = 19;

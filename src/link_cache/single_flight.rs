@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use tokio::runtime::Handle;
 
 /// A load in flight: `None` when its task ended without an outcome (a panic, or shutdown).
 type Flight<V> = Shared<BoxFuture<'static, Option<V>>>;
@@ -22,25 +23,31 @@ type InFlight<V> = Arc<Mutex<HashMap<Box<str>, Flight<V>>>>;
 
 pub(super) struct SingleFlight<V> {
     in_flight: InFlight<V>,
-}
-
-impl<V> Default for SingleFlight<V> {
-    fn default() -> Self {
-        Self {
-            in_flight: Arc::default(),
-        }
-    }
+    /// Where loads run: the main runtime, not the HTTP worker that asked first. A load on a
+    /// worker's runtime would end with that worker, and a Redis connection it reopened would
+    /// be driven there for good, by a thread that may run below the API's priority (see
+    /// [`crate::cpu_priority`]).
+    runtime: Handle,
 }
 
 impl<V> Clone for SingleFlight<V> {
     fn clone(&self) -> Self {
         Self {
             in_flight: Arc::clone(&self.in_flight),
+            runtime: self.runtime.clone(),
         }
     }
 }
 
 impl<V> SingleFlight<V> {
+    /// Loads run as tasks of `runtime`.
+    pub(super) fn new(runtime: Handle) -> Self {
+        Self {
+            in_flight: Arc::default(),
+            runtime,
+        }
+    }
+
     /// Loads in flight.
     pub(super) fn len(&self) -> usize {
         self.in_flight
@@ -95,7 +102,7 @@ impl<V: Clone + Send + Sync + 'static> SingleFlight<V> {
                 let load = load();
                 // Spawned under the lock: the task's landing cannot remove the key before it
                 // is inserted below.
-                let task = tokio::spawn(async move {
+                let task = self.runtime.spawn(async move {
                     let value = load.await;
                     drop(landing);
                     value
@@ -119,9 +126,35 @@ mod tests {
 
     use super::*;
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_load_runs_on_the_cache_runtime_whichever_thread_asks() {
+        let flights = SingleFlight::<Option<String>>::new(Handle::current());
+        let asking = flights.clone();
+
+        // An HTTP worker's thread, with a runtime of its own, asks
+        let outcome = std::thread::Builder::new()
+            .name("asking-worker".into())
+            .spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(asking.run("summer", || async {
+                        std::thread::current().name().map(str::to_owned)
+                    }))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+
+        let ran_on = outcome.flatten().expect("a named thread");
+        assert_ne!(ran_on, "asking-worker");
+        assert!(ran_on.starts_with("tokio-"), "{ran_on}");
+    }
+
     #[tokio::test]
     async fn concurrent_lookups_of_one_key_share_one_load() {
-        let flights = SingleFlight::<u32>::default();
+        let flights = SingleFlight::<u32>::new(Handle::current());
         let loads = Arc::new(AtomicUsize::new(0));
         let (release, released) = tokio::sync::watch::channel(false);
 
@@ -146,7 +179,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_first_lookup_neither_stops_the_load_nor_strands_the_others() {
-        let flights = SingleFlight::<u32>::default();
+        let flights = SingleFlight::<u32>::new(Handle::current());
         let loads = Arc::new(AtomicUsize::new(0));
         let (release, released) = oneshot::channel::<()>();
         let counted = Arc::clone(&loads);
@@ -187,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_finished_load_is_not_reused_by_the_next_lookup() {
-        let flights = SingleFlight::<usize>::default();
+        let flights = SingleFlight::<usize>::new(Handle::current());
         let loads = Arc::new(AtomicUsize::new(0));
         let load = || {
             let loads = Arc::clone(&loads);
@@ -203,7 +236,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_load_that_dies_answers_none_and_leaves_nothing_in_flight() {
-        let flights = SingleFlight::<u32>::default();
+        let flights = SingleFlight::<u32>::new(Handle::current());
 
         let outcome = flights
             .run("summer", || async { panic!("the load died") })

@@ -74,34 +74,18 @@ impl Application {
             .visitor_salt()
             .await
             .context("reading the visitor salt")?;
-        let links = LinkCache::new(store.clone(), metrics.clone());
+        let links = LinkCache::new(
+            store.clone(),
+            metrics.clone(),
+            tokio::runtime::Handle::current(),
+        );
         let (stop_refresher, refresher_stopped) = watch::channel(false);
         let refresher = links
             .start_refresher(refresher_stopped)
             .await
             .context("reading the link changes stream")?;
         check_writable(&settings.clicks.spool_dir)?;
-        // The flusher has connections of its own, driven on its own thread, so webhooks, the
-        // admin API and link lookups never queue behind a backlog of click pipelines.
-        let redis = settings.redis.clone();
-        let flush_store =
-            async move { Store::connect(&RedisTarget::of(&redis), &redis.key_prefix).await };
-        let nice = bulk_nice(settings, settings.http.api_bind.is_some());
-        if nice > 0 {
-            tracing::info!(
-                nice,
-                "the redirect workers and the click flusher run below the API's CPU priority"
-            );
-        }
-        let (clicks, flush) =
-            ClickWriter::start(flush_store, &settings.clicks, metrics.clone(), nice)
-                .await
-                .with_context(|| {
-                    format!(
-                        "starting the click writer (spool in {})",
-                        settings.clicks.spool_dir.display()
-                    )
-                })?;
+        let (clicks, flush) = start_click_writer(settings, &metrics).await?;
 
         let listeners = Listeners::bind(settings)?;
         let addresses = listeners.addresses()?;
@@ -172,14 +156,41 @@ impl Application {
         self.addresses.api
     }
 
-    /// Serves until `shutdown` completes, then stops taking connections, lets in-flight
-    /// requests finish, and writes every buffered click before returning.
+    /// Serves until `shutdown` completes (or a server fails), then stops taking connections,
+    /// lets in-flight requests finish, and writes every buffered click before returning.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        self.servers.run_until(shutdown).await?;
+        // Buffered clicks are written even when a server failed, before its error is told.
+        let served = self.servers.run_until(shutdown).await;
         self.background.stop().await;
         tracing::info!("stopped");
-        Ok(())
+        served
     }
+}
+
+/// Starts the click writer. Its flusher has connections of its own, driven on its own
+/// thread, so webhooks, the admin API and link lookups never queue behind a backlog of click
+/// pipelines.
+async fn start_click_writer(
+    settings: &Settings,
+    metrics: &Metrics,
+) -> anyhow::Result<(ClickWriter, FlushTask)> {
+    let redis = settings.redis.clone();
+    let connect = async move { Store::connect(&RedisTarget::of(&redis), &redis.key_prefix).await };
+    let nice = bulk_nice(settings, settings.http.api_bind.is_some());
+    if nice > 0 && cfg!(target_os = "linux") {
+        tracing::info!(
+            nice,
+            "the redirect workers and the click flusher run below the API's CPU priority"
+        );
+    }
+    ClickWriter::start(connect, &settings.clicks, metrics.clone(), nice)
+        .await
+        .with_context(|| {
+            format!(
+                "starting the click writer (spool in {})",
+                settings.clicks.spool_dir.display()
+            )
+        })
 }
 
 /// Moves the click counters of builds before the count shards into them, in the background

@@ -166,7 +166,8 @@ impl Servers {
 /// then serve the API too). See [`crate::cpu_priority`].
 pub(super) fn bulk_nice(settings: &Settings, api_elsewhere: bool) -> u8 {
     if api_elsewhere {
-        settings.http.redirect_nice
+        // Validated to 0..=19; the lowest priority for anything larger all the same.
+        u8::try_from(settings.http.redirect_nice).unwrap_or(u8::MAX)
     } else {
         0
     }
