@@ -179,6 +179,7 @@ async fn with_api_bind_a_graceful_stop_stops_both_listeners() {
 /// The name and nice value in a `/proc/.../stat` line: "tid (name) state ...". The name may
 /// hold spaces and parentheses, so it ends at the last ')'; the nice value is the 19th field,
 /// the 17th after the name.
+#[cfg(target_os = "linux")]
 fn name_and_nice(stat: &str) -> (&str, i32) {
     let (head, rest) = stat.rsplit_once(')').expect("a stat line");
     let name = head.split_once('(').expect("a stat line").1;
@@ -189,6 +190,7 @@ fn name_and_nice(stat: &str) -> (&str, i32) {
 /// The nice value of each of this process's threads whose name starts with `prefix` (Linux
 /// keeps the first 15 bytes of a thread's name: actix's "actix-server worker 0" is
 /// "actix-server wo").
+#[cfg(target_os = "linux")]
 fn thread_nices(prefix: &str) -> Vec<i32> {
     let mut nices = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
