@@ -1,6 +1,6 @@
 //! Load generator for `deploy/bench/run.sh`: posts signed Shopify `orders/create` deliveries,
 //! each a new order, from `CONNECTIONS` concurrent connections for `SECONDS`, and prints
-//! `deliveries_per_second p99_ms stored errors`.
+//! `deliveries_per_second p99_ms stored errors p50_ms`.
 //!
 //! Usage: `webhook_load <url> <secret> <seconds> <connections>` (the body is the Shopify order
 //! fixture, re-signed for every order id).
@@ -84,10 +84,13 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
-    let p99 = latencies
-        .get(latencies.len() * 99 / 100)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let percentile = |p: usize| {
+        latencies
+            .get(latencies.len() * p / 100)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let (p50, p99) = (percentile(50), percentile(99));
     #[allow(clippy::cast_precision_loss, reason = "a rate for printing")]
     let rate = latencies.len() as f64 / elapsed;
-    println!("{rate:.0} {p99:.3} {} {errors}", latencies.len());
+    println!("{rate:.0} {p99:.3} {} {errors} {p50:.3}", latencies.len());
 }

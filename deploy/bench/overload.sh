@@ -100,9 +100,10 @@ for i in range(20):
 print(f"{statistics.median(times):.2f}")
 PY
 }
+# "p50/p99" milliseconds of 3 s of signed webhooks from one connection.
 webhook_ms() {
   taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" "$api/webhooks/shopify" "$SHOPIFY_SECRET" 3 1 \
-    | awk '{print $2}'
+    | awk '{print $5 "/" $2}'
 }
 # "sum count" of the server's own webhook handling time (reftrack_webhook_duration_seconds):
 # two readings give the mean time inside the server, apart from waiting to be read and the
@@ -118,7 +119,7 @@ idle_webhook=$(webhook_ms)
 idle_server=$(mean_ms "$w0" "$(webhook_server)")
 idle_admin=$(admin_ms idle)
 echo "$listener" >&2
-echo "idle: webhook p99 ${idle_webhook} ms (mean inside the server ${idle_server} ms), link creation median ${idle_admin} ms" >&2
+echo "idle: webhook p50/p99 ${idle_webhook} ms (mean inside the server ${idle_server} ms), link creation median ${idle_admin} ms" >&2
 
 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${OVERLOAD_SECS}s" -s "$work/spread.lua" "$base" >"$work/wrk.out" &
 wrk_pid=$!
@@ -130,7 +131,7 @@ w0=$(webhook_server)
 busy_webhook=$(webhook_ms)
 busy_server=$(mean_ms "$w0" "$(webhook_server)")
 busy_admin=$(admin_ms busy)
-echo "during the backlog (buffer ${busy_buffer}, spool ${busy_spool} bytes): webhook p99 ${busy_webhook} ms (mean inside the server ${busy_server} ms), link creation median ${busy_admin} ms" >&2
+echo "during the backlog (buffer ${busy_buffer}, spool ${busy_spool} bytes): webhook p50/p99 ${busy_webhook} ms (mean inside the server ${busy_server} ms), link creation median ${busy_admin} ms" >&2
 wait "$wrk_pid"
 # Let the flusher catch up (replay the spool), then stop it (SIGTERM flushes the rest).
 for _ in $(seq 600); do
@@ -148,7 +149,7 @@ rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
 echo "overload over $LINKS links for ${OVERLOAD_SECS} s: ${rps} redirects/s ($listener)"
 echo "answered ${answered%.*}, counted ${counted}, spilled to the spool ${spilled%.*}, dropped ${dropped%.*} (buffer) + ${spool_dropped%.*} (spool)"
 echo "   today: 5,760,375 answered, 2,455,944 dropped"
-echo "webhook p99: idle ${idle_webhook} ms, during the backlog ${busy_webhook} ms   (today: 339 ms p50 during a backlog)"
+echo "webhook p50/p99: idle ${idle_webhook} ms, during the backlog ${busy_webhook} ms   (today: 339 ms p50 during a backlog)"
 echo "webhook time inside the server (mean): idle ${idle_server} ms, during the backlog ${busy_server} ms: $(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / max(float(sys.argv[1]), 1e-9)))' "$idle_server" "$busy_server")x idle (goal: within 2x)"
 echo "link creation median: idle ${idle_admin} ms, during the backlog ${busy_admin} ms   (today: 120 ms during a backlog)"
 if [ "${answered%.*}" != "$counted" ] || [ "${dropped%.*}" != "0" ] || [ "${spool_dropped%.*}" != "0" ]; then

@@ -163,7 +163,7 @@ answered=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
 
 # Webhook ingestion: signed Shopify deliveries, each a new order, with the same CPU accounting.
 webhooks_start_ns=$(date +%s%N); server0=$(cpu_ticks "$reftrack_pid"); redis0=$(cpu_ticks "$redis_pid")
-read -r w_rps w_p99 w_ok w_errors < <(taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" \
+read -r w_rps w_p99 w_ok w_errors _ < <(taskset -c "$LOAD_CPU" "$WEBHOOK_LOAD" \
   "$base/webhooks/shopify" "$SHOPIFY_SECRET" "${DURATION%s}" "$WEBHOOK_CONNECTIONS")
 webhooks_ns=$(( $(date +%s%N) - webhooks_start_ns ))
 w_cpu=$(python3 -c "print('%.3f' % (($(cpu_ticks "$reftrack_pid") - $server0) / $(getconf CLK_TCK) / ($webhooks_ns / 1e9)))")
