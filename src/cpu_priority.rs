@@ -44,24 +44,18 @@ pub fn set_this_thread_below_main(_steps: u8) -> std::io::Result<()> {
 #[cfg(target_os = "linux")]
 const NICEST: i32 = 19;
 
-/// The calling thread's nice value (Linux), for tests and logs.
-///
-/// # Errors
-///
-/// When it cannot be read.
-#[cfg(target_os = "linux")]
-pub fn this_thread_nice() -> std::io::Result<i32> {
-    Ok(rustix::process::getpriority_process(Some(
-        rustix::thread::gettid(),
-    ))?)
-}
-
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
     fn main_nice() -> i32 {
         rustix::process::getpriority_process(Some(rustix::process::getpid())).unwrap()
+    }
+
+    fn this_thread_nice() -> std::io::Result<i32> {
+        Ok(rustix::process::getpriority_process(Some(
+            rustix::thread::gettid(),
+        ))?)
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! record is encoded into the open batch (see [`ClickSums`](crate::store::ClickSums)) and its
 //! counts summed into its link's tally (see [`Tallies`](crate::store::Tallies)) right there,
 //! and it answers.
-//! One flusher, on a thread of its own, writes the open batch in one pipeline: every `flush_interval`, at once
-//! when a batch reaches `max_batch` clicks (it is then sealed and a new one opened), and at
-//! once when a durable-mode redirect is waiting, so redirects arriving together share one
-//! write.
+//! One flusher, on a thread of its own, writes the open batch in one pipeline: every
+//! `flush_interval`, at once when a batch reaches `max_batch` clicks (it is then sealed and a
+//! new one opened), and at once when a durable-mode redirect is waiting, so redirects arriving
+//! together share one write.
 //!
 //! Summing on arrival keeps the flusher's work per batch small. That matters because the
 //! flusher shares a core with the HTTP workers: work it does per click arrives in one burst
