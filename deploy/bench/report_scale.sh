@@ -3,7 +3,8 @@
 # 50,000), a fresh private Redis is seeded straight through its protocol with that many
 # influencers, each with 60 days of day counters and 14 months of month counters (human and
 # bot clicks, orders, revenue), year counters of money, and unique-visitor sketches for the
-# last 35 days and months, and one link in a campaign with its own counters. Then the median
+# last 35 days and all 14 months (the ranges below read no seeded day older than 35 days), and
+# one link in a campaign with its own counters. Then the median
 # of RUNS requests of the influencer report over a calendar month, the last 30 days (the
 # default and the dashboard's first load, also as CSV), the last 366 days and last calendar
 # year, and of the campaign report over the last 30 days, each printed beside the figure
@@ -11,9 +12,12 @@
 #
 # Usage: deploy/bench/report_scale.sh [path/to/reftrack]   (default $BIN, else target/release/reftrack)
 #        COUNTS="1000 10000" RUNS=3 to vary; PROFILE=1 prints Redis's time per report by command;
-#        TABLE=0 seeds the money counters as builds before `field::TABLE` left them (lists).
-# Money counters are seeded as today's writers keep them: with the `_table` field whose long
-# value makes Redis hold them as hash tables (src/store/keys.rs).
+#        TABLE=0 seeds the money counters as builds before `field::TABLE` left them (lists);
+#        CLICK_TABLE=0 seeds the influencers' click counters as builds before 2026-11-28 left
+#        them (lists).
+# Counters are seeded as today's writers keep them: money counters and influencers' click
+# counters with the `_table` field whose long value makes Redis hold them as hash tables
+# (src/store/keys.rs); links' click counters as lists.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +26,7 @@ BIN=${1:-${BIN:-target/release/reftrack}}
 COUNTS=${COUNTS:-"1000 10000 50000"}
 RUNS=${RUNS:-5}
 TABLE=${TABLE:-1}
+CLICK_TABLE=${CLICK_TABLE:-1}
 PORT=${PORT:-18094}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -84,9 +89,12 @@ for count in $COUNTS; do
   campaign=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
     -d '{"name": "bench", "currency": "USD"}' "http://127.0.0.1:$PORT/api/v1/campaigns" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  python3 - "$count" "$campaign" "$TABLE" >"$work/seed.redis" <<'PY'
+  python3 - "$count" "$campaign" "$TABLE" "$CLICK_TABLE" >"$work/seed.redis" <<'PY'
 import datetime, random, sys
-count, campaign, table = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+count, campaign = int(sys.argv[1]), sys.argv[2]
+table, click_table = sys.argv[3] == "1", sys.argv[4] == "1"
+note = ("reftrack: a value longer than hash-max-listpack-value keeps this hash a "
+        "hash table, so reports look its fields up instead of searching a list")
 out = sys.stdout
 def resp(*parts):
     parts = [str(p) for p in parts]
@@ -116,9 +124,9 @@ for i in range(count):
         shard = f"rt:{{rt:cs:{h % 16}}}"
         fields, click_fields = [], []
         if table:
-            note = ("reftrack: a value longer than hash-max-listpack-value keeps this hash a "
-                    "hash table, so reports look its fields up instead of searching a list")
             fields += ["_table", note]
+        if click_table and kind == "i":
+            click_fields += ["_table", note]
         for bucket in [f"d:{d:%Y%m%d}" for d in days] + [f"m:{m}" for m in months]:
             clicks = random.randint(1, 50)
             orders = random.randint(0, 3)
@@ -128,7 +136,7 @@ for i in range(count):
             fields += [f"o:USD:y:{year}", 40, f"r:USD:y:{year}", 100000]
         resp("HSET", f"{owner}:counts", *fields)
         resp("HSET", f"{shard}:clicks:{kind}:{name}", *click_fields)
-        for bucket in [f"d:{d:%Y%m%d}" for d in days[:35]] + [f"m:{m}" for m in months[-2:]]:
+        for bucket in [f"d:{d:%Y%m%d}" for d in days[:35]] + [f"m:{m}" for m in months]:
             resp("PFADD", f"{shard}:uniq:{kind}:{name}:{bucket}", *("v%d" % random.randint(0, 5000) for _ in range(5)))
 PY
   taskset -c "$LOAD_CPU" redis-cli -s "$redis_sock" --pipe <"$work/seed.redis" >/dev/null

@@ -16,7 +16,7 @@
 //! | `P:{P:cat}:changed` | zset | influencer id → time (ms) of the last change to it or one of its links, for a replica that missed trimmed stream entries |
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
 //! | `P:{P:cat}:link_numbers` | hash | link number (decimal; see `click_records::link_number`) → code, for reading click records back |
-//! | `P:{P:cs:<n>}:clicks:i:<id>` | hash | an influencer's click counters, in count shard `n` (see [`count_shard`]): `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious, day and month buckets (a year is the sum of its months) |
+//! | `P:{P:cs:<n>}:clicks:i:<id>` | hash | an influencer's click counters, in count shard `n` (see [`count_shard`]): `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious, day and month buckets (a year is the sum of its months); `_table` from a day's first count (see [`field::TABLE`]) |
 //! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months) |
 //! | `P:{P:cs:<n>}:clicks:l:<code>`, `:uniq:l:<code>:<bucket>` | | the same per link |
 //! | `P:{P:cs:<n>}:applied` | hash | click-writer instance → last batch applied to count shard `n` |
@@ -275,11 +275,8 @@ pub mod field {
     /// hash past 512 entries is one anyway. Reports ask Redis for the encoding rather than
     /// trust this field (a hash written before it, or a server that keeps longer values in
     /// lists, is still a list), see `store/reports.rs`.
-    /// Click counters are not given it (yet): a flush writes every click hash it touches, and
-    /// whether tables cost it more could not be told on the benchmark machine (over 1,000,000
-    /// links clicked uniformly, runs of the unchanged click path gave 10–21 µs of Redis a
-    /// click, runs with tables 12–16 µs), so the flush stays as it was and reports search
-    /// their few click fields in the list.
+    /// An influencer's click counters are given it too, by the first flush of each day that
+    /// counts a click of theirs (see `store/clicks.rs`, `kept_as_table`); a link's are not.
     pub const TABLE: &str = "_table";
 
     /// [`TABLE`]'s value: says in Redis why it is there. Over 64 bytes, and free of quotes,

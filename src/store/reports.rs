@@ -35,6 +35,17 @@ pub struct FieldSet {
     click_names: Vec<String>,
     /// The buckets the report's clicks are read from, each added or taken away.
     click_buckets: Vec<(Bucket, Sign)>,
+    /// Where the human clicks of each of `uniques` are in the reply to the click counters'
+    /// `HMGET` (`click_names`, then `extra_humans`): a sketch takes only human clicks'
+    /// visitors, so a bucket without human clicks has no sketch and is left out of the
+    /// owner's `PFCOUNT` (see [`Store::report_figures`]).
+    unique_humans: Vec<usize>,
+    /// The human-click fields of the unique-visitor buckets whose clicks the report does not
+    /// read already (a field named twice is searched twice in a list). Calendar months, the
+    /// last 30 days and the last year add none; a range that reads a cut month's clicks as
+    /// the month less the days left out, but its visitors by day, names each of those days:
+    /// in a link's list that is a search each, about what naming their sketches cost.
+    extra_humans: Vec<String>,
 }
 
 /// A money counter: its field per currency and bucket, and the figure it adds up to.
@@ -106,13 +117,30 @@ impl FieldSet {
             .map(|(i, name)| (name.as_bytes().into(), i))
             .collect();
         let clicks = !click_names.is_empty();
+        let uniques = if clicks {
+            reads.uniques.clone()
+        } else {
+            Vec::new()
+        };
+        let mut extra_humans = Vec::new();
+        let unique_humans = uniques
+            .iter()
+            .map(|bucket| {
+                let name = field::human(*bucket);
+                click_names
+                    .iter()
+                    .position(|n| *n == name)
+                    .unwrap_or_else(|| {
+                        extra_humans.push(name);
+                        click_names.len() + extra_humans.len() - 1
+                    })
+            })
+            .collect();
         Self {
             buckets: reads.counters.clone(),
-            uniques: if clicks {
-                reads.uniques.clone()
-            } else {
-                Vec::new()
-            },
+            unique_humans,
+            extra_humans,
+            uniques,
             currencies: currencies.to_vec(),
             kinds,
             names,
@@ -194,11 +222,17 @@ impl OwnerFigures {
 }
 
 impl Store {
-    /// The figures of each query, in the order given: per query one read of its money
-    /// counters and, when its field set reads clicks, one `HMGET` of its click counters and
-    /// one `PFCOUNT` of its unique-visitor sketches (the last two in its count shard), sent as
-    /// one pipeline (per slot on a cluster) per [`CHUNK`] queries, so each round trip stays
-    /// well inside the Redis deadline however many owners a report covers.
+    /// The figures of each query, in the order given, in two round trips per [`CHUNK`]
+    /// queries (one pipeline each, per slot on a cluster), so each stays well inside the
+    /// Redis deadline however many owners a report covers:
+    /// 1. per query, its money counters' size and encoding (which decide how to read them)
+    ///    and, when its field set reads clicks, one `HMGET` of its click counters (in its
+    ///    count shard) with the human clicks of each unique-visitor bucket;
+    /// 2. its money counters, and one `PFCOUNT` of the unique-visitor sketches of the buckets
+    ///    that had human clicks. Each sketch named costs Redis a key lookup (about 1 µs in a
+    ///    keyspace of millions), so an owner quiet for most of a year costs a few lookups,
+    ///    not forty, and one with no human clicks in the range none.
+    ///
     /// [`CHUNKS_IN_FLIGHT`] chunks are asked at once, so Redis works on the next chunk while
     /// the replies of the last are read here: a report costs about the larger of Redis's time
     /// and the server's, not their sum.
@@ -224,50 +258,82 @@ impl Store {
     ) -> StoreResult<Vec<OwnerFigures>> {
         let keys = self.keys();
         let counts_keys: Vec<String> = queries.iter().map(|q| keys.counts(q.owner)).collect();
-        let mut shapes = SlotPipeline::new();
-        for key in &counts_keys {
-            shapes.add(key, Cmd::hlen(key));
+        let clicks_keys: Vec<Option<String>> = queries
+            .iter()
+            .map(|q| q.fields.reads_clicks().then(|| keys.click_counts(q.owner)))
+            .collect();
+        let mut first = SlotPipeline::new();
+        for (query, (counts, clicks)) in queries.iter().zip(counts_keys.iter().zip(&clicks_keys)) {
+            first.add(counts, Cmd::hlen(counts));
             let mut encoding = redis::cmd("OBJECT");
-            encoding.arg("ENCODING").arg(key);
-            shapes.add(key, encoding);
+            encoding.arg("ENCODING").arg(counts);
+            first.add(counts, encoding);
+            if let Some(clicks) = clicks {
+                let mut read_clicks = redis::cmd("HMGET");
+                read_clicks
+                    .arg(clicks)
+                    .arg(&query.fields.click_names)
+                    .arg(&query.fields.extra_humans);
+                first.add(clicks, read_clicks);
+            }
         }
-        let shapes = self.query_slots(&shapes).await?;
-        let mut pipe = SlotPipeline::new();
-        let mut whole = Vec::with_capacity(queries.len());
-        for ((query, counts), shape) in queries.iter().zip(&counts_keys).zip(shapes.chunks(2)) {
+        let first = self.query_slots(&first).await?;
+        let mut first = first.iter();
+        let mut second = SlotPipeline::new();
+        let mut read = Vec::with_capacity(queries.len());
+        for (query, (counts, clicks_key)) in
+            queries.iter().zip(counts_keys.iter().zip(&clicks_keys))
+        {
             let fields = query.fields;
-            let read_whole = fields.names.is_empty()
-                || reads_whole(Shape::of(counts, shape)?, fields.names.len());
-            if read_whole {
-                pipe.add(counts, Cmd::hgetall(counts));
+            let shape = [
+                next_reply(&mut first, counts)?,
+                next_reply(&mut first, counts)?,
+            ];
+            let whole =
+                fields.names.is_empty() || reads_whole(Shape::of(shape)?, fields.names.len());
+            if whole {
+                second.add(counts, Cmd::hgetall(counts));
             } else {
                 let mut read_counts = redis::cmd("HMGET");
                 read_counts.arg(counts).arg(&fields.names);
-                pipe.add(counts, read_counts);
+                second.add(counts, read_counts);
             }
-            whole.push(read_whole);
-            if fields.reads_clicks() {
-                let clicks = keys.click_counts(query.owner);
-                let mut read_clicks = redis::cmd("HMGET");
-                read_clicks.arg(&clicks).arg(&fields.click_names);
-                pipe.add(&clicks, read_clicks);
-                let mut count_uniques = redis::cmd("PFCOUNT");
-                for bucket in &fields.uniques {
-                    count_uniques.arg(keys.click_uniques(query.owner, *bucket));
+            let clicks = match clicks_key {
+                Some(key) => {
+                    let values = listed(next_reply(&mut first, key)?).ok_or_else(|| {
+                        StoreError::corrupt(key, "the click counters did not read as one")
+                    })?;
+                    let counted = &values[..fields.click_names.len().min(values.len())];
+                    let visited: Vec<Bucket> = fields
+                        .uniques
+                        .iter()
+                        .zip(&fields.unique_humans)
+                        .filter(|(_, at)| values.get(**at).is_some_and(|human| !is_zero(human)))
+                        .map(|(bucket, _)| *bucket)
+                        .collect();
+                    let any_visited = !visited.is_empty();
+                    if any_visited {
+                        let mut count_uniques = redis::cmd("PFCOUNT");
+                        for bucket in visited {
+                            count_uniques.arg(keys.click_uniques(query.owner, bucket));
+                        }
+                        second.add(key, count_uniques);
+                    }
+                    Some((
+                        key,
+                        click_totals(key, fields, counted, metrics)?,
+                        any_visited,
+                    ))
                 }
-                pipe.add(&clicks, count_uniques);
-            }
+                None => None,
+            };
+            read.push((whole, clicks));
         }
-        let replies = self.query_slots(&pipe).await?;
-        let mut replies = replies.iter();
-        let mut next = |key: &str| {
-            replies
-                .next()
-                .ok_or_else(|| StoreError::corrupt(key, "a report read came back short"))
-        };
+        let second = self.query_slots(&second).await?;
+        let mut second = second.iter();
         let mut out = Vec::with_capacity(queries.len());
-        for ((query, key), whole) in queries.iter().zip(&counts_keys).zip(whole) {
-            let reply = next(key)?;
+        for ((query, key), (whole, clicks)) in queries.iter().zip(&counts_keys).zip(read) {
+            let reply = next_reply(&mut second, key)?;
             let values = if whole {
                 picked(query.fields, reply)
             } else {
@@ -275,18 +341,35 @@ impl Store {
             }
             .ok_or_else(|| StoreError::corrupt(key, "the counters hash did not read as one"))?;
             let mut figures = split(key, query.fields, &values, metrics)?;
-            if query.fields.reads_clicks() {
-                let clicks_key = keys.click_counts(query.owner);
-                let clicks = listed(next(&clicks_key)?).ok_or_else(|| {
-                    StoreError::corrupt(&clicks_key, "the click counters did not read as one")
-                })?;
-                figures.clicks = click_totals(&clicks_key, query.fields, &clicks, metrics)?;
-                figures.clicks.unique_clicks =
-                    redis::from_redis_value_ref::<u64>(next(&clicks_key)?)?.into();
+            if let Some((clicks_key, totals, visited)) = clicks {
+                figures.clicks = totals;
+                if visited {
+                    figures.clicks.unique_clicks =
+                        redis::from_redis_value_ref::<u64>(next_reply(&mut second, clicks_key)?)?
+                            .into();
+                }
             }
             out.push(figures);
         }
         Ok(out)
+    }
+}
+
+/// The next reply of a pipeline, read for `key`.
+fn next_reply<'a>(replies: &mut std::slice::Iter<'a, Value>, key: &str) -> StoreResult<&'a Value> {
+    replies
+        .next()
+        .ok_or_else(|| StoreError::corrupt(key, "a report read came back short"))
+}
+
+/// Whether a counter's reply says no clicks: absent, or zero. Anything else, a corrupt value
+/// too, may have a sketch beside it, so its sketch is counted.
+fn is_zero(value: &Value) -> bool {
+    match value {
+        Value::Nil => true,
+        Value::Int(n) => *n == 0,
+        Value::BulkString(bytes) => bytes.as_slice() == b"0",
+        _ => false,
     }
 }
 
@@ -308,10 +391,7 @@ struct Shape {
 
 impl Shape {
     /// Out of the `HLEN` and `OBJECT ENCODING` replies (nil when the hash does not exist).
-    fn of(key: &str, replies: &[Value]) -> StoreResult<Self> {
-        let [entries, encoding] = replies else {
-            return Err(StoreError::corrupt(key, "a report read came back short"));
-        };
+    fn of([entries, encoding]: [&Value; 2]) -> StoreResult<Self> {
         let encoding: Option<String> = redis::from_redis_value_ref(encoding)?;
         Ok(Self {
             entries: redis::from_redis_value_ref(entries)?,
@@ -471,5 +551,56 @@ impl OwnerFigures {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::domain::DateRange;
+
+    fn fields(from: &str, to: &str, today: &str) -> FieldSet {
+        let day = |raw: &str| NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap();
+        let range = DateRange::new(day(from), day(to)).unwrap();
+        FieldSet::new(&Reads::of(range, day(today)), &[])
+    }
+
+    #[test]
+    fn each_unique_bucket_finds_its_human_clicks_and_none_is_named_twice() {
+        // A calendar year, a rolling year, a rolling month and a range of days within one.
+        for (from, to) in [
+            ("2025-01-01", "2025-12-31"),
+            ("2025-11-28", "2026-11-28"),
+            ("2026-10-30", "2026-11-28"),
+            ("2026-09-03", "2026-09-30"),
+        ] {
+            let fields = fields(from, to, "2026-11-28");
+            let named: Vec<&String> = fields
+                .click_names
+                .iter()
+                .chain(&fields.extra_humans)
+                .collect();
+            for (bucket, at) in fields.uniques.iter().zip(&fields.unique_humans) {
+                assert_eq!(*named[*at], field::human(*bucket), "{from}..{to}");
+            }
+            let distinct: std::collections::HashSet<&&String> = named.iter().collect();
+            assert_eq!(distinct.len(), named.len(), "{from}..{to}: {named:?}");
+        }
+    }
+
+    #[test]
+    fn a_bucket_without_human_clicks_reads_as_zero_and_anything_else_as_some() {
+        for zero in [Value::Nil, Value::Int(0), Value::BulkString(b"0".to_vec())] {
+            assert!(is_zero(&zero), "{zero:?}");
+        }
+        for some in [
+            Value::Int(3),
+            Value::BulkString(b"12".to_vec()),
+            Value::BulkString(b"x".to_vec()),
+        ] {
+            assert!(!is_zero(&some), "{some:?}");
+        }
     }
 }

@@ -7,8 +7,8 @@ use super::keys::field;
 /// The checks every counter-changing script runs before its first write.
 const CHECKS: &str = include_str!("lua/checks.lua");
 
-/// A script with the shared checks in front of it, and the field that keeps a money counters
-/// hash a hash table ([`field::TABLE`]) named for them.
+/// A script with the shared checks in front of it, and the field that keeps a counters hash a
+/// hash table ([`field::TABLE`]) named for them.
 fn checked(body: &str) -> Script {
     Script::new(&checked_source(body))
 }

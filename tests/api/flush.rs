@@ -134,15 +134,48 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
         "../../src/store/lua/apply_counts.lua"
     )));
     let (applied, first, second) = ("t:{cs}:applied", "t:{cs}:first", "t:{cs}:second");
-    let malformed: [&[&str]; 4] = [
+    let malformed: [&[&str]; 6] = [
         // The second owner's count goes down.
-        &["1", "h:d:20261127", "2", "1", "h:d:20261127", "-1"],
+        &[
+            "0",
+            "1",
+            "h:d:20261127",
+            "2",
+            "1",
+            "1",
+            "h:d:20261127",
+            "-1",
+        ],
         // The second owner's count is not a number.
-        &["1", "h:d:20261127", "2", "1", "h:d:20261127", "two"],
+        &[
+            "0",
+            "1",
+            "h:d:20261127",
+            "2",
+            "1",
+            "1",
+            "h:d:20261127",
+            "two",
+        ],
         // The second owner's group claims more fields than there are.
-        &["1", "h:d:20261127", "2", "2", "h:d:20261127", "1"],
+        &["0", "1", "h:d:20261127", "2", "1", "2", "h:d:20261127", "1"],
         // A third group without a key.
-        &["1", "h:d:20261127", "2", "0", "1", "h:d:20261127", "1"],
+        &[
+            "0",
+            "1",
+            "h:d:20261127",
+            "2",
+            "1",
+            "1",
+            "h:d:20261127",
+            "1",
+            "0",
+            "0",
+        ],
+        // The second owner's table flag is neither 0 nor 1.
+        &["0", "1", "h:d:20261127", "2", "2", "1", "h:d:20261127", "1"],
+        // The second owner's group ends after its table flag.
+        &["0", "1", "h:d:20261127", "2", "1"],
     ];
 
     for groups in malformed {
@@ -175,7 +208,7 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
         .arg("writer")
         .arg(1)
         .arg(60)
-        .arg(&["1", "h:d:20261127", "2", "1", "h:d:20261127", "1"])
+        .arg(&["0", "1", "h:d:20261127", "2", "1", "1", "h:d:20261127", "1"])
         .invoke(&mut redis)
         .unwrap();
     let second_count: i64 = redis::cmd("HGET")
@@ -184,4 +217,6 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
         .query(&mut redis)
         .unwrap();
     assert_eq!((applied_now, second_count), (1, 1));
+    assert_eq!(app.redis.encoding(first), "listpack");
+    assert_eq!(app.redis.encoding(second), "hashtable");
 }

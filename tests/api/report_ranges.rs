@@ -232,3 +232,68 @@ async fn reports_equal_the_sum_of_their_days(kept: Kept) {
         assert_eq!(daily["totals"]["revenue"], row["revenue"], "{what}");
     }
 }
+
+/// Writes `fields` (field, increment) to `key` and adds `visitors` to the sketches of
+/// `buckets`, one command at a time (the cluster's test connection does not pipeline).
+fn write(app: &TestApp, clicks: &str, fields: &[(String, i64)], sketches: &[(String, &[&str])]) {
+    let mut redis = app.redis.connection();
+    for (field, n) in fields {
+        let _: i64 = redis::cmd("HINCRBY")
+            .arg(clicks)
+            .arg(field)
+            .arg(n)
+            .query(&mut redis)
+            .unwrap();
+    }
+    for (bucket, visitors) in sketches {
+        let _: i64 = redis::cmd("PFADD")
+            .arg(uniques_key(clicks, bucket))
+            .arg(*visitors)
+            .query(&mut redis)
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn unique_visitors_are_counted_only_in_buckets_that_had_human_clicks() {
+    // Arrange: a sketch takes only human clicks' visitors, so a report names the sketches of
+    // the buckets with human clicks. Stray sketches beside no human clicks (which no flush
+    // writes) show which ones it named.
+    let app = spawn_app().await;
+    let (alice, bob) = (app.influencer("alice").await, app.influencer("bob").await);
+    let keys = Keys::new("rt");
+    let today = Utc::now().date_naive();
+    let (quiet, busy) = (today - Days::new(5), today - Days::new(3));
+    let alices = keys.click_counts(Owner::Influencer(&alice));
+    write(
+        &app,
+        &alices,
+        &[
+            (format!("h:{}", day_of(busy)), 2),
+            (format!("h:{}", month_of(busy)), 2),
+            (format!("b:{}", day_of(quiet)), 1),
+            (format!("b:{}", month_of(quiet)), 1),
+        ],
+        &[
+            (day_of(busy), &["v1", "v2"]),
+            (month_of(busy), &["v1", "v2"]),
+            (day_of(quiet), &["v3"]),
+        ],
+    );
+    let bobs = keys.click_counts(Owner::Influencer(&bob));
+    write(&app, &bobs, &[], &[(day_of(busy), &["v4"])]);
+
+    // Act: days from the quiet one to the busy one, so each is its own bucket.
+    let query = format!("?from={quiet}&to={busy}");
+    let (alices_row, bobs_row) = (
+        influencer_row(&app, &alice, &query).await,
+        influencer_row(&app, &bob, &query).await,
+    );
+
+    // Assert
+    assert_eq!(alices_row["clicks"], 2, "{alices_row}");
+    assert_eq!(alices_row["bot_clicks"], 1, "{alices_row}");
+    assert_eq!(alices_row["unique_clicks"], 2, "{alices_row}");
+    assert_eq!(bobs_row["clicks"], 0, "{bobs_row}");
+    assert_eq!(bobs_row["unique_clicks"], 0, "{bobs_row}");
+}
