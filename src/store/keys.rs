@@ -274,7 +274,7 @@ pub mod field {
     /// A hash table costs about 3x a list's memory (24 KB against 8 KB at 310 entries); a
     /// hash past 512 entries is one anyway. Reports ask Redis for the encoding rather than
     /// trust this field (a hash written before it, or a server that keeps longer values in
-    /// lists, is still a list), see `store/reports.rs`.
+    /// lists, is still a list), see `store/reports/replies.rs`.
     /// An influencer's click counters are given it too, by the first flush of each day that
     /// counts a click of theirs (see `store/clicks.rs`, `kept_as_table`); a link's are not.
     pub const TABLE: &str = "_table";
