@@ -17,6 +17,11 @@ use crate::helpers::wait_until;
 
 /// Masters of a test cluster.
 const MASTERS: usize = 3;
+/// How long `redis-cli --cluster create` may take, and how often a cluster is formed anew when
+/// it takes longer. On a loaded machine a node's handshake can outlast the cluster's node
+/// timeout: the nodes then forget each other and `redis-cli` waits for them to join for ever.
+const CLUSTER_FORMING: Duration = Duration::from_secs(60);
+const CLUSTER_ATTEMPTS: usize = 3;
 
 /// What the suite runs against, from `REFTRACK_TEST_REDIS` (`single`, the default, or
 /// `cluster`).
@@ -82,47 +87,75 @@ impl TestRedis {
     }
 
     fn start_with(layout: Layout, append_only: bool) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let nodes = match layout {
-            Layout::Single => vec![Node::start(dir.path().join("single"), None, append_only)],
-            Layout::Cluster {
-                replicas_per_master,
-            } => (0..MASTERS * (1 + replicas_per_master))
+        let Layout::Cluster {
+            replicas_per_master,
+        } = layout
+        else {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let nodes = vec![Node::start(dir.path().join("single"), None, append_only)];
+            return Self {
+                nodes,
+                layout,
+                append_only,
+                dir,
+            };
+        };
+        for _ in 0..CLUSTER_ATTEMPTS {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let nodes = (0..MASTERS * (1 + replicas_per_master))
                 .map(|i| {
                     Node::start_on_a_free_port(&dir.path().join(format!("node{i}")), append_only)
                 })
-                .collect(),
-        };
-        let redis = Self {
-            nodes,
-            layout,
-            append_only,
-            dir,
-        };
-        if let Layout::Cluster {
-            replicas_per_master,
-        } = layout
-        {
-            redis.create_cluster(replicas_per_master);
-            redis.wait_cluster_ready();
+                .collect();
+            let redis = Self {
+                nodes,
+                layout,
+                append_only,
+                dir,
+            };
+            if redis.create_cluster(replicas_per_master) {
+                redis.wait_cluster_ready();
+                return redis;
+            }
+            // Dropping `redis` kills its nodes; the next attempt takes new ports.
         }
-        redis
+        panic!("no test cluster formed in {CLUSTER_ATTEMPTS} attempts of {CLUSTER_FORMING:?}")
     }
 
-    fn create_cluster(&self, replicas_per_master: usize) {
-        let output = Command::new("redis-cli")
+    /// Joins the nodes with `redis-cli --cluster create`; false when that has not finished
+    /// within [`CLUSTER_FORMING`] (it is then killed).
+    fn create_cluster(&self, replicas_per_master: usize) -> bool {
+        let mut create = Command::new("redis-cli")
             .arg("--cluster")
             .arg("create")
             .args(self.nodes.iter().map(Node::address))
             .args(["--cluster-replicas", &replicas_per_master.to_string()])
             .arg("--cluster-yes")
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
             .expect("redis-cli must be installed to run the tests against a cluster");
+        let deadline = Instant::now() + CLUSTER_FORMING;
+        while matches!(create.try_wait(), Ok(None)) {
+            if Instant::now() > deadline {
+                let _ = create.kill();
+                let output = create.wait_with_output().expect("redis-cli's output");
+                eprintln!(
+                    "redis-cli --cluster create did not finish in {CLUSTER_FORMING:?}; \
+                     starting the cluster again on new ports: {}",
+                    String::from_utf8_lossy(&output.stdout)
+                );
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = create.wait_with_output().expect("redis-cli's output");
         assert!(
             output.status.success(),
             "redis-cli --cluster create failed: {}",
             String::from_utf8_lossy(&output.stdout)
         );
+        true
     }
 
     /// Every node sees every slot served, every master has its replicas attached, and every
