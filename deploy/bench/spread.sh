@@ -5,9 +5,10 @@
 # influencers"), links are seeded straight into Redis, every one is clicked once to load the
 # link cache, and then wrk clicks them chosen uniformly or by a Zipf law (wrk Lua script
 # spread.lua), alternating with nginx `return 302` on the same paths in ROUNDS rounds. Each
-# round prints counted clicks/s, Redis CPU per click (Redis CPU time over the round, from
-# /proc, which is what INFO cpu reports), server CPU per click, the clicks still buffered at
-# the end of the round, and the ratio to nginx; the last line of each spread compares with the
+# round prints counted clicks/s, Redis CPU per click (Redis CPU time from the round's start
+# until its clicks are all written and Redis is idle, from /proc, which is what INFO cpu
+# reports), server CPU per click (over the same span), the clicks still buffered at the end
+# of the round, and the ratio to nginx; the last line of each spread compares with the
 # figures of issue 14 ("today"), and how busy each core was in each run (the server's core
 # near 100% means the server was the limit; the load core near 100% means wrk, with Redis
 # beside it, was). After every spread reftrack is stopped (SIGTERM flushes its
@@ -79,11 +80,14 @@ for links in $LINKS; do
       c1=$(core_ticks "$SERVER_CPU"); l1=$(core_ticks "$LOAD_CPU")
       s0=$(cpu_ticks "$rt_pid"); r0=$(cpu_ticks "$redis_pid")
       read -r r_rps r_total < <(run_wrk "$base" "$links" "$dist")
-      s1=$(cpu_ticks "$rt_pid"); r1=$(cpu_ticks "$redis_pid")
       c2=$(core_ticks "$SERVER_CPU"); l2=$(core_ticks "$LOAD_CPU")
       # Which core was the limit: near 100% busy is the bottleneck of that side's run.
       cores="cores busy: nginx run $(busy_percent "$c0" "$c1")%/$(busy_percent "$l0" "$l1")%, reftrack run $(busy_percent "$c1" "$c2")%/$(busy_percent "$l1" "$l2")% (server/load)"
       buffered=$(metric "$base" reftrack_click_buffer_depth)
+      # The CPU a round's clicks cost includes writing those still buffered when it ended,
+      # and the next round starts only then.
+      wait_quiet "$base"
+      s1=$(cpu_ticks "$rt_pid"); r1=$(cpu_ticks "$redis_pid")
       line=$(python3 -c "
 n,r,t,s,rc,hz=$n_rps,$r_rps,$r_total,$((s1 - s0)),$((r1 - r0)),$hz
 print(f'{r:.0f} {s/hz/t*1e6:.2f} {rc/hz/t*1e6:.2f} {r/n:.3f}')")

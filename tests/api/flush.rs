@@ -137,11 +137,20 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
     // Each case is a well-formed first group (table flag, field count, field/increment
     // pairs) followed by a malformed second one.
     let first_group = ["0", "1", "h:d:20261127", "2"];
-    let malformed: [&[&str]; 6] = [
+    let malformed: [&[&str]; 13] = [
         // The second owner's count goes down.
         &["1", "1", "h:d:20261127", "-1"],
-        // The second owner's count is not a number.
+        // The second owner's count is not a number, or a number HINCRBY would refuse.
         &["1", "1", "h:d:20261127", "two"],
+        &["1", "1", "h:d:20261127", "1e3"],
+        &["1", "1", "h:d:20261127", " 5"],
+        &["1", "1", "h:d:20261127", "+5"],
+        &["1", "1", "h:d:20261127", ""],
+        // The second owner's count is over a batch's bound (under 10^9).
+        &["1", "1", "h:d:20261127", "1000000000"],
+        // The second owner's field is not a click counter of a day or a month.
+        &["1", "1", "_table", "1"],
+        &["1", "1", "o:d:20261127", "1"],
         // The second owner's group claims more fields than there are.
         &["1", "2", "h:d:20261127", "1"],
         // A third group without a key.

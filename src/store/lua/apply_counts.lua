@@ -16,47 +16,64 @@
 -- times as many of them, and reports of links are paged). TABLE_FIELD is set when the
 -- group's first field is new (a group starts with a day field, so this is the owner's first
 -- flush of a day, or a new owner): only that reply is looked at, and most flushes add nothing.
--- Every argument is checked before the first write (see checks.lua). The counters are not read
--- for an overflow check: a batch adds at most the writer's buffer (10^6 clicks), so reaching
--- 2^62 would take over four trillion batches, and reading them would double the flush's cost.
-local MAX_BATCH = 100000000
+-- Every argument is checked before the first write, with string patterns rather than the
+-- shared integer() (checks.lua): this script runs two checks per owner per flush, and at
+-- 10,000 links in play its checks had cost more than its writes. A count is digits only (no
+-- sign, exponent or spaces, which HINCRBY would refuse part-way) and under 10^9; a field is a
+-- click counter of a day or a month (`h:`, `b:`, `s:`). The counters are not read for an
+-- overflow check: a batch adds under 10^9 to a field, so reaching 2^62 would take over four
+-- billion batches, and reading them would double the flush's cost.
 local MAX_ITEMS = 100000000
 local seq = integer(ARGV[2], 'batch number', MAX_COUNTER)
 integer(ARGV[3], 'ttl', MAX_COUNTER)
 
--- Walks the groups; with `write`, applies them, otherwise only checks them.
-local function walk(write)
+-- Checks the groups; returns the index of each group's first ARGV and its key's, in order.
+local function checked_groups()
+  local groups = {}
   local i, k = 4, 2
   while i <= #ARGV do
-    local as_table = integer(ARGV[i], 'table flag', 1)
+    local flag = ARGV[i]
     local fields = integer(ARGV[i + 1], 'field count', MAX_ITEMS)
-    local counts = KEYS[k]
-    if as_table < 0 or fields < 0 or counts == nil or i + 1 + 2 * fields > #ARGV then
+    local last = i + 1 + 2 * fields
+    if (flag ~= '0' and flag ~= '1') or fields < 0 or KEYS[k] == nil or last > #ARGV then
       error('reftrack: a group does not match its keys')
     end
-    for j = i + 2, i + 1 + 2 * fields, 2 do
-      if write then
-        local now = redis.call('HINCRBY', counts, ARGV[j], ARGV[j + 1])
-        if as_table == 1 and j == i + 2 and now == tonumber(ARGV[j + 1]) then
-          redis.call('HSETNX', counts, TABLE_FIELD, TABLE_NOTE)
-        end
-      elseif integer(ARGV[j + 1], ARGV[j], MAX_BATCH) < 0 then
-        error('reftrack: a click count goes down: ' .. tostring(ARGV[j]))
+    for j = i + 2, last, 2 do
+      if not string.find(ARGV[j], '^[hbs]:[dm]:%d+$') then
+        error('reftrack: not a click counter field: ' .. ARGV[j])
+      end
+      local count = ARGV[j + 1]
+      if #count > 9 or not string.find(count, '^%d+$') then
+        error('reftrack: a click count of ' .. ARGV[j] .. ' is not 0 to 999999999: ' .. count)
       end
     end
-    i, k = i + 2 + 2 * fields, k + 1
+    groups[#groups + 1] = { i, k }
+    i, k = last + 1, k + 1
   end
   if k ~= #KEYS + 1 then
     error('reftrack: keys and groups do not pair up')
   end
+  return groups
 end
 
-walk(false)
+local groups = checked_groups()
 local last = integer(redis.call('HGET', KEYS[1], ARGV[1]) or '0', 'applied batch', MAX_COUNTER)
 if seq <= last then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-walk(true)
+for _, group in ipairs(groups) do
+  local i, counts = group[1], KEYS[group[2]]
+  local last_field = i + 2 * tonumber(ARGV[i + 1])
+  if last_field > i then
+    local now = redis.call('HINCRBY', counts, ARGV[i + 2], ARGV[i + 3])
+    if ARGV[i] == '1' and now == tonumber(ARGV[i + 3]) then
+      redis.call('HSETNX', counts, TABLE_FIELD, TABLE_NOTE)
+    end
+  end
+  for j = i + 4, last_field, 2 do
+    redis.call('HINCRBY', counts, ARGV[j], ARGV[j + 1])
+  end
+end
 return 1
