@@ -100,18 +100,18 @@ core_ticks() {
   awk -v c="cpu$1" '$1 == c {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
 }
 
-# Waits (up to 60 s) until the reftrack at BASE has no clicks buffered and Redis (pid
+# Waits (up to 300 s) until the reftrack at BASE has no clicks buffered and Redis (pid
 # $redis_pid) used under 5% of a core over the last half second: the count writes of one
 # round must not run into the next, whose core they share (at 1,000,000 links they take
-# seconds of Redis after the round ends).
+# seconds of Redis after the round ends, and minutes after the warm-up).
 wait_quiet() {
   local base=$1 hz t0 t1
   hz=$(getconf CLK_TCK)
-  for _ in $(seq 120); do
+  for _ in $(seq 600); do
     t0=$(cpu_ticks "$redis_pid"); sleep 0.5; t1=$(cpu_ticks "$redis_pid")
     [ "$(metric "$base" reftrack_click_buffer_depth)" = 0 ] && [ $(((t1 - t0) * 40)) -le "$hz" ] && return
   done
-  echo "wait_quiet: Redis or the click buffer still busy after 60 s" >&2
+  echo "wait_quiet: Redis or the click buffer still busy after 300 s" >&2
 }
 
 # Percent busy of a core between two core_ticks readings ("busy total" each).

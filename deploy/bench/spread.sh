@@ -69,8 +69,9 @@ for links in $LINKS; do
   wait_http "$base/healthz"
   seed_links "$base" "$links"
   warm_links "$base" "$links"
-  # Redis's command figures count the rounds alone.
-  sleep 2
+  # Redis's command figures count the rounds alone: the warm-up's clicks (a million or more
+  # at 1,000,000 links) are written first.
+  wait_quiet "$base"
   redis-cli -s "$redis_sock" config resetstat >/dev/null
   rounds_clicks0=$(metric "$base" 'reftrack_redirects_total{outcome="redirected"}')
   for dist in $DISTRIBUTIONS; do
@@ -97,8 +98,7 @@ print(f'{r:.0f} {s/hz/t*1e6:.2f} {rc/hz/t*1e6:.2f} {r/n:.3f}')")
     done
   done
   # Where Redis spent its time over this spread's rounds: the commands by total time (those
-  # run by scripts included), and per click answered in the rounds.
-  sleep 2
+  # run by scripts included), and per click answered in the rounds (each round ended quiet).
   rounds_clicks=$(( $(metric "$base" 'reftrack_redirects_total{outcome="redirected"}' | cut -d. -f1) - ${rounds_clicks0%.*} ))
   redis-cli -s "$work/redis.sock" info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$rounds_clicks" '/^cmdstat_/ {
     printf "  %-12s calls %10d  usec %11d  per call %8.2f  us per click %6.3f\n", substr($1, 9), $3, $5, $7, $5 / n }' |

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use chrono_tz::Tz;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -52,6 +53,8 @@ pub(super) struct Flusher {
     /// When the last write of the buffer's tallies ended: they are due a count interval later.
     tallies_taken: Instant,
     count_interval: Duration,
+    /// The reporting time zone: a batch's visitors of today go to day sketches alone.
+    time_zone: Tz,
 }
 
 /// Links whose tallies one write carries, about (at most twice as many, with their influencers;
@@ -74,8 +77,15 @@ enum Route {
 }
 
 impl Flusher {
-    pub fn new(shared: Arc<Shared>, store: Store, settings: &ClickSettings, spool: Spool) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        store: Store,
+        settings: &ClickSettings,
+        time_zone: Tz,
+        spool: Spool,
+    ) -> Self {
         Self {
+            time_zone,
             shared,
             store,
             interval: settings.flush_interval(),
@@ -330,6 +340,14 @@ impl Flusher {
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
+    /// The day now in the reporting time zone, read at each attempt: a batch retried past
+    /// midnight writes yesterday's visitors to both sketches (see `store/month_sketches.rs`).
+    fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.time_zone)
+            .date_naive()
+    }
+
     /// One attempt at writing a batch.
     async fn write(&mut self, batch: &ClickBatch) -> bool {
         let metrics = &self.shared.metrics;
@@ -343,7 +361,7 @@ impl Flusher {
         let codes: Vec<&str> = new_links.iter().map(|code| &***code).collect();
         match self
             .store
-            .write_clicks(batch, self.window_days, &codes)
+            .write_clicks(batch, self.window_days, &codes, self.today())
             .await
         {
             Ok(()) => {

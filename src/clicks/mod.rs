@@ -1,6 +1,7 @@
 //! Everything between an answered redirect and its click landing in Redis: the [`Tracker`]
 //! the redirect hands its click to, telling people from bots, finding the client's address,
-//! hashing the visitor, the fraud rules, and the batching writer.
+//! hashing the visitor, the fraud rules, and the batching writer; and the daily merge of the
+//! unique-visitor sketches it writes.
 
 mod buffer;
 mod classify;
@@ -8,6 +9,7 @@ mod click_ids;
 mod client_addr;
 mod flusher;
 mod fraud;
+pub mod sketch_merger;
 mod spool;
 mod tracker;
 mod visitor;

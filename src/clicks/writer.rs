@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use chrono_tz::Tz;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -105,6 +106,7 @@ impl ClickWriter {
     pub async fn start(
         connect: impl Future<Output = StoreResult<Store>> + Send + 'static,
         settings: &ClickSettings,
+        time_zone: Tz,
         metrics: Metrics,
         nice: u8,
     ) -> Result<(Self, FlushTask), StartError> {
@@ -152,7 +154,7 @@ impl ClickWriter {
                             return;
                         }
                     };
-                    let flusher = Flusher::new(thread_shared, store, &settings, spool);
+                    let flusher = Flusher::new(thread_shared, store, &settings, time_zone, spool);
                     flusher.report_spool();
                     if connected.send(Ok(())).is_ok() {
                         flusher.run(stopped).await;

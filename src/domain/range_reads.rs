@@ -70,6 +70,31 @@ impl Reads {
         }
     }
 
+    /// These reads where the day sketches after `merged_through` may not be in their month's
+    /// yet (the flush writes today's visitors to the day's sketch alone, and a daily run
+    /// merges each settled day into its month: see `clicks/month_sketches.rs`): each month
+    /// sketch read is joined by those of its days after `merged_through`, up to `today`. A
+    /// union, so a day merged since costs a key and changes nothing.
+    #[must_use]
+    pub fn with_unmerged_days(mut self, merged_through: NaiveDate, today: NaiveDate) -> Self {
+        let Some(after) = merged_through.succ_opt() else {
+            return self;
+        };
+        let mut unmerged = Vec::new();
+        for bucket in &self.uniques {
+            if let &Bucket::Month { year, month } = bucket {
+                let Some((first, last)) = NaiveDate::from_ymd_opt(year, month, 1)
+                    .and_then(|first| months(first, first).next())
+                else {
+                    continue;
+                };
+                unmerged.extend(days(first.max(after), last.min(today)).map(Bucket::Day));
+            }
+        }
+        self.uniques.extend(unmerged);
+        self
+    }
+
     /// One day.
     pub fn day(day: NaiveDate) -> Self {
         Self {
@@ -223,6 +248,49 @@ mod tests {
 
     fn click_reads(from: &str, to: &str, today: &str) -> Vec<String> {
         signed(&Reads::of(DateRange::new(date(from), date(to)).unwrap(), date(today)).clicks)
+    }
+
+    #[test]
+    fn a_month_sketch_is_joined_by_its_days_after_the_last_merge_up_to_today() {
+        let uniques = |from, to, merged| {
+            Reads::of(
+                DateRange::new(date(from), date(to)).unwrap(),
+                date("2026-11-28"),
+            )
+            .with_unmerged_days(date(merged), date("2026-11-28"))
+            .uniques
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+        };
+        // The calendar month: its sketch, and yesterday's and today's.
+        assert_eq!(
+            uniques("2026-11-01", "2026-11-30", "2026-11-26"),
+            ["m:202611", "d:20261127", "d:20261128"]
+        );
+        // A rolling month: the cut month's days as before; only the current month is joined.
+        assert_eq!(
+            uniques("2026-10-30", "2026-11-28", "2026-11-26"),
+            [
+                "d:20261030",
+                "d:20261031",
+                "m:202611",
+                "d:20261127",
+                "d:20261128"
+            ]
+        );
+        // Merges that fell behind: every unmerged day of every month read, none to come.
+        let mut behind = vec!["m:202610", "m:202611", "d:20261031"]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        behind.extend((1..=28).map(|d| format!("d:202611{d:02}")));
+        assert_eq!(uniques("2026-10-01", "2026-11-30", "2026-10-30"), behind);
+        // All merged: nothing joins.
+        assert_eq!(
+            uniques("2026-11-01", "2026-11-30", "2026-11-28"),
+            ["m:202611"]
+        );
     }
 
     #[test]

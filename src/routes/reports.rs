@@ -27,7 +27,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::reports::{self, ReportError};
 use crate::state::AppState;
-use crate::store::{FieldSet, FigureQuery, Owner};
+use crate::store::{FieldSet, FigureQuery, Owner, StoreError};
 
 /// The ROI report's parameters. Each report has its own, so a parameter it does not take is
 /// refused by name rather than ignored.
@@ -239,7 +239,7 @@ pub async fn influencers(
         &state.metrics,
         &influencers,
         &scope,
-        &Reads::of(range, today(&state)),
+        &range_reads(&state, range).await?,
         &currencies,
     )
     .await
@@ -321,7 +321,7 @@ pub async fn daily(
         .map(|day| FieldSet::new(&Reads::day(*day), &[currency]))
         .collect();
     // Unique clicks over the whole period come from the period's sketches, not a sum of days.
-    let whole = FieldSet::new(&Reads::of(range, today(&state)), &[currency]);
+    let whole = FieldSet::new(&range_reads(&state, range).await?, &[currency]);
     let queries: Vec<FigureQuery<'_>> = per_day
         .iter()
         .chain([&whole])
@@ -386,7 +386,7 @@ pub async fn links(
         currency,
     });
     let links = LinkRows {
-        fields: FieldSet::new(&Reads::of(range, today(&state)), &[currency]),
+        fields: FieldSet::new(&range_reads(&state, range).await?, &[currency]),
         state,
         codes,
         at: 0,
@@ -473,4 +473,21 @@ impl LinkRows {
         }
         body::json_rows(&rows, from == 0)
     }
+}
+
+/// The reads covering `range`, each month's sketch joined by its days not yet merged into it
+/// (see `store/month_sketches.rs`). Where the record of merged days is unreadable, every day
+/// of each month read joins it: slower, and still exact.
+async fn range_reads(state: &AppState, range: DateRange) -> Result<Reads, ApiError> {
+    let today = today(state);
+    let reads = Reads::of(range, today);
+    Ok(match state.store.sketches_merged_through().await {
+        Ok(Some(merged)) => reads.with_unmerged_days(merged, today),
+        Ok(None) => reads,
+        Err(StoreError::Corrupt { key, problem }) => {
+            tracing::error!(%key, %problem, "unreadable record of merged sketches: reports join every day");
+            reads.with_unmerged_days(NaiveDate::MIN, today)
+        }
+        Err(e) => return Err(e.into()),
+    })
 }

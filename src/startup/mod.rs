@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clicks::{ClickWriter, FlushTask, Tracker};
+use crate::clicks::{ClickWriter, FlushTask, Tracker, sketch_merger};
 use crate::config::Settings;
 use crate::domain::{AttributionPolicy, Window};
 use crate::link_cache::LinkCache;
@@ -47,6 +47,8 @@ struct Background {
     refresher: JoinHandle<()>,
     /// The sweep of pending orders; stops with the refresher.
     sweep: JoinHandle<()>,
+    /// The merge of settled days' sketches into their months'; stops with the refresher.
+    sketch_merger: JoinHandle<()>,
     stop_refresher: watch::Sender<bool>,
     drain_deadline: Duration,
 }
@@ -85,6 +87,15 @@ impl Application {
             .await
             .context("reading the link changes stream")?;
         check_writable(&settings.clicks.spool_dir)?;
+        // Before the first flush writes a visitor to a day sketch alone (see
+        // `store/month_sketches.rs`).
+        let today = chrono::Utc::now()
+            .with_timezone(&settings.reports.time_zone)
+            .date_naive();
+        store
+            .start_sketch_merges(today - chrono::Days::new(2))
+            .await
+            .context("recording where the merges of day sketches start")?;
         let (clicks, flush) = start_click_writer(settings, &metrics).await?;
 
         let listeners = Listeners::bind(settings)?;
@@ -95,6 +106,8 @@ impl Application {
             settings.attribution.pending_sweep(),
             stop_refresher.subscribe(),
         );
+        let sketch_merger =
+            sketch_merger::start(store.clone(), time_zone, stop_refresher.subscribe());
         let state = web::Data::new(AppState {
             store,
             links,
@@ -134,6 +147,7 @@ impl Application {
                 flush,
                 refresher,
                 sweep,
+                sketch_merger,
                 stop_refresher,
                 drain_deadline: Duration::from_secs(settings.http.shutdown_timeout_secs),
             },
@@ -183,14 +197,20 @@ async fn start_click_writer(
             "the redirect workers and the click flusher run below the API's CPU priority"
         );
     }
-    ClickWriter::start(connect, &settings.clicks, metrics.clone(), nice)
-        .await
-        .with_context(|| {
-            format!(
-                "starting the click writer (spool in {})",
-                settings.clicks.spool_dir.display()
-            )
-        })
+    ClickWriter::start(
+        connect,
+        &settings.clicks,
+        settings.reports.time_zone,
+        metrics.clone(),
+        nice,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "starting the click writer (spool in {})",
+            settings.clicks.spool_dir.display()
+        )
+    })
 }
 
 /// Moves the click counters of builds before the count shards into them, in the background
@@ -249,6 +269,7 @@ impl Background {
         let _ = self.stop_refresher.send(true);
         let _ = self.refresher.await;
         let _ = self.sweep.await;
+        let _ = self.sketch_merger.await;
         tracing::info!("writing buffered clicks");
         self.flush.drain(self.drain_deadline).await;
     }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::Days;
+use chrono::{Days, NaiveDate};
 use redis::{AsyncCommands, Cmd};
 
 use super::click_records;
@@ -20,6 +20,7 @@ use super::click_sums::ClickSums;
 use super::keys::{Owner, count_shard};
 use super::tallies::{FieldNames, Tally};
 use super::{SlotPipeline, Store, StoreError, StoreResult};
+use crate::domain::Bucket;
 
 /// Clicks written together. `(writer, seq)` identifies the batch, so writing it twice (a retry
 /// after a timeout whose write had in fact landed, or a replay from the spool) counts it once.
@@ -116,15 +117,25 @@ const SKETCH_CHUNK: usize = 4096;
 
 /// Adds the unique-visitor sketch updates of a count shard's owners to `pipe`: plain `PFADD`s,
 /// since a sketch that takes a visitor twice is unchanged, so a batch written again needs no
-/// guard.
+/// guard. Visitors of `today` go to the day's sketch alone, and a daily run merges the day
+/// into its month's once no process writes it as today (see `month_sketches.rs`); visitors of
+/// an earlier day (a batch written just after midnight, or replayed from the spool) go to both,
+/// since the run may have merged that day already.
 fn add_sketches(
     pipe: &mut SlotPipeline,
     owners: &[(Owner<'_>, Cow<'_, Tally>)],
     keys: &super::Keys,
+    today: NaiveDate,
 ) {
     for (owner, tally) in owners {
-        for (buckets, visitors) in tally.visitors_by_day() {
-            for bucket in buckets {
+        for (day, visitors) in tally.visitors_by_day() {
+            let [day_bucket, month_bucket, _] = Bucket::containing(day);
+            let buckets: &[Bucket] = if day >= today {
+                &[day_bucket]
+            } else {
+                &[day_bucket, month_bucket]
+            };
+            for &bucket in buckets {
                 let key = keys.click_uniques(*owner, bucket);
                 for chunk in visitors.chunks(SKETCH_CHUNK) {
                     let mut add = redis::cmd("PFADD");
@@ -184,11 +195,14 @@ impl Store {
     ///
     /// `new_links` are codes whose number this process has not registered yet (see
     /// [`super::click_records::link_number`]): they are registered in the same pipeline.
+    /// `today` is the day now, in the reporting time zone: its visitors go to day sketches
+    /// alone (see [`add_sketches`]).
     pub async fn write_clicks(
         &self,
         batch: &ClickBatch,
         window_days: u64,
         new_links: &[&str],
+        today: NaiveDate,
     ) -> StoreResult<()> {
         let keys = self.keys();
         let mut pipe = SlotPipeline::new();
@@ -223,7 +237,7 @@ impl Store {
                 &applied,
                 shard_update(script_hash, &applied, batch, &owners, keys, &mut names),
             );
-            add_sketches(&mut pipe, &owners, keys);
+            add_sketches(&mut pipe, &owners, keys, today);
         }
         match self.write_slots(&pipe).await {
             Err(StoreError::Redis(e))

@@ -17,7 +17,9 @@
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
 //! | `P:{P:cat}:link_numbers` | hash | link number (decimal; see `click_records::link_number`) → code, for reading click records back |
 //! | `P:{P:cs:<n>}:clicks:i:<id>` | hash | an influencer's click counters, in count shard `n` (see [`count_shard`]): `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious, day and month buckets (a year is the sum of its months); `_table` from a day's first count (see [`field::TABLE`]) |
-//! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months) |
+//! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months); a flush adds today's visitors to the day's sketch alone, and a daily run merges each settled day into its month (see `clicks/month_sketches.rs`) |
+//! | `P:{P:cat}:sketches_merged` | string | `YYYY-MM-DD`: the last day whose day sketches are all in their months'; reports join a month's sketch with its days after it |
+//! | `P:{P:cat}:sketch_merge_lease` | string | token of the process merging day sketches, expiring unless renewed |
 //! | `P:{P:cs:<n>}:clicks:l:<code>`, `:uniq:l:<code>:<bucket>` | | the same per link |
 //! | `P:{P:cs:<n>}:applied` | hash | click-writer instance → last batch applied to count shard `n` |
 //! | `P:{P:cs:<n>}:migrated` | hash | old counters key → token of the staged clicks added to count shard `n` (see `migrate.rs`); a field lives only while its old key is being migrated |
@@ -189,6 +191,17 @@ impl Keys {
 
     pub fn order_index(&self, owner: Owner<'_>) -> String {
         format!("{}:order_index", self.owner_tag(owner))
+    }
+
+    /// The last day whose day sketches are all merged into their months' (see
+    /// `clicks/month_sketches.rs`).
+    pub fn sketches_merged(&self) -> String {
+        format!("{}:sketches_merged", self.catalog)
+    }
+
+    /// Held by the one process merging day sketches into months.
+    pub fn sketch_merge_lease(&self) -> String {
+        format!("{}:sketch_merge_lease", self.catalog)
     }
 
     pub fn visitor_salt(&self) -> String {

@@ -154,14 +154,13 @@ impl Tally {
         }
     }
 
-    /// Distinct visitors by day, each with the sketches' buckets they go in (its day and its
-    /// month).
-    pub(super) fn visitors_by_day(&self) -> impl Iterator<Item = ([Bucket; 2], Vec<u64>)> + '_ {
+    /// Distinct visitors by day.
+    pub(super) fn visitors_by_day(&self) -> impl Iterator<Item = (NaiveDate, Vec<u64>)> + '_ {
         self.visitors.iter().map(|(day, visitors)| {
             let mut distinct = visitors.clone();
             distinct.sort_unstable();
             distinct.dedup();
-            (click_buckets(*day), distinct)
+            (*day, distinct)
         })
     }
 

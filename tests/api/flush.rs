@@ -3,29 +3,15 @@
 //! nothing twice.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reftrack::domain::{ClickClass, ClickId, IdSpace};
-use reftrack::store::{Click, ClickBatch, ClickSums, RedisTarget, Store};
+use reftrack::store::{Click, ClickBatch, ClickSums};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::spawn_app;
 
 const INFLUENCERS: usize = 12;
 const LINKS_EACH: usize = 8;
-
-/// A store of its own on the app's Redis, as another replica's flusher would have.
-async fn store_of(app: &TestApp) -> Store {
-    let url = app.redis.url();
-    let target = RedisTarget {
-        urls: url.split(',').collect(),
-        cluster: app.redis.is_cluster(),
-        timeout: Duration::from_secs(5),
-        wait_replicas: 0,
-        ca_file: std::path::Path::new(""),
-    };
-    Store::connect(&target, "rt").await.unwrap()
-}
 
 /// Per link: two people (two visitors) and one bot; `extra` more people on the first link.
 fn batch(links: &[(Arc<str>, Arc<str>)], seq: u64, extra: u64, space: IdSpace) -> ClickBatch {
@@ -79,18 +65,19 @@ async fn a_batch_over_many_links_and_influencers_counts_once_however_often_it_is
             links.push((Arc::from(code.as_str()), Arc::from(influencer.as_str())));
         }
     }
-    let store = store_of(&app).await;
+    let store = app.store().await;
     let space = IdSpace::random();
     let first = batch(&links, 1, 0, space);
 
     // Act: the batch is written, written again (a retried flush), then a later batch
-    store.write_clicks(&first, 30, &[]).await.unwrap();
-    store.write_clicks(&first, 30, &[]).await.unwrap();
+    let today = chrono::Utc::now().date_naive();
+    store.write_clicks(&first, 30, &[], today).await.unwrap();
+    store.write_clicks(&first, 30, &[], today).await.unwrap();
     store
-        .write_clicks(&batch(&links, 2, 3, space), 30, &[])
+        .write_clicks(&batch(&links, 2, 3, space), 30, &[], today)
         .await
         .unwrap();
-    store.write_clicks(&first, 30, &[]).await.unwrap();
+    store.write_clicks(&first, 30, &[], today).await.unwrap();
 
     // Assert: per influencer and per link, every click once
     let (status, report) = app.get_json("/api/v1/reports/influencers").await;

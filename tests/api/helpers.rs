@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use reftrack::config::Settings;
 use reftrack::domain::ClickId;
 use reftrack::startup::Application;
-use reftrack::store::Keys;
 use reftrack::store::click_records::{self, ClickRecord};
+use reftrack::store::{Keys, RedisTarget, Store};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -136,6 +136,19 @@ impl Drop for Replica {
 }
 
 impl TestApp {
+    /// A store of its own on the app's Redis, as another replica's would be.
+    pub async fn store(&self) -> Store {
+        let url = self.redis.url();
+        let target = RedisTarget {
+            urls: url.split(',').collect(),
+            cluster: self.redis.is_cluster(),
+            timeout: Duration::from_secs(5),
+            wait_replicas: 0,
+            ca_file: std::path::Path::new(""),
+        };
+        Store::connect(&target, "rt").await.unwrap()
+    }
+
     /// Starts another server on this app's Redis.
     pub async fn replica(&self) -> Replica {
         self.replica_with(|_| {}).await

@@ -28,6 +28,7 @@ mod links;
 mod lists;
 mod migrate;
 mod migrate_command;
+mod month_sketches;
 mod openapi;
 mod operations;
 mod order_properties;

@@ -1,0 +1,21 @@
+-- Merges owners' day sketches into their month sketches, in one slot (a count shard).
+-- KEYS: pairs of (an owner's day sketch, the same owner's sketch of that day's month).
+-- Returns the number of pairs left as they were because a key did not hold a HyperLogLog.
+-- A union: merging a day twice changes nothing, so a run cut short is simply run again. A
+-- day sketch that does not exist (the owner had no human click that day) is skipped rather
+-- than merged, since PFMERGE would create an empty month sketch for it. A pair PFMERGE refuses
+-- (a key of another type) is counted and left, and the others are merged: one bad key must
+-- not keep every other owner's month from its visitors.
+if #KEYS % 2 ~= 0 then
+  error('reftrack: day and month sketches do not pair up')
+end
+local refused = 0
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local merged = redis.pcall('PFMERGE', KEYS[i + 1], KEYS[i])
+    if type(merged) == 'table' and merged.err then
+      refused = refused + 1
+    end
+  end
+end
+return refused

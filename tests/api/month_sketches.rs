@@ -1,0 +1,262 @@
+//! Month sketches merged from day sketches: today's visitors go to the day's sketch alone,
+//! reports count them the same before and after a merge, a late click reaches its month at
+//! once, and merging is a union (again changes nothing; a bad key is left, the rest merged).
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Days, NaiveDate, Utc};
+use reftrack::clicks::sketch_merger::settled_through;
+use reftrack::domain::{Bucket, ClickClass, ClickId, IdSpace};
+use reftrack::store::{Click, ClickBatch, ClickSums, Keys, Owner, SketchMerge, Store};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// Human clicks on `code` by `visitors`, on `day`.
+fn batch(code: &str, influencer: &str, day: NaiveDate, visitors: &[u64], seq: u64) -> ClickBatch {
+    let (code, influencer): (Arc<str>, Arc<str>) = (Arc::from(code), Arc::from(influencer));
+    let space = IdSpace::random();
+    let mut clicks = ClickSums::default();
+    for (n, &visitor) in visitors.iter().enumerate() {
+        let click = Click {
+            code: &code,
+            influencer_id: &influencer,
+            at_ms: Utc::now().timestamp_millis(),
+            day,
+            class: ClickClass::Human,
+            visitor,
+        };
+        clicks.add(&ClickId::new(space, n as u64), &click);
+    }
+    ClickBatch {
+        writer: Arc::from("month-sketch-test"),
+        seq,
+        clicks,
+    }
+}
+
+/// The visitors a sketch of the link holds (PFCOUNT: exact at these sizes).
+fn sketch_count(app: &TestApp, code: &str, bucket: Bucket) -> i64 {
+    let key = Keys::new("rt").click_uniques(Owner::Link(code), bucket);
+    redis::cmd("PFCOUNT")
+        .arg(key)
+        .query(&mut app.redis.connection())
+        .unwrap()
+}
+
+/// The influencer's unique clicks over today's calendar month.
+async fn month_uniques(app: &TestApp, today: NaiveDate) -> Value {
+    let first = today.with_day(1).unwrap();
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap()
+        .pred_opt()
+        .unwrap();
+    let (status, report) = app
+        .get_json(&format!(
+            "/api/v1/reports/influencers?from={first}&to={last}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| !row["influencer_id"].is_null())
+        .map(|row| row["unique_clicks"].clone())
+        .unwrap()
+}
+
+async fn merged_through(store: &Store) -> NaiveDate {
+    store.sketches_merged_through().await.unwrap().unwrap()
+}
+
+/// Waits until the app's own merger (which runs at start) has merged every settled day and
+/// let go of its lease, so that a test's merge neither races it nor finds it busy; returns
+/// the last settled day.
+async fn merges_settled(app: &TestApp, store: &Store) -> NaiveDate {
+    let settled = settled_through(Utc::now().naive_utc());
+    let lease = Keys::new("rt").sketch_merge_lease();
+    for _ in 0..400 {
+        let leased: bool = redis::cmd("EXISTS")
+            .arg(&lease)
+            .query(&mut app.redis.connection())
+            .unwrap();
+        if !leased && merged_through(store).await >= settled {
+            return settled;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the app's merger did not merge through {settled} within 10 s");
+}
+
+#[tokio::test]
+async fn todays_visitors_are_in_the_day_sketch_alone_and_counted_the_same_before_and_after_the_merge()
+ {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("merged").await;
+    let code = app.link(&influencer, "https://shop.example/p").await;
+    let store = app.store().await;
+    let settled = merges_settled(&app, &store).await;
+    let today = Utc::now().date_naive();
+    let [today_bucket, month, _] = Bucket::containing(today);
+
+    // Act: five visitors today
+    store
+        .write_clicks(
+            &batch(&code, &influencer, today, &[1, 2, 3, 4, 5], 1),
+            30,
+            &[&code],
+            today,
+        )
+        .await
+        .unwrap();
+
+    // Assert: the day's sketch holds them, the month's not yet (the app merged only settled
+    // days), and the month's report counts all five
+    assert_eq!(sketch_count(&app, &code, today_bucket), 5);
+    assert_eq!(sketch_count(&app, &code, month), 0);
+    assert_eq!(merged_through(&store).await, settled);
+    assert_eq!(month_uniques(&app, today).await, 5);
+
+    // Act: the days are merged (as once settled), then merged again
+    let merged = store.merge_day_sketches(today).await.unwrap();
+    let again = store.merge_day_sketches(today).await.unwrap();
+
+    // Assert: the days after the settled one merged once (today, and yesterday in the hour
+    // after midnight); the month's sketch holds the five, and the report still counts five
+    assert_eq!(
+        merged,
+        SketchMerge::Merged {
+            days: settled
+                .iter_days()
+                .skip(1)
+                .take_while(|d| *d <= today)
+                .collect(),
+            refused: 0
+        }
+    );
+    assert_eq!(
+        again,
+        SketchMerge::Merged {
+            days: Vec::new(),
+            refused: 0
+        }
+    );
+    assert_eq!(merged_through(&store).await, today);
+    assert_eq!(sketch_count(&app, &code, month), 5);
+    assert_eq!(month_uniques(&app, today).await, 5);
+}
+
+#[tokio::test]
+async fn a_visitor_of_an_earlier_day_goes_to_its_month_at_once() {
+    // Arrange: a day already merged
+    let app = spawn_app().await;
+    let influencer = app.influencer("late").await;
+    let code = app.link(&influencer, "https://shop.example/p").await;
+    let store = app.store().await;
+    merges_settled(&app, &store).await;
+    let today = Utc::now().date_naive();
+    let yesterday = today - Days::new(1);
+    store.merge_day_sketches(yesterday).await.unwrap();
+    assert_eq!(merged_through(&store).await, yesterday);
+    let [day, month, _] = Bucket::containing(yesterday);
+
+    // Act: a batch of yesterday's clicks lands today (replayed from the spool, say)
+    store
+        .write_clicks(
+            &batch(&code, &influencer, yesterday, &[7, 8], 1),
+            30,
+            &[&code],
+            today,
+        )
+        .await
+        .unwrap();
+
+    // Assert: both sketches hold them, though no merge runs again
+    assert_eq!(sketch_count(&app, &code, day), 2);
+    assert_eq!(sketch_count(&app, &code, month), 2);
+}
+
+#[tokio::test]
+async fn a_key_that_holds_no_sketch_is_left_and_every_other_owner_is_merged() {
+    // Arrange: two links clicked today; one's day sketch key holds a plain string
+    let app = spawn_app().await;
+    let influencer = app.influencer("mixed").await;
+    let good = app.link(&influencer, "https://shop.example/a").await;
+    let bad = app.link(&influencer, "https://shop.example/b").await;
+    let store = app.store().await;
+    merges_settled(&app, &store).await;
+    let today = Utc::now().date_naive();
+    let [day, month, _] = Bucket::containing(today);
+    for (seq, code) in [(1, &good), (2, &bad)] {
+        store
+            .write_clicks(
+                &batch(code, &influencer, today, &[1, 2], seq),
+                30,
+                &[code],
+                today,
+            )
+            .await
+            .unwrap();
+    }
+    let bad_day = Keys::new("rt").click_uniques(Owner::Link(&bad), day);
+    let _: () = redis::cmd("SET")
+        .arg(&bad_day)
+        .arg("not a sketch")
+        .query(&mut app.redis.connection())
+        .unwrap();
+
+    // Act
+    let merged = store.merge_day_sketches(today).await.unwrap();
+
+    // Assert: one pair refused, the other link and the influencer merged, the day recorded
+    let SketchMerge::Merged { days, refused } = merged else {
+        panic!("not merged: {merged:?}");
+    };
+    assert_eq!((days.last(), refused), (Some(&today), 1));
+    assert_eq!(sketch_count(&app, &good, month), 2);
+    let influencer_month = Keys::new("rt").click_uniques(Owner::Influencer(&influencer), month);
+    let count: i64 = redis::cmd("PFCOUNT")
+        .arg(influencer_month)
+        .query(&mut app.redis.connection())
+        .unwrap();
+    assert_eq!(
+        count, 2,
+        "the influencer's visitors are the same two people"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_record_of_merged_days_stops_merges_and_reports_still_count_every_visitor() {
+    // Arrange: three visitors today, in the day's sketch alone; then the record is garbled
+    let app = spawn_app().await;
+    let influencer = app.influencer("garbled").await;
+    let code = app.link(&influencer, "https://shop.example/p").await;
+    let store = app.store().await;
+    merges_settled(&app, &store).await;
+    let today = Utc::now().date_naive();
+    store
+        .write_clicks(
+            &batch(&code, &influencer, today, &[1, 2, 3], 1),
+            30,
+            &[&code],
+            today,
+        )
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(Keys::new("rt").sketches_merged())
+        .arg("yesterday")
+        .query(&mut app.redis.connection())
+        .unwrap();
+
+    // Act
+    let merge = store.merge_day_sketches(today).await;
+    let uniques = month_uniques(&app, today).await;
+
+    // Assert: the merge refuses to guess; the report joins every day and counts all three
+    assert!(merge.is_err(), "{merge:?}");
+    assert_eq!(uniques, 3);
+}
