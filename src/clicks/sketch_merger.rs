@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -16,13 +16,15 @@ use crate::store::{SketchMerge, Store};
 const EVERY: Duration = Duration::from_secs(600);
 
 /// How long after its end a day is settled. The flush writes a day's visitors to its sketch
-/// alone only while the day is today on its clock, and builds a batch again at each attempt,
-/// so past this no process does, even with its clock this far behind.
+/// alone only while the day is today on its clock (it reads the clock at every attempt of a
+/// write), so past this no process does, even with its clock this far behind.
 const SETTLE: TimeDelta = TimeDelta::hours(1);
 
-/// The last settled day at `now`, the local time in the reporting time zone.
-pub fn settled_through(now: NaiveDateTime) -> NaiveDate {
-    let ended = (now - SETTLE).date();
+/// The last settled day at `now`, in `time_zone`: the hour is taken off the instant, not the
+/// local time, so a day whose midnight a daylight-saving change skips still settles an hour
+/// after it ends.
+pub fn settled_through(now: DateTime<Utc>, time_zone: Tz) -> NaiveDate {
+    let ended = (now - SETTLE).with_timezone(&time_zone).date_naive();
     ended.pred_opt().unwrap_or(ended)
 }
 
@@ -44,7 +46,7 @@ pub fn start(store: Store, time_zone: Tz, mut stop: watch::Receiver<bool>) -> Jo
 /// lease is another's, or the process stops.
 async fn merge_settled(store: &Store, time_zone: Tz, stop: &watch::Receiver<bool>) {
     loop {
-        let through = settled_through(Utc::now().with_timezone(&time_zone).naive_local());
+        let through = settled_through(Utc::now(), time_zone);
         match store.merge_day_sketches(through).await {
             Ok(SketchMerge::Merged { days, refused }) => {
                 if refused > 0 {
@@ -56,7 +58,19 @@ async fn merge_settled(store: &Store, time_zone: Tz, stop: &watch::Receiver<bool
                 let Some(last) = days.last() else { return };
                 tracing::info!(through = %last, days = days.len(), "merged day sketches into their months");
             }
-            Ok(SketchMerge::Busy | SketchMerge::LeaseLost) => return,
+            Ok(SketchMerge::Busy) => return,
+            Ok(SketchMerge::LeaseLost) => {
+                tracing::warn!("lost the lease while merging day sketches: the next run goes on");
+                return;
+            }
+            Ok(SketchMerge::Unrecorded) => {
+                tracing::error!(
+                    "the record of merged day sketches (sketches_merged) is gone: merges stop and \
+                     reports join every day of each month; set it to the last day whose merge \
+                     finished (YYYY-MM-DD) to resume"
+                );
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not merge day sketches into their months");
                 return;
@@ -72,8 +86,8 @@ async fn merge_settled(store: &Store, time_zone: Tz, stop: &watch::Receiver<bool
 mod tests {
     use super::*;
 
-    fn at(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
     }
 
     fn day(s: &str) -> NaiveDate {
@@ -82,9 +96,47 @@ mod tests {
 
     #[test]
     fn a_day_settles_an_hour_after_it_ends() {
-        assert_eq!(settled_through(at("2026-11-28 00:59")), day("2026-11-26"));
-        assert_eq!(settled_through(at("2026-11-28 01:00")), day("2026-11-27"));
-        assert_eq!(settled_through(at("2026-11-28 23:59")), day("2026-11-27"));
-        assert_eq!(settled_through(at("2026-12-01 00:30")), day("2026-11-29"));
+        let utc = chrono_tz::UTC;
+        assert_eq!(
+            settled_through(at("2026-11-28T00:59:00Z"), utc),
+            day("2026-11-26")
+        );
+        assert_eq!(
+            settled_through(at("2026-11-28T01:00:00Z"), utc),
+            day("2026-11-27")
+        );
+        assert_eq!(
+            settled_through(at("2026-11-28T23:59:00Z"), utc),
+            day("2026-11-27")
+        );
+        assert_eq!(
+            settled_through(at("2026-12-01T00:30:00Z"), utc),
+            day("2026-11-29")
+        );
+        // In the reporting time zone: Berlin's 28th ends at 23:00 UTC, and settles at 00:00.
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            settled_through(at("2026-11-28T23:59:00Z"), berlin),
+            day("2026-11-27")
+        );
+        assert_eq!(
+            settled_through(at("2026-11-29T00:00:00Z"), berlin),
+            day("2026-11-28")
+        );
+    }
+
+    #[test]
+    fn a_day_whose_midnight_is_skipped_still_settles_an_hour_after_it_ends() {
+        // Santiago moves its clocks from 00:00 to 01:00 on 2026-09-06 (03:00 UTC -> 04:00
+        // UTC offsets -4 -> -3): the 5th ends at 04:00 UTC, when local time reads 01:00.
+        let santiago = chrono_tz::America::Santiago;
+        assert_eq!(
+            settled_through(at("2026-09-06T04:30:00Z"), santiago),
+            day("2026-09-04")
+        );
+        assert_eq!(
+            settled_through(at("2026-09-06T05:00:00Z"), santiago),
+            day("2026-09-05")
+        );
     }
 }

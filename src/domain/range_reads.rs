@@ -72,7 +72,7 @@ impl Reads {
 
     /// These reads where the day sketches after `merged_through` may not be in their month's
     /// yet (the flush writes today's visitors to the day's sketch alone, and a daily run
-    /// merges each settled day into its month: see `clicks/month_sketches.rs`): each month
+    /// merges each settled day into its month: see `clicks/sketch_merger.rs`): each month
     /// sketch read is joined by those of its days after `merged_through`, up to `today`. A
     /// union, so a day merged since costs a key and changes nothing.
     #[must_use]

@@ -476,18 +476,23 @@ impl LinkRows {
 }
 
 /// The reads covering `range`, each month's sketch joined by its days not yet merged into it
-/// (see `store/month_sketches.rs`). Where the record of merged days is unreadable, every day
-/// of each month read joins it: slower, and still exact.
+/// (see `store/month_sketches.rs`). Where the record of merged days is unreadable or gone
+/// (this process recorded one at start, so something removed it), every day of each month
+/// read joins it: slower, and still exact.
 async fn range_reads(state: &AppState, range: DateRange) -> Result<Reads, ApiError> {
     let today = today(state);
     let reads = Reads::of(range, today);
-    Ok(match state.store.sketches_merged_through().await {
-        Ok(Some(merged)) => reads.with_unmerged_days(merged, today),
-        Ok(None) => reads,
+    let merged = match state.store.sketches_merged_through().await {
+        Ok(Some(merged)) => merged,
+        Ok(None) => {
+            tracing::error!("the record of merged sketches is gone: reports join every day");
+            NaiveDate::MIN
+        }
         Err(StoreError::Corrupt { key, problem }) => {
             tracing::error!(%key, %problem, "unreadable record of merged sketches: reports join every day");
-            reads.with_unmerged_days(NaiveDate::MIN, today)
+            NaiveDate::MIN
         }
         Err(e) => return Err(e.into()),
-    })
+    };
+    Ok(reads.with_unmerged_days(merged, today))
 }

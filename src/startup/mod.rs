@@ -93,7 +93,7 @@ impl Application {
             .with_timezone(&settings.reports.time_zone)
             .date_naive();
         store
-            .start_sketch_merges(today - chrono::Days::new(2))
+            .seed_sketches_merged(today - chrono::Days::new(2))
             .await
             .context("recording where the merges of day sketches start")?;
         let (clicks, flush) = start_click_writer(settings, &metrics).await?;
@@ -269,7 +269,9 @@ impl Background {
         let _ = self.stop_refresher.send(true);
         let _ = self.refresher.await;
         let _ = self.sweep.await;
-        let _ = self.sketch_merger.await;
+        // Cut short rather than awaited: catching up can take minutes, and a merge cut off
+        // part-way is merged again by the next run (a union), its day not yet recorded.
+        self.sketch_merger.abort();
         tracing::info!("writing buffered clicks");
         self.flush.drain(self.drain_deadline).await;
     }

@@ -17,7 +17,7 @@
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
 //! | `P:{P:cat}:link_numbers` | hash | link number (decimal; see `click_records::link_number`) → code, for reading click records back |
 //! | `P:{P:cs:<n>}:clicks:i:<id>` | hash | an influencer's click counters, in count shard `n` (see [`count_shard`]): `h:<bucket>` human, `b:<bucket>` bot, `s:<bucket>` suspicious, day and month buckets (a year is the sum of its months); `_table` from a day's first count (see [`field::TABLE`]) |
-//! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months); a flush adds today's visitors to the day's sketch alone, and a daily run merges each settled day into its month (see `clicks/month_sketches.rs`) |
+//! | `P:{P:cs:<n>}:uniq:i:<id>:<bucket>` | HyperLogLog | an influencer's unique visitors per day and month (a year is the union of its months); a flush adds today's visitors to the day's sketch alone, and a daily run merges each settled day into its month (see `clicks/sketch_merger.rs`) |
 //! | `P:{P:cat}:sketches_merged` | string | `YYYY-MM-DD`: the last day whose day sketches are all in their months'; reports join a month's sketch with its days after it |
 //! | `P:{P:cat}:sketch_merge_lease` | string | token of the process merging day sketches, expiring unless renewed |
 //! | `P:{P:cs:<n>}:clicks:l:<code>`, `:uniq:l:<code>:<bucket>` | | the same per link |
@@ -194,7 +194,7 @@ impl Keys {
     }
 
     /// The last day whose day sketches are all merged into their months' (see
-    /// `clicks/month_sketches.rs`).
+    /// `clicks/sketch_merger.rs`).
     pub fn sketches_merged(&self) -> String {
         format!("{}:sketches_merged", self.catalog)
     }

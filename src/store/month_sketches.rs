@@ -4,15 +4,18 @@
 //! [`super::clicks`]): adding each visitor to the month's sketch as well was about a third of
 //! what a click cost Redis with clicks spread over 10,000 links (`deploy/bench/flush_redis.sh`),
 //! since a sketch takes a new visitor by searching its sparse form. Once a day is settled (no
-//! process writes it as today any more; the caller decides, see `clicks/month_sketches.rs`),
+//! process writes it as today any more; the caller decides, see `clicks/sketch_merger.rs`),
 //! [`Store::merge_day_sketches`] merges every owner's sketch of that day into its month's and
 //! records the day in `sketches_merged`. Reports join a month's sketch with those of its days
 //! after the recorded one (`Reads::with_unmerged_days`), so what they count does not depend on
 //! whether a merge has run: a union counts a visitor once whichever sketches hold it.
 //!
-//! Owners are every influencer (`infs`) and every link that was ever clicked (`link_numbers`,
-//! which the flush fills as it first writes a link), grouped by count shard: one script per
-//! [`PAIRS_PER_SCRIPT`] owners of a shard, under a lease so that one process merges at a time.
+//! Owners are every influencer (`infs`) and every link with a number (`link_numbers`: the link
+//! cache registers a link when it loads it, and the flush in the pipeline that first writes
+//! its clicks), grouped by count shard: one script per [`PAIRS_PER_SCRIPT`] owners of a shard,
+//! each waited on by `redis.wait_replicas` replicas as every write is, under a lease so that
+//! one process merges at a time. The lease is checked before each script and before each day
+//! is recorded, so a process that lost it records nothing.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,7 +30,7 @@ use crate::domain::Bucket;
 const PAIRS_PER_SCRIPT: usize = 256;
 
 /// Days merged by one call at most: a process that finds merges weeks behind (it was down)
-/// catches up over several calls rather than holding the lease for long.
+/// records its progress every few days and looks at its stop signal in between.
 const MAX_DAYS_PER_CALL: usize = 7;
 
 /// How long the lease lasts unless renewed; it is renewed before every script.
@@ -43,6 +46,9 @@ pub enum SketchMerge {
     Busy,
     /// The lease was lost part-way (it expired); the days before were merged.
     LeaseLost,
+    /// No day is recorded, though a process of this layout started (it records one first):
+    /// something removed the record, and nothing says which days are merged.
+    Unrecorded,
 }
 
 impl Store {
@@ -68,8 +74,11 @@ impl Store {
     /// Records `day` as merged unless some day is recorded already: at a start where no merge
     /// has run, every day before the first one written day-only is whole in its month (older
     /// builds wrote both sketches), so a start records the day before yesterday. Done before
-    /// the first flush, so no visitor is ever written day-only with no record beside it.
-    pub async fn start_sketch_merges(&self, day: NaiveDate) -> StoreResult<()> {
+    /// the first flush, so no visitor is ever written day-only with no record beside it. Not
+    /// waited on by replicas: a start must not fail where `redis.wait_replicas` finds none
+    /// (redirects still work then), and a record lost in a failover stops merges and makes
+    /// reports join every day, which stays exact.
+    pub async fn seed_sketches_merged(&self, day: NaiveDate) -> StoreResult<()> {
         let _: Option<String> = redis::cmd("SET")
             .arg(self.keys().sketches_merged())
             .arg(day.format("%Y-%m-%d").to_string())
@@ -83,22 +92,6 @@ impl Store {
     /// one up to `through` (at most [`MAX_DAYS_PER_CALL`]), recording each day once all its
     /// owners are merged.
     pub async fn merge_day_sketches(&self, through: NaiveDate) -> StoreResult<SketchMerge> {
-        let Some(merged) = self.sketches_merged_through().await? else {
-            // No process of this layout has started: nothing is written day-only.
-            return Ok(SketchMerge::Merged {
-                days: Vec::new(),
-                refused: 0,
-            });
-        };
-        let days: Vec<NaiveDate> = merged
-            .iter_days()
-            .skip(1)
-            .take_while(|d| *d <= through)
-            .take(MAX_DAYS_PER_CALL)
-            .collect();
-        if days.is_empty() {
-            return Ok(SketchMerge::Merged { days, refused: 0 });
-        }
         let lease = format!("{:032x}", rand::random::<u128>());
         let taken: Option<String> = redis::cmd("SET")
             .arg(self.keys().sketch_merge_lease())
@@ -111,16 +104,25 @@ impl Store {
         if taken.is_none() {
             return Ok(SketchMerge::Busy);
         }
-        let outcome = self.merge_days_leased(&lease, days).await;
+        let outcome = self.merge_days_leased(&lease, through).await;
         let _: StoreResult<i64> = self.sketch_lease(&lease, "release").await;
         outcome
     }
 
-    async fn merge_days_leased(
-        &self,
-        lease: &str,
-        days: Vec<NaiveDate>,
-    ) -> StoreResult<SketchMerge> {
+    async fn merge_days_leased(&self, lease: &str, through: NaiveDate) -> StoreResult<SketchMerge> {
+        // Read under the lease: a process that held it before has recorded all it merged.
+        let Some(merged) = self.sketches_merged_through().await? else {
+            return Ok(SketchMerge::Unrecorded);
+        };
+        let days: Vec<NaiveDate> = merged
+            .iter_days()
+            .skip(1)
+            .take_while(|d| *d <= through)
+            .take(MAX_DAYS_PER_CALL)
+            .collect();
+        if days.is_empty() {
+            return Ok(SketchMerge::Merged { days, refused: 0 });
+        }
         let influencers: Vec<String> = redis::cmd("ZRANGE")
             .arg(self.keys().influencer_index())
             .arg(0)
@@ -156,17 +158,22 @@ impl Store {
                     refused += left;
                 }
             }
+            if self.sketch_lease(lease, "renew").await? == 0 {
+                return Ok(SketchMerge::LeaseLost);
+            }
+            let recorded = self.keys().sketches_merged();
             let _: () = redis::cmd("SET")
-                .arg(self.keys().sketches_merged())
+                .arg(&recorded)
                 .arg(day.format("%Y-%m-%d").to_string())
                 .query_async(&mut self.conn())
                 .await?;
+            self.replicated(&recorded).await?;
         }
         Ok(SketchMerge::Merged { days, refused })
     }
 
-    /// Every link code the flush has registered (see [`Self::write_clicks`]): the links that
-    /// may have sketches.
+    /// Every link code with a number (see [`Self::write_clicks`]): the links that may have
+    /// sketches.
     async fn clicked_links(&self) -> StoreResult<Vec<String>> {
         let key = self.keys().link_numbers();
         let mut codes = Vec::new();

@@ -124,7 +124,7 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
     // Each case is a well-formed first group (table flag, field count, field/increment
     // pairs) followed by a malformed second one.
     let first_group = ["0", "1", "h:d:20261127", "2"];
-    let malformed: [&[&str]; 13] = [
+    let malformed: [&[&str]; 14] = [
         // The second owner's count goes down.
         &["1", "1", "h:d:20261127", "-1"],
         // The second owner's count is not a number, or a number HINCRBY would refuse.
@@ -133,6 +133,7 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
         &["1", "1", "h:d:20261127", " 5"],
         &["1", "1", "h:d:20261127", "+5"],
         &["1", "1", "h:d:20261127", ""],
+        &["1", "1", "h:d:20261127", "007"],
         // The second owner's count is over a batch's bound (under 10^9).
         &["1", "1", "h:d:20261127", "1000000000"],
         // The second owner's field is not a click counter of a day or a month.

@@ -75,7 +75,7 @@ async fn merged_through(store: &Store) -> NaiveDate {
 /// let go of its lease, so that a test's merge neither races it nor finds it busy; returns
 /// the last settled day.
 async fn merges_settled(app: &TestApp, store: &Store) -> NaiveDate {
-    let settled = settled_through(Utc::now().naive_utc());
+    let settled = settled_through(Utc::now(), chrono_tz::UTC);
     let lease = Keys::new("rt").sketch_merge_lease();
     for _ in 0..400 {
         let leased: bool = redis::cmd("EXISTS")
@@ -259,4 +259,36 @@ async fn an_unreadable_record_of_merged_days_stops_merges_and_reports_still_coun
     // Assert: the merge refuses to guess; the report joins every day and counts all three
     assert!(merge.is_err(), "{merge:?}");
     assert_eq!(uniques, 3);
+}
+
+#[tokio::test]
+async fn a_lost_record_of_merged_days_stops_merges_and_reports_still_count_every_visitor() {
+    // Arrange: two visitors today, in the day's sketch alone; then the record is deleted
+    let app = spawn_app().await;
+    let influencer = app.influencer("unrecorded").await;
+    let code = app.link(&influencer, "https://shop.example/p").await;
+    let store = app.store().await;
+    merges_settled(&app, &store).await;
+    let today = Utc::now().date_naive();
+    store
+        .write_clicks(
+            &batch(&code, &influencer, today, &[4, 5], 1),
+            30,
+            &[&code],
+            today,
+        )
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(Keys::new("rt").sketches_merged())
+        .query(&mut app.redis.connection())
+        .unwrap();
+
+    // Act
+    let merge = store.merge_day_sketches(today).await.unwrap();
+    let uniques = month_uniques(&app, today).await;
+
+    // Assert: the merge will not guess which days are merged; the report counts both
+    assert_eq!(merge, SketchMerge::Unrecorded);
+    assert_eq!(uniques, 2);
 }

@@ -18,11 +18,12 @@
 -- flush of a day, or a new owner): only that reply is looked at, and most flushes add nothing.
 -- Every argument is checked before the first write, with string patterns rather than the
 -- shared integer() (checks.lua): this script runs two checks per owner per flush, and at
--- 10,000 links in play its checks had cost more than its writes. A count is digits only (no
--- sign, exponent or spaces, which HINCRBY would refuse part-way) and under 10^9; a field is a
--- click counter of a day or a month (`h:`, `b:`, `s:`). The counters are not read for an
--- overflow check: a batch adds under 10^9 to a field, so reaching 2^62 would take over four
--- billion batches, and reading them would double the flush's cost.
+-- 10,000 links in play its checks had cost more than its writes. A count is digits without
+-- a leading zero (no sign, exponent, spaces or `007`, which HINCRBY would refuse part-way),
+-- under 10^9; a field is a click counter of a day or a month (`h:`, `b:`, `s:`). The
+-- counters are not read for an overflow check: a batch adds under 10^9 to a field, so
+-- reaching 2^62 would take over four billion batches, and reading them would double the
+-- flush's cost.
 local MAX_ITEMS = 100000000
 local seq = integer(ARGV[2], 'batch number', MAX_COUNTER)
 integer(ARGV[3], 'ttl', MAX_COUNTER)
@@ -43,7 +44,7 @@ local function checked_groups()
         error('reftrack: not a click counter field: ' .. ARGV[j])
       end
       local count = ARGV[j + 1]
-      if #count > 9 or not string.find(count, '^%d+$') then
+      if #count > 9 or not (count == '0' or string.find(count, '^[1-9]%d*$')) then
         error('reftrack: a click count of ' .. ARGV[j] .. ' is not 0 to 999999999: ' .. count)
       end
     end
