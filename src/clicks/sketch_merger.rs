@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::metrics::Metrics;
 use crate::store::{SketchMerge, Store};
 
 /// How often a process looks for settled days: a day is merged within this of settling, and
@@ -28,14 +29,23 @@ pub fn settled_through(now: DateTime<Utc>, time_zone: Tz) -> NaiveDate {
     ended.pred_opt().unwrap_or(ended)
 }
 
-/// Starts the task: a first look at once, then every [`EVERY`], until `stop` changes.
-pub fn start(store: Store, time_zone: Tz, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+/// Starts the task: a first look at once, then every [`EVERY`], until `stop` changes. After
+/// each look, `reftrack_sketch_merge_lag_seconds` shows the settled days still not merged.
+pub fn start(
+    store: Store,
+    time_zone: Tz,
+    metrics: Metrics,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticks.tick() => merge_settled(&store, time_zone, &stop).await,
+                _ = ticks.tick() => {
+                    merge_settled(&store, time_zone, &stop).await;
+                    show_lag(&store, time_zone, &metrics).await;
+                }
                 _ = stop.changed() => return,
             }
         }
@@ -82,6 +92,22 @@ async fn merge_settled(store: &Store, time_zone: Tz, stop: &watch::Receiver<bool
     }
 }
 
+/// Sets the lag gauge from the record of merged days; leaves it where the record cannot be
+/// read (the merge has logged why).
+async fn show_lag(store: &Store, time_zone: Tz, metrics: &Metrics) {
+    if let Ok(Some(merged)) = store.sketches_merged_through().await {
+        let settled = settled_through(Utc::now(), time_zone);
+        metrics
+            .sketch_merge_lag_seconds
+            .set(lag_days(settled, merged).saturating_mul(86_400));
+    }
+}
+
+/// Settled days after the last merged one (none when the record is ahead).
+fn lag_days(settled: NaiveDate, merged: NaiveDate) -> i64 {
+    (settled - merged).num_days().max(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +149,13 @@ mod tests {
             settled_through(at("2026-11-29T00:00:00Z"), berlin),
             day("2026-11-28")
         );
+    }
+
+    #[test]
+    fn the_lag_counts_settled_days_not_merged_and_never_goes_below_zero() {
+        assert_eq!(lag_days(day("2026-11-27"), day("2026-11-27")), 0);
+        assert_eq!(lag_days(day("2026-11-27"), day("2026-11-22")), 5);
+        assert_eq!(lag_days(day("2026-11-27"), day("2026-11-28")), 0);
     }
 
     #[test]

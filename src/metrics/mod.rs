@@ -41,6 +41,7 @@ pub struct Metrics {
     pub click_spool_dropped: IntCounter,
     pub click_spool_counts_dropped: IntCounter,
     pub pending_orders: IntGauge,
+    pub sketch_merge_lag_seconds: IntGauge,
     pub clicks_spilled: IntCounter,
     redis_errors: IntCounterVec,
     webhook_deliveries: IntCounterVec,
@@ -229,6 +230,16 @@ impl Metrics {
                 IntGauge::new(
                     "reftrack_pending_orders",
                     "Orders waiting for their click's record, as the last sweep found them.",
+                )
+                .expect("valid metric"),
+            ),
+            sketch_merge_lag_seconds: register(
+                &r,
+                IntGauge::new(
+                    "reftrack_sketch_merge_lag_seconds",
+                    "How far the merges of unique-visitor day sketches into their months' are \
+                     behind: settled days not yet merged, in seconds (86400 a day; 0 when caught \
+                     up), as this process last looked.",
                 )
                 .expect("valid metric"),
             ),

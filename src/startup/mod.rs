@@ -106,8 +106,12 @@ impl Application {
             settings.attribution.pending_sweep(),
             stop_refresher.subscribe(),
         );
-        let sketch_merger =
-            sketch_merger::start(store.clone(), time_zone, stop_refresher.subscribe());
+        let sketch_merger = sketch_merger::start(
+            store.clone(),
+            time_zone,
+            metrics.clone(),
+            stop_refresher.subscribe(),
+        );
         let state = web::Data::new(AppState {
             store,
             links,

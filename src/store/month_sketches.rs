@@ -10,9 +10,9 @@
 //! after the recorded one (`Reads::with_unmerged_days`), so what they count does not depend on
 //! whether a merge has run: a union counts a visitor once whichever sketches hold it.
 //!
-//! Owners are every influencer (`infs`) and every link with a number (`link_numbers`: the link
-//! cache registers a link when it loads it, and the flush in the pipeline that first writes
-//! its clicks), grouped by count shard: one script per [`PAIRS_PER_SCRIPT`] owners of a shard,
+//! Owners are every influencer (`infs`) and every link: each influencer's (`inf:<id>:links`)
+//! and every one with a number (`link_numbers`: the link cache registers a link when it loads
+//! it, and the flush in the pipeline that first writes its clicks), grouped by count shard: one script per [`PAIRS_PER_SCRIPT`] owners of a shard,
 //! each waited on by `redis.wait_replicas` replicas as every write is, under a lease so that
 //! one process merges at a time. The lease is checked before each script and before each day
 //! is recorded, so a process that lost it records nothing.
@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 
 use super::keys::{Owner, count_shard};
 use super::{Store, StoreError, StoreResult};
-use crate::domain::Bucket;
+use crate::domain::{Bucket, InfluencerId};
 
 /// Owners merged by one script call: a few milliseconds of Redis at most.
 const PAIRS_PER_SCRIPT: usize = 256;
@@ -129,7 +129,7 @@ impl Store {
             .arg(-1)
             .query_async(&mut self.conn())
             .await?;
-        let links = self.clicked_links().await?;
+        let links = self.links_to_merge(&influencers).await?;
         let owners = influencers
             .iter()
             .map(|id| Owner::Influencer(id))
@@ -172,15 +172,33 @@ impl Store {
         Ok(SketchMerge::Merged { days, refused })
     }
 
-    /// Every link code with a number (see [`Self::write_clicks`]): the links that may have
-    /// sketches.
-    async fn clicked_links(&self) -> StoreResult<Vec<String>> {
-        let key = self.keys().link_numbers();
+    /// Every link that may have sketches: each influencer's links, and every code with a
+    /// number (see [`Self::write_clicks`]), which also names links written into the catalog by
+    /// other means. Either alone could miss one: two codes that share a number keep only one
+    /// of them in `link_numbers`.
+    async fn links_to_merge(&self, influencers: &[String]) -> StoreResult<Vec<String>> {
+        let keys = self.keys();
         let mut codes = Vec::new();
+        let ids: Vec<InfluencerId> = influencers
+            .iter()
+            .filter_map(|id| InfluencerId::parse(id))
+            .collect();
+        for chunk in ids.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.cmd("ZRANGE")
+                    .arg(keys.influencer_links(id))
+                    .arg(0)
+                    .arg(-1);
+            }
+            let lists: Vec<Vec<String>> = pipe.query_async(&mut self.conn()).await?;
+            codes.extend(lists.into_iter().flatten());
+        }
+        let numbered = keys.link_numbers();
         let mut cursor = 0_u64;
         loop {
             let (next, page): (u64, Vec<(String, String)>) = redis::cmd("HSCAN")
-                .arg(&key)
+                .arg(&numbered)
                 .arg(cursor)
                 .arg("COUNT")
                 .arg(1000)

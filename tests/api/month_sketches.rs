@@ -10,7 +10,7 @@ use reftrack::domain::{Bucket, ClickClass, ClickId, IdSpace};
 use reftrack::store::{Click, ClickBatch, ClickSums, Keys, Owner, SketchMerge, Store};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, TestRedis, spawn_app, spawn_app_on};
 
 /// Human clicks on `code` by `visitors`, on `day`.
 fn batch(code: &str, influencer: &str, day: NaiveDate, visitors: &[u64], seq: u64) -> ClickBatch {
@@ -291,4 +291,44 @@ async fn a_lost_record_of_merged_days_stops_merges_and_reports_still_count_every
     // Assert: the merge will not guess which days are merged; the report counts both
     assert_eq!(merge, SketchMerge::Unrecorded);
     assert_eq!(uniques, 2);
+}
+
+#[tokio::test]
+async fn while_another_process_holds_the_lease_the_lag_gauge_shows_the_settled_days_not_merged() {
+    // Arrange: merges recorded five days before the last settled one, and the lease held by
+    // another process, before the app starts
+    let redis = TestRedis::start();
+    let settled = settled_through(Utc::now(), chrono_tz::UTC);
+    let keys = Keys::new("rt");
+    let mut conn = redis.connection();
+    let _: () = redis::cmd("SET")
+        .arg(keys.sketches_merged())
+        .arg((settled - Days::new(5)).format("%Y-%m-%d").to_string())
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(keys.sketch_merge_lease())
+        .arg("another-process")
+        .arg("EX")
+        .arg(600)
+        .query(&mut conn)
+        .unwrap();
+
+    // Act: the app starts, and its merger looks at once
+    let app = spawn_app_on(redis, |_| {}).await;
+
+    // Assert: it merged nothing (the lease is another's) and shows five days behind
+    let mut lag = 0.0;
+    for _ in 0..400 {
+        lag = app.metric("reftrack_sketch_merge_lag_seconds").await;
+        if lag != 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!((lag - 5.0 * 86_400.0).abs() < f64::EPSILON, "lag {lag}");
+    assert_eq!(
+        merged_through(&app.store().await).await,
+        settled - Days::new(5)
+    );
 }
