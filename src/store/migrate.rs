@@ -25,6 +25,7 @@ use futures_util::stream;
 
 use super::connection::ScanNode;
 use super::keys::{Owner, PreShardKey, count_shard};
+use super::lease::Lease;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::Bucket;
 
@@ -100,20 +101,11 @@ impl Store {
                 return Ok(Migration::AlreadyDone);
             }
         }
-        let lease = token();
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(keys.migrate_lease())
-            .arg(&lease)
-            .arg("NX")
-            .arg("PX")
-            .arg(LEASE.as_millis().to_string())
-            .query_async(&mut conn)
-            .await?;
-        if taken.is_none() {
+        let Some(lease) = self.take_lease(keys.migrate_lease(), LEASE).await? else {
             return Ok(Migration::Busy);
-        }
+        };
         let outcome = self.migrate_every_node(&lease).await;
-        let _: i64 = self.lease(&lease, "release").await.unwrap_or(0);
+        let _ = self.release_lease(&lease).await;
         let outcome = outcome?;
         if let Migration::Finished(_) = outcome {
             let now = chrono::Utc::now().timestamp_millis();
@@ -127,23 +119,13 @@ impl Store {
         Ok(outcome)
     }
 
-    async fn lease(&self, lease: &str, what: &str) -> StoreResult<i64> {
-        let key = self.keys().migrate_lease();
-        let mut invocation = self.scripts.lease.key(&key);
-        invocation
-            .arg(lease)
-            .arg(LEASE.as_millis().to_string())
-            .arg(what);
-        self.write_script(&invocation, &key).await
-    }
-
-    async fn migrate_every_node(&self, lease: &str) -> StoreResult<Migration> {
+    async fn migrate_every_node(&self, lease: &Lease) -> StoreResult<Migration> {
         let pattern = self.keys().pre_shard_pattern();
         let mut total = Migrated::default();
         for node in self.conn().scan_nodes().await? {
             let mut cursor = 0;
             loop {
-                if self.lease(lease, "renew").await? == 0 {
+                if !self.renew_lease(lease).await? {
                     return Ok(Migration::LeaseLost(total));
                 }
                 let (next, found) = self

@@ -11,6 +11,7 @@ mod costs;
 mod coupons;
 mod influencers;
 pub mod keys;
+mod lease;
 mod links;
 mod migrate;
 mod month_sketches;

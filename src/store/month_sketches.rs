@@ -23,6 +23,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use super::keys::{Owner, count_shard};
+use super::lease::Lease;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::{Bucket, InfluencerId};
 
@@ -92,24 +93,22 @@ impl Store {
     /// one up to `through` (at most [`MAX_DAYS_PER_CALL`]), recording each day once all its
     /// owners are merged.
     pub async fn merge_day_sketches(&self, through: NaiveDate) -> StoreResult<SketchMerge> {
-        let lease = format!("{:032x}", rand::random::<u128>());
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(self.keys().sketch_merge_lease())
-            .arg(&lease)
-            .arg("NX")
-            .arg("PX")
-            .arg(LEASE.as_millis().to_string())
-            .query_async(&mut self.conn())
-            .await?;
-        if taken.is_none() {
+        let Some(lease) = self
+            .take_lease(self.keys().sketch_merge_lease(), LEASE)
+            .await?
+        else {
             return Ok(SketchMerge::Busy);
-        }
+        };
         let outcome = self.merge_days_leased(&lease, through).await;
-        let _: StoreResult<i64> = self.sketch_lease(&lease, "release").await;
+        let _ = self.release_lease(&lease).await;
         outcome
     }
 
-    async fn merge_days_leased(&self, lease: &str, through: NaiveDate) -> StoreResult<SketchMerge> {
+    async fn merge_days_leased(
+        &self,
+        lease: &Lease,
+        through: NaiveDate,
+    ) -> StoreResult<SketchMerge> {
         // Read under the lease: a process that held it before has recorded all it merged.
         let Some(merged) = self.sketches_merged_through().await? else {
             return Ok(SketchMerge::Unrecorded);
@@ -143,7 +142,7 @@ impl Store {
             let [day_bucket, month_bucket, _] = Bucket::containing(day);
             for owners in by_shard.values() {
                 for chunk in owners.chunks(PAIRS_PER_SCRIPT) {
-                    if self.sketch_lease(lease, "renew").await? == 0 {
+                    if !self.renew_lease(lease).await? {
                         return Ok(SketchMerge::LeaseLost);
                     }
                     let keys = self.keys();
@@ -158,7 +157,7 @@ impl Store {
                     refused += left;
                 }
             }
-            if self.sketch_lease(lease, "renew").await? == 0 {
+            if !self.renew_lease(lease).await? {
                 return Ok(SketchMerge::LeaseLost);
             }
             let recorded = self.keys().sketches_merged();
@@ -213,15 +212,5 @@ impl Store {
         codes.sort_unstable();
         codes.dedup();
         Ok(codes)
-    }
-
-    async fn sketch_lease(&self, lease: &str, what: &str) -> StoreResult<i64> {
-        let key = self.keys().sketch_merge_lease();
-        let mut invocation = self.scripts.lease.key(&key);
-        invocation
-            .arg(lease)
-            .arg(LEASE.as_millis().to_string())
-            .arg(what);
-        self.write_script(&invocation, &key).await
     }
 }

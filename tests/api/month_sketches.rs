@@ -35,9 +35,9 @@ fn batch(code: &str, influencer: &str, day: NaiveDate, visitors: &[u64], seq: u6
     }
 }
 
-/// The visitors a sketch of the link holds (PFCOUNT: exact at these sizes).
-fn sketch_count(app: &TestApp, code: &str, bucket: Bucket) -> i64 {
-    let key = Keys::new("rt").click_uniques(Owner::Link(code), bucket);
+/// The visitors a sketch of the owner holds (PFCOUNT: exact at these sizes).
+fn sketch_count(app: &TestApp, owner: Owner<'_>, bucket: Bucket) -> i64 {
+    let key = Keys::new("rt").click_uniques(owner, bucket);
     redis::cmd("PFCOUNT")
         .arg(key)
         .query(&mut app.redis.connection())
@@ -90,50 +90,79 @@ async fn merges_settled(app: &TestApp, store: &Store) -> NaiveDate {
     panic!("the app's merger did not merge through {settled} within 10 s");
 }
 
+/// An app with an influencer and its link, a store of its own on the app's Redis, once the
+/// app's merger has had its first look.
+struct Setup {
+    app: TestApp,
+    influencer: String,
+    code: String,
+    store: Store,
+    /// The last settled day, merged by the app at start.
+    settled: NaiveDate,
+    today: NaiveDate,
+}
+
+impl Setup {
+    async fn new(handle: &str) -> Self {
+        let app = spawn_app().await;
+        let influencer = app.influencer(handle).await;
+        let code = app.link(&influencer, "https://shop.example/p").await;
+        let store = app.store().await;
+        let settled = merges_settled(&app, &store).await;
+        Self {
+            app,
+            influencer,
+            code,
+            store,
+            settled,
+            today: Utc::now().date_naive(),
+        }
+    }
+
+    /// Writes human clicks of `visitors` on `code` on `day` as a flush would today.
+    async fn write(&self, code: &str, day: NaiveDate, visitors: &[u64], seq: u64) {
+        let clicks = batch(code, &self.influencer, day, visitors, seq);
+        self.store
+            .write_clicks(&clicks, 30, &[code], self.today)
+            .await
+            .unwrap();
+    }
+
+    fn link(&self) -> Owner<'_> {
+        Owner::Link(&self.code)
+    }
+}
+
 #[tokio::test]
 async fn todays_visitors_are_in_the_day_sketch_alone_and_counted_the_same_before_and_after_the_merge()
  {
     // Arrange
-    let app = spawn_app().await;
-    let influencer = app.influencer("merged").await;
-    let code = app.link(&influencer, "https://shop.example/p").await;
-    let store = app.store().await;
-    let settled = merges_settled(&app, &store).await;
-    let today = Utc::now().date_naive();
+    let set = Setup::new("merged").await;
+    let (app, store, today) = (&set.app, &set.store, set.today);
     let [today_bucket, month, _] = Bucket::containing(today);
 
     // Act: five visitors today
-    store
-        .write_clicks(
-            &batch(&code, &influencer, today, &[1, 2, 3, 4, 5], 1),
-            30,
-            &[&code],
-            today,
-        )
-        .await
-        .unwrap();
+    set.write(&set.code, today, &[1, 2, 3, 4, 5], 1).await;
 
     // Assert: the day's sketch holds them, the month's not yet (the app merged only settled
     // days), and the month's report counts all five
-    assert_eq!(sketch_count(&app, &code, today_bucket), 5);
-    assert_eq!(sketch_count(&app, &code, month), 0);
-    assert_eq!(merged_through(&store).await, settled);
-    assert_eq!(month_uniques(&app, today).await, 5);
+    assert_eq!(sketch_count(app, set.link(), today_bucket), 5);
+    assert_eq!(sketch_count(app, set.link(), month), 0);
+    assert_eq!(merged_through(store).await, set.settled);
+    assert_eq!(month_uniques(app, today).await, 5);
 
     // Act: the days are merged (as once settled), then merged again
     let merged = store.merge_day_sketches(today).await.unwrap();
     let again = store.merge_day_sketches(today).await.unwrap();
 
-    // Assert: the days after the settled one merged once (today, and yesterday in the hour
-    // after midnight); the month's sketch holds the five, and the report still counts five
+    // Assert: the days after the settled one merged once (today, and yesterday until the
+    // first merge after 01:00); the month's sketch holds the five, the report still counts
+    // five
+    let after_settled = set.settled.iter_days().skip(1);
     assert_eq!(
         merged,
         SketchMerge::Merged {
-            days: settled
-                .iter_days()
-                .skip(1)
-                .take_while(|d| *d <= today)
-                .collect(),
+            days: after_settled.take_while(|d| *d <= today).collect(),
             refused: 0
         }
     );
@@ -144,153 +173,95 @@ async fn todays_visitors_are_in_the_day_sketch_alone_and_counted_the_same_before
             refused: 0
         }
     );
-    assert_eq!(merged_through(&store).await, today);
-    assert_eq!(sketch_count(&app, &code, month), 5);
-    assert_eq!(month_uniques(&app, today).await, 5);
+    assert_eq!(merged_through(store).await, today);
+    assert_eq!(sketch_count(app, set.link(), month), 5);
+    assert_eq!(month_uniques(app, today).await, 5);
 }
 
 #[tokio::test]
 async fn a_visitor_of_an_earlier_day_goes_to_its_month_at_once() {
     // Arrange: a day already merged
-    let app = spawn_app().await;
-    let influencer = app.influencer("late").await;
-    let code = app.link(&influencer, "https://shop.example/p").await;
-    let store = app.store().await;
-    merges_settled(&app, &store).await;
-    let today = Utc::now().date_naive();
-    let yesterday = today - Days::new(1);
-    store.merge_day_sketches(yesterday).await.unwrap();
-    assert_eq!(merged_through(&store).await, yesterday);
+    let set = Setup::new("late").await;
+    let yesterday = set.today - Days::new(1);
+    set.store.merge_day_sketches(yesterday).await.unwrap();
+    assert_eq!(merged_through(&set.store).await, yesterday);
     let [day, month, _] = Bucket::containing(yesterday);
 
     // Act: a batch of yesterday's clicks lands today (replayed from the spool, say)
-    store
-        .write_clicks(
-            &batch(&code, &influencer, yesterday, &[7, 8], 1),
-            30,
-            &[&code],
-            today,
-        )
-        .await
-        .unwrap();
+    set.write(&set.code, yesterday, &[7, 8], 1).await;
 
     // Assert: both sketches hold them, though no merge runs again
-    assert_eq!(sketch_count(&app, &code, day), 2);
-    assert_eq!(sketch_count(&app, &code, month), 2);
+    assert_eq!(sketch_count(&set.app, set.link(), day), 2);
+    assert_eq!(sketch_count(&set.app, set.link(), month), 2);
 }
 
 #[tokio::test]
 async fn a_key_that_holds_no_sketch_is_left_and_every_other_owner_is_merged() {
     // Arrange: two links clicked today; one's day sketch key holds a plain string
-    let app = spawn_app().await;
-    let influencer = app.influencer("mixed").await;
-    let good = app.link(&influencer, "https://shop.example/a").await;
-    let bad = app.link(&influencer, "https://shop.example/b").await;
-    let store = app.store().await;
-    merges_settled(&app, &store).await;
-    let today = Utc::now().date_naive();
-    let [day, month, _] = Bucket::containing(today);
-    for (seq, code) in [(1, &good), (2, &bad)] {
-        store
-            .write_clicks(
-                &batch(code, &influencer, today, &[1, 2], seq),
-                30,
-                &[code],
-                today,
-            )
-            .await
-            .unwrap();
-    }
+    let set = Setup::new("mixed").await;
+    let bad = set
+        .app
+        .link(&set.influencer, "https://shop.example/b")
+        .await;
+    let [day, month, _] = Bucket::containing(set.today);
+    set.write(&set.code, set.today, &[1, 2], 1).await;
+    set.write(&bad, set.today, &[1, 2], 2).await;
     let bad_day = Keys::new("rt").click_uniques(Owner::Link(&bad), day);
     let _: () = redis::cmd("SET")
         .arg(&bad_day)
         .arg("not a sketch")
-        .query(&mut app.redis.connection())
+        .query(&mut set.app.redis.connection())
         .unwrap();
 
     // Act
-    let merged = store.merge_day_sketches(today).await.unwrap();
+    let merged = set.store.merge_day_sketches(set.today).await.unwrap();
 
     // Assert: one pair refused, the other link and the influencer merged, the day recorded
     let SketchMerge::Merged { days, refused } = merged else {
         panic!("not merged: {merged:?}");
     };
-    assert_eq!((days.last(), refused), (Some(&today), 1));
-    assert_eq!(sketch_count(&app, &good, month), 2);
-    let influencer_month = Keys::new("rt").click_uniques(Owner::Influencer(&influencer), month);
-    let count: i64 = redis::cmd("PFCOUNT")
-        .arg(influencer_month)
-        .query(&mut app.redis.connection())
-        .unwrap();
+    assert_eq!((days.last(), refused), (Some(&set.today), 1));
+    assert_eq!(sketch_count(&set.app, set.link(), month), 2);
     assert_eq!(
-        count, 2,
+        sketch_count(&set.app, Owner::Influencer(&set.influencer), month),
+        2,
         "the influencer's visitors are the same two people"
     );
 }
 
 #[tokio::test]
-async fn an_unreadable_record_of_merged_days_stops_merges_and_reports_still_count_every_visitor() {
-    // Arrange: three visitors today, in the day's sketch alone; then the record is garbled
-    let app = spawn_app().await;
-    let influencer = app.influencer("garbled").await;
-    let code = app.link(&influencer, "https://shop.example/p").await;
-    let store = app.store().await;
-    merges_settled(&app, &store).await;
-    let today = Utc::now().date_naive();
-    store
-        .write_clicks(
-            &batch(&code, &influencer, today, &[1, 2, 3], 1),
-            30,
-            &[&code],
-            today,
-        )
-        .await
-        .unwrap();
-    let _: () = redis::cmd("SET")
-        .arg(Keys::new("rt").sketches_merged())
-        .arg("yesterday")
-        .query(&mut app.redis.connection())
-        .unwrap();
+async fn a_lost_or_unreadable_record_of_merged_days_stops_merges_and_reports_still_count_every_visitor()
+ {
+    for lost in [true, false] {
+        // Arrange: three visitors today, in the day's sketch alone; then the record is
+        // deleted, or garbled
+        let set = Setup::new("unrecorded").await;
+        set.write(&set.code, set.today, &[1, 2, 3], 1).await;
+        let record = Keys::new("rt").sketches_merged();
+        let mut damage = if lost {
+            redis::cmd("DEL")
+        } else {
+            redis::cmd("SET")
+        };
+        damage.arg(&record);
+        if !lost {
+            damage.arg("yesterday");
+        }
+        let _: () = damage.query(&mut set.app.redis.connection()).unwrap();
 
-    // Act
-    let merge = store.merge_day_sketches(today).await;
-    let uniques = month_uniques(&app, today).await;
+        // Act
+        let merge = set.store.merge_day_sketches(set.today).await;
+        let uniques = month_uniques(&set.app, set.today).await;
 
-    // Assert: the merge refuses to guess; the report joins every day and counts all three
-    assert!(merge.is_err(), "{merge:?}");
-    assert_eq!(uniques, 3);
-}
-
-#[tokio::test]
-async fn a_lost_record_of_merged_days_stops_merges_and_reports_still_count_every_visitor() {
-    // Arrange: two visitors today, in the day's sketch alone; then the record is deleted
-    let app = spawn_app().await;
-    let influencer = app.influencer("unrecorded").await;
-    let code = app.link(&influencer, "https://shop.example/p").await;
-    let store = app.store().await;
-    merges_settled(&app, &store).await;
-    let today = Utc::now().date_naive();
-    store
-        .write_clicks(
-            &batch(&code, &influencer, today, &[4, 5], 1),
-            30,
-            &[&code],
-            today,
-        )
-        .await
-        .unwrap();
-    let _: () = redis::cmd("DEL")
-        .arg(Keys::new("rt").sketches_merged())
-        .query(&mut app.redis.connection())
-        .unwrap();
-
-    // Act
-    let merge = store.merge_day_sketches(today).await.unwrap();
-    let uniques = month_uniques(&app, today).await;
-
-    // Assert: the merge will not guess which days are merged; the report counts both
-    assert_eq!(merge, SketchMerge::Unrecorded);
-    assert_eq!(uniques, 2);
+        // Assert: the merge will not guess which days are merged; the report joins every
+        // day and counts all three
+        if lost {
+            assert_eq!(merge.unwrap(), SketchMerge::Unrecorded);
+        } else {
+            assert!(merge.is_err(), "{merge:?}");
+        }
+        assert_eq!(uniques, 3, "record lost: {lost}");
+    }
 }
 
 #[tokio::test]
