@@ -23,8 +23,9 @@
 //!   platform, and [`orders::OrderIntake`], which attributes and stores each delivery once.
 //! - [`link_cache`]: links kept in process, refreshed from a Redis stream of changes.
 //! - [`clicks`]: the [`clicks::Tracker`] a redirect hands its click to: bot classification,
-//!   client address, visitor hashing, fraud rules, and the batching writer that
-//!   group-commits clicks to Redis.
+//!   client address, visitor hashing, fraud rules, the batching writer that
+//!   group-commits clicks to Redis, and the task that merges settled days' unique-visitor
+//!   sketches into their months'.
 //! - [`pagination`]: the lists' `limit` and `cursor`, shared by every list that pages.
 //! - [`reports`]: the reports without HTTP: scope, figures, rows, totals and their order.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
