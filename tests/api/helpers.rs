@@ -342,9 +342,16 @@ impl TestApp {
             .expect("the report has an unattributed row")
     }
 
-    /// This influencer's row in today's report.
+    /// This influencer's row in the default report (the last 30 days).
     pub async fn influencer_row(&self, influencer_id: &str) -> Value {
-        let (status, report) = self.get_json("/api/v1/reports/influencers").await;
+        self.influencer_row_over(influencer_id, "").await
+    }
+
+    /// This influencer's row in the report with `query` (`?from=...&to=...`, or empty).
+    pub async fn influencer_row_over(&self, influencer_id: &str, query: &str) -> Value {
+        let (status, report) = self
+            .get_json(&format!("/api/v1/reports/influencers{query}"))
+            .await;
         assert_eq!(status, 200, "{report}");
         report["rows"]
             .as_array()

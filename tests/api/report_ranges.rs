@@ -5,7 +5,6 @@
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
 use reftrack::store::keys::field;
 use reftrack::store::{Keys, Owner};
-use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -143,20 +142,6 @@ fn money(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
 }
 
-async fn influencer_row(app: &TestApp, id: &str, query: &str) -> Value {
-    let (status, report) = app
-        .get_json(&format!("/api/v1/reports/influencers{query}"))
-        .await;
-    assert_eq!(status, 200, "{report}");
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|row| row["influencer_id"] == id)
-        .cloned()
-        .expect("the influencer has a row")
-}
-
 #[tokio::test]
 async fn calendar_and_rolling_reports_equal_the_sum_of_their_days_across_month_boundaries() {
     for kept in [Kept::AsTable, Kept::AsList] {
@@ -198,7 +183,7 @@ async fn reports_equal_the_sum_of_their_days(kept: Kept) {
         } else {
             format!("?from={from}&to={to}")
         };
-        let row = influencer_row(&app, &alice, &query).await;
+        let row = app.influencer_row_over(&alice, &query).await;
         let (status, daily) = app
             .get_json(&format!(
                 "/api/v1/reports/influencers/{alice}/daily?from={from}&to={to}"
@@ -286,8 +271,8 @@ async fn unique_visitors_are_counted_only_in_buckets_that_had_human_clicks() {
     // Act: days from the quiet one to the busy one, so each is its own bucket.
     let query = format!("?from={quiet}&to={busy}");
     let (alices_row, bobs_row) = (
-        influencer_row(&app, &alice, &query).await,
-        influencer_row(&app, &bob, &query).await,
+        app.influencer_row_over(&alice, &query).await,
+        app.influencer_row_over(&bob, &query).await,
     );
 
     // Assert
