@@ -43,7 +43,7 @@ pub fn start(
         loop {
             tokio::select! {
                 _ = ticks.tick() => {
-                    merge_settled(&store, time_zone, &stop).await;
+                    merge_settled(&store, time_zone).await;
                     show_lag(&store, time_zone, &metrics).await;
                 }
                 _ = stop.changed() => return,
@@ -52,9 +52,9 @@ pub fn start(
     })
 }
 
-/// Merges every settled day not merged yet, a few days per call, until none is left, the
-/// lease is another's, or the process stops.
-async fn merge_settled(store: &Store, time_zone: Tz, stop: &watch::Receiver<bool>) {
+/// Merges every settled day not merged yet, a few days per call, until none is left or the
+/// lease is another's. A graceful stop aborts the task (see `startup`), which a union allows.
+async fn merge_settled(store: &Store, time_zone: Tz) {
     loop {
         let through = settled_through(Utc::now(), time_zone);
         match store.merge_day_sketches(through).await {
@@ -85,9 +85,6 @@ async fn merge_settled(store: &Store, time_zone: Tz, stop: &watch::Receiver<bool
                 tracing::warn!(error = %e, "could not merge day sketches into their months");
                 return;
             }
-        }
-        if *stop.borrow() {
-            return;
         }
     }
 }

@@ -12,9 +12,10 @@
 //!
 //! Owners are every influencer (`infs`) and every link: each influencer's (`inf:<id>:links`)
 //! and every one with a number (`link_numbers`: the link cache registers a link when it loads
-//! it, and the flush in the pipeline that first writes its clicks), grouped by count shard: one script per [`PAIRS_PER_SCRIPT`] owners of a shard,
-//! each waited on by `redis.wait_replicas` replicas as every write is, under a lease so that
-//! one process merges at a time. The lease is checked before each script and before each day
+//! it, and the flush in the pipeline that first writes its clicks), grouped by count shard:
+//! one script per [`PAIRS_PER_SCRIPT`] owners of a shard, each waited on by
+//! `redis.wait_replicas` replicas as every write is, under a lease so that one process merges
+//! at a time. The lease is checked before each script and before each day
 //! is recorded, so a process that lost it records nothing.
 
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ use crate::domain::{Bucket, InfluencerId};
 const PAIRS_PER_SCRIPT: usize = 256;
 
 /// Days merged by one call at most: a process that finds merges weeks behind (it was down)
-/// records its progress every few days and looks at its stop signal in between.
+/// gives the lease back every few days rather than holding it for the whole catch-up.
 const MAX_DAYS_PER_CALL: usize = 7;
 
 /// How long the lease lasts unless renewed; it is renewed before every script.
