@@ -8,14 +8,15 @@
 # new visitor: per interval, the tallies in parts of 1,000 links with an influencer's links
 # together (tallies.rs `split`), per part one `lua/apply_counts.lua` call per count shard
 # (the script as scripts.rs assembles it, or SCRIPT=path) with a day and a month field per
-# owner, and a `PFADD` of the day's and the month's sketch per owner (SKETCHES=day: the day's
-# only, to price a layout that merges months later). The key and field names follow keys.rs;
+# owner (FIELDS=day: the day's only), and a `PFADD` of the day's and the month's sketch per
+# owner (SKETCHES=day: the day's only, as reftrack writes today's visitors; SKETCHES=none: no
+# sketch, to price the counters alone). The key and field names follow keys.rs;
 # the click records (one SETRANGE per flush, whatever the spread) are left out.
 # `redis-cli --pipe` sends them to a private redis-server pinned to REDIS_CPU, and the script
 # prints Redis's CPU time (from /proc) per click, and INFO commandstats.
 #
-# Usage: deploy/bench/flush_redis.sh   (LINKS=10000 CLICKS=35000 INTERVALS=20 SKETCHES=day+month
-#        SCRIPT=src/store/lua/apply_counts.lua REDIS_CPU=1 RUNS=3)
+# Usage: deploy/bench/flush_redis.sh   (LINKS=10000 CLICKS=35000 INTERVALS=20 SKETCHES=day
+#        FIELDS=day+month SCRIPT=src/store/lua/apply_counts.lua REDIS_CPU=1 RUNS=3)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +24,8 @@ set -euo pipefail
 LINKS=${LINKS:-10000}
 CLICKS=${CLICKS:-35000}
 INTERVALS=${INTERVALS:-20}
-SKETCHES=${SKETCHES:-day+month}
+SKETCHES=${SKETCHES:-day}
+FIELDS=${FIELDS:-day+month}
 SCRIPT=${SCRIPT:-src/store/lua/apply_counts.lua}
 REDIS_CPU=${REDIS_CPU:-1}
 RUNS=${RUNS:-3}
@@ -43,9 +45,9 @@ print(f"local TABLE_FIELD, TABLE_NOTE = '{table}', '{note}'")
 print(open("src/store/lua/checks.lua").read() + open(sys.argv[1]).read())
 PY
 
-python3 - "$LINKS" "$CLICKS" "$INTERVALS" "$SKETCHES" "$work/script.lua" >"$work/commands" <<'PY'
+python3 - "$LINKS" "$CLICKS" "$INTERVALS" "$SKETCHES" "$FIELDS" "$work/script.lua" >"$work/commands" <<'PY'
 import hashlib, random, sys
-links, clicks, seconds, sketches, script = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+links, clicks, seconds, sketches, fields, script = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 source = open(script).read()
 sha = hashlib.sha1(source.encode()).hexdigest()
 out = sys.stdout.buffer
@@ -89,11 +91,16 @@ for second in range(seconds):
             args = ["EVALSHA", sha, 1 + len(owners), f"{tag}:applied"]
             args += [f"{tag}:clicks:{o[0]}" for o in owners] + ["bench-writer", seq, 604800]
             for _, table, visitors in owners:
-                args += [table, 2, f"h:d:{day}", len(visitors), f"h:m:{month}", len(visitors)]
+                if fields == "day":
+                    args += [table, 1, f"h:d:{day}", len(visitors)]
+                else:
+                    args += [table, 2, f"h:d:{day}", len(visitors), f"h:m:{month}", len(visitors)]
             out.write(resp(*args))
             for owner, _, visitors in owners:
+                if sketches == "none":
+                    continue
                 out.write(resp("PFADD", f"{tag}:uniq:{owner}:d:{day}", *visitors))
-                if sketches != "day":
+                if sketches == "day+month":
                     out.write(resp("PFADD", f"{tag}:uniq:{owner}:m:{month}", *visitors))
 PY
 
@@ -103,7 +110,7 @@ for run in $(seq "$RUNS"); do
   replies=$(redis-cli -s "$redis_sock" --pipe <"$work/commands" | tail -n 1)
   t1=$(cpu_ticks "$redis_pid")
   case $replies in *"errors: 0,"*) ;; *) echo "the commands were refused: $replies" >&2; exit 1 ;; esac
-  python3 -c "import sys; t, hz, n = map(int, sys.argv[1:]); print(f'run $run: Redis {t / hz * 1e6 / n:.2f} us a click ({n} clicks over $LINKS links, sketches $SKETCHES)')" \
+  python3 -c "import sys; t, hz, n = map(int, sys.argv[1:]); print(f'run $run: Redis {t / hz * 1e6 / n:.2f} us a click ({n} clicks over $LINKS links, sketches $SKETCHES, fields $FIELDS)')" \
     "$((t1 - t0))" "$(getconf CLK_TCK)" "$((CLICKS * INTERVALS))"
   redis-cli -s "$redis_sock" info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_(evalsha|pfadd|hincrby)/ {
     printf "  %-8s calls %9d  usec %10d  per call %8.2f\n", substr($1, 9), $3, $5, $7 }'

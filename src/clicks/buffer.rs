@@ -75,6 +75,11 @@ impl Buffer {
     pub fn tallied(&self) -> usize {
         self.tallied
     }
+
+    /// Links the tallies count clicks of.
+    pub fn tallied_links(&self) -> usize {
+        self.tallies.links()
+    }
 }
 
 pub(super) struct Shared {

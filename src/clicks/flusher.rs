@@ -26,6 +26,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::buffer::{Pending, Shared};
+use super::count_schedule::{CHEAP_LINKS, CountSchedule, Held};
 use super::spool::{Dropped, Spool};
 use crate::config::ClickSettings;
 use crate::domain::random_string;
@@ -50,9 +51,9 @@ pub(super) struct Flusher {
     /// Links whose number this process registered when it wrote their tallies: a spool file
     /// of a build before the link cache registered links relies on its batches for that.
     registered: foldhash::HashSet<Arc<str>>,
-    /// When the last write of the buffer's tallies ended: they are due a count interval later.
+    /// When the last write of the buffer's tallies ended: the schedule counts from there.
     tallies_taken: Instant,
-    count_interval: Duration,
+    count_schedule: CountSchedule,
     /// The reporting time zone: a batch's visitors of today go to day sketches alone.
     time_zone: Tz,
 }
@@ -61,7 +62,7 @@ pub(super) struct Flusher {
 /// see [`crate::store::Tallies::split`]). Small enough that building a write takes
 /// the runtime thread a few milliseconds at a time, and Redis a millisecond or two per script,
 /// so neither holds up other work for long.
-const MAX_TALLIED_LINKS: usize = 1_000;
+const MAX_TALLIED_LINKS: usize = CHEAP_LINKS;
 
 /// Registered links remembered, at most: past it the set starts again (registering twice
 /// is harmless), so a catalog of millions of links cannot grow it without bound.
@@ -84,6 +85,11 @@ impl Flusher {
         time_zone: Tz,
         spool: Spool,
     ) -> Self {
+        let count_schedule = CountSchedule {
+            interval: settings.count_interval(),
+            max_interval: settings.max_count_interval(),
+            max_tallied: shared.spill_at,
+        };
         Self {
             time_zone,
             shared,
@@ -97,7 +103,7 @@ impl Flusher {
             spool_backoff: MIN_BACKOFF,
             registered: foldhash::HashSet::default(),
             tallies_taken: Instant::now(),
-            count_interval: settings.count_interval(),
+            count_schedule,
         }
     }
 
@@ -198,14 +204,17 @@ impl Flusher {
         }
     }
 
-    /// The buffer's tallies are to be written: a count interval has passed since they were
-    /// last written, or they count as many clicks as the buffer's spill mark (which bounds the
-    /// memory they hold).
+    /// The buffer's tallies are to be written (see [`CountSchedule`]).
     fn tallies_due(&self) -> bool {
-        let tallied = self.shared.buffer().tallied();
-        tallied > 0
-            && (self.tallies_taken.elapsed() >= self.count_interval
-                || tallied >= self.shared.spill_at)
+        let (clicks, links) = {
+            let buffer = self.shared.buffer();
+            (buffer.tallied(), buffer.tallied_links())
+        };
+        self.count_schedule.due(Held {
+            elapsed: self.tallies_taken.elapsed(),
+            clicks,
+            links,
+        })
     }
 
     /// Takes the buffer's tallies and writes them in parts of about [`MAX_TALLIED_LINKS`]

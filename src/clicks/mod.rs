@@ -7,6 +7,7 @@ mod buffer;
 mod classify;
 mod click_ids;
 mod client_addr;
+mod count_schedule;
 mod flusher;
 mod fraud;
 pub mod sketch_merger;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::de::string_list;
-use super::{ConfigError, invalid};
+use super::{ConfigError, check_range, invalid};
 use crate::domain::{AttributionPriority, Flag};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -26,27 +26,30 @@ pub struct AttributionSettings {
 
 impl AttributionSettings {
     pub(super) fn check(&self) -> Result<(), ConfigError> {
-        if self.clock_skew_secs > 86_400 {
-            return Err(invalid("attribution.clock_skew_secs", "must be 0 to 86400"));
-        }
-        if !(1..=720).contains(&self.pending_click_hours) {
-            return Err(invalid(
-                "attribution.pending_click_hours",
-                "must be 1 to 720",
-            ));
-        }
-        if !(50..=60_000).contains(&self.pending_sweep_ms) {
-            return Err(invalid(
-                "attribution.pending_sweep_ms",
-                "must be 50 to 60000",
-            ));
-        }
-        if !(1..=1_000_000).contains(&self.coupon_spike_orders) {
-            return Err(invalid(
-                "attribution.coupon_spike_orders",
-                "must be 1 to 1000000",
-            ));
-        }
+        check_range(
+            "attribution.clock_skew_secs",
+            u64::from(self.clock_skew_secs),
+            0,
+            86_400,
+        )?;
+        check_range(
+            "attribution.pending_click_hours",
+            u64::from(self.pending_click_hours),
+            1,
+            720,
+        )?;
+        check_range(
+            "attribution.pending_sweep_ms",
+            self.pending_sweep_ms,
+            50,
+            60_000,
+        )?;
+        check_range(
+            "attribution.coupon_spike_orders",
+            u64::from(self.coupon_spike_orders),
+            1,
+            1_000_000,
+        )?;
         if let Some(bad) = self.held_flags.iter().find(|f| Flag::parse(f).is_none()) {
             return Err(invalid(
                 "attribution.held_flags",

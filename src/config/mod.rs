@@ -68,6 +68,18 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Refuses `value` outside `min..=max`, saying the range and what was given.
+fn check_range(key: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(invalid(key, format!("must be {min} to {max}; got {value}")))
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -145,6 +157,8 @@ pub struct ClickSettings {
     pub flush_interval_ms: NonZeroU64,
     #[serde(deserialize_with = "de::at_least_one")]
     pub count_interval_ms: NonZeroU64,
+    #[serde(deserialize_with = "de::at_least_one")]
+    pub max_count_interval_ms: NonZeroU64,
     #[serde(deserialize_with = "de::at_least_one")]
     pub max_batch: NonZeroUsize,
     pub buffer_capacity: usize,
@@ -367,6 +381,12 @@ impl ClickSettings {
         Duration::from_millis(self.count_interval_ms.get())
     }
 
+    /// The longest tallies wait while clicks spread thin (`clicks/count_schedule.rs`); never
+    /// shorter than the count interval, so raising that alone keeps working.
+    pub fn max_count_interval(&self) -> Duration {
+        Duration::from_millis(self.max_count_interval_ms.get()).max(self.count_interval())
+    }
+
     pub fn durable_timeout(&self) -> Duration {
         Duration::from_millis(self.durable_timeout_ms)
     }
@@ -379,13 +399,13 @@ impl ReportSettings {
     }
 
     fn check_limits(&self) -> Result<(), ConfigError> {
-        if !(1..=1024).contains(&self.max_concurrent) {
-            return Err(invalid("reports.max_concurrent", "must be 1 to 1024"));
-        }
-        if self.queue_wait_ms > 60_000 {
-            return Err(invalid("reports.queue_wait_ms", "must be 0 to 60000"));
-        }
-        Ok(())
+        check_range(
+            "reports.max_concurrent",
+            to_u64(self.max_concurrent),
+            1,
+            1024,
+        )?;
+        check_range("reports.queue_wait_ms", self.queue_wait_ms, 0, 60_000)
     }
 }
 

@@ -4,7 +4,7 @@
 use secrecy::ExposeSecret;
 use url::Url;
 
-use super::{ConfigError, HttpSettings, Settings, invalid};
+use super::{ConfigError, HttpSettings, Settings, check_range, invalid, to_u64};
 
 impl Settings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
@@ -35,7 +35,10 @@ impl Settings {
         {
             return Err(invalid(
                 "redis.key_prefix",
-                "must be non-empty letters, digits, '-', '_' or '.' (no ':' or braces)",
+                format!(
+                    "must be non-empty letters, digits, '-', '_' or '.' (no ':' or braces); got '{}'",
+                    self.redis.key_prefix
+                ),
             ));
         }
         let token = self.admin.token.expose_secret();
@@ -53,52 +56,85 @@ impl Settings {
                 "each token must be at least 16 characters",
             ));
         }
-        if !(1..=365).contains(&self.clicks.attribution_window_days) {
-            return Err(invalid(
-                "clicks.attribution_window_days",
-                "must be 1 to 365",
-            ));
-        }
-        if self.clicks.spool_max_bytes < 1024 * 1024 {
-            return Err(invalid(
-                "clicks.spool_max_bytes",
-                "must be at least 1048576 (1 MiB)",
-            ));
-        }
         self.check_time_and_size_bounds()?;
-        if self.clicks.count_interval_ms.get() > 60_000 {
-            return Err(invalid(
-                "clicks.count_interval_ms",
-                "must be 1 to 60000 (a crash loses up to this much of the click counts)",
-            ));
-        }
         if self.clicks.buffer_capacity < self.clicks.max_batch.get() {
             return Err(invalid(
                 "clicks.buffer_capacity",
-                "must be at least clicks.max_batch",
+                format!(
+                    "must be at least clicks.max_batch ({}); got {}",
+                    self.clicks.max_batch, self.clicks.buffer_capacity
+                ),
             ));
         }
         self.reports.check_limits()?;
-        if !(1..=86_400).contains(&self.fraud.address_burst_window_secs) {
-            return Err(invalid(
-                "fraud.address_burst_window_secs",
-                "must be 1 to 86400",
-            ));
-        }
         self.attribution.check()?;
-        if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
-            return Err(invalid("webhooks.tolerance_secs", "must be 1 to 86400"));
+        let tolerance = self.webhooks.tolerance_secs;
+        if !(1..=86_400).contains(&tolerance) {
+            return Err(invalid(
+                "webhooks.tolerance_secs",
+                format!("must be 1 to 86400; got {tolerance}"),
+            ));
         }
         Ok(())
     }
 }
 
 impl Settings {
-    /// Times and sizes have upper bounds as well: a value far past any sensible one (a
-    /// flush interval of 2^64 ms) would not mean "never", it would overflow the clock
-    /// arithmetic that uses it and stop the task at start-up.
+    /// Every number with a range, refused with its key, its range and what was given. Times
+    /// and sizes have upper bounds as well: a value far past any sensible one (a flush
+    /// interval of 2^64 ms) would not mean "never", it would overflow the clock arithmetic
+    /// that uses it and stop the task at start-up; a count interval is also the counts a
+    /// crash can lose.
     fn check_time_and_size_bounds(&self) -> Result<(), ConfigError> {
-        let bounds: [(&str, u64, u64, u64); 8] = [
+        let bounds: [(&str, u64, u64, u64); 16] = [
+            (
+                "http.header_timeout_secs",
+                self.http.header_timeout_secs,
+                1,
+                300,
+            ),
+            (
+                "http.body_timeout_secs",
+                self.http.body_timeout_secs,
+                1,
+                3_600,
+            ),
+            (
+                "http.max_connections_per_worker",
+                to_u64(self.http.max_connections_per_worker),
+                1,
+                1_000_000,
+            ),
+            (
+                "clicks.attribution_window_days",
+                u64::from(self.clicks.attribution_window_days),
+                1,
+                365,
+            ),
+            (
+                "clicks.spool_max_bytes",
+                self.clicks.spool_max_bytes,
+                1024 * 1024,
+                u64::MAX,
+            ),
+            (
+                "clicks.count_interval_ms",
+                self.clicks.count_interval_ms.get(),
+                1,
+                60_000,
+            ),
+            (
+                "clicks.max_count_interval_ms",
+                self.clicks.max_count_interval_ms.get(),
+                1,
+                60_000,
+            ),
+            (
+                "fraud.address_burst_window_secs",
+                u64::from(self.fraud.address_burst_window_secs),
+                1,
+                86_400,
+            ),
             (
                 "http.shutdown_timeout_secs",
                 self.http.shutdown_timeout_secs,
@@ -144,32 +180,14 @@ impl Settings {
             ),
         ];
         for (key, value, min, max) in bounds {
-            if !(min..=max).contains(&value) {
-                return Err(invalid(key, format!("must be {min} to {max}; got {value}")));
-            }
+            check_range(key, value, min, max)?;
         }
         Ok(())
     }
 }
 
-fn to_u64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
 impl HttpSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if !(1..=300).contains(&self.header_timeout_secs) {
-            return Err(invalid("http.header_timeout_secs", "must be 1 to 300"));
-        }
-        if !(1..=3600).contains(&self.body_timeout_secs) {
-            return Err(invalid("http.body_timeout_secs", "must be 1 to 3600"));
-        }
-        if !(1..=1_000_000).contains(&self.max_connections_per_worker) {
-            return Err(invalid(
-                "http.max_connections_per_worker",
-                "must be 1 to 1000000",
-            ));
-        }
         if !(1..=API_WORKERS_MAX).contains(&self.api_workers) {
             return Err(invalid(
                 "http.api_workers",

@@ -163,7 +163,8 @@ impl Metrics {
                 IntGauge::new(
                     "reftrack_click_tallies_held",
                     "Clicks whose counts are summed in memory, to be written together once per \
-                     clicks.count_interval_ms (their records may be buffered too, or in Redis)",
+                     clicks.count_interval_ms, or up to clicks.max_count_interval_ms while clicks \
+                     spread thin (their records may be buffered too, or in Redis)",
                 )
                 .expect("valid metric"),
             ),
