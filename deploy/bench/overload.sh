@@ -6,7 +6,8 @@
 # webhook_load, one connection) and of admin calls (link creation): the flusher's own Redis
 # connection keeps them within 2x of idle however far behind the flusher is.
 #
-# Prints answered, counted, spilled and dropped clicks, and the latencies beside issue 14's
+# Prints answered, counted, spilled and dropped clicks, and the latencies (the clients', and the mean
+# time inside the server of webhooks and link creation, from /metrics) beside issue 14's
 # "today" (2,455,944 of 5,760,375 clicks dropped; webhooks 339 ms p50, link creation 120 ms).
 #
 # API_BIND=1 serves the API and the webhooks on a listener of their own (http.api_bind, with
@@ -16,8 +17,12 @@
 # and the click flusher run REDIRECT_NICE (http.redirect_nice, default 5) nice steps below the
 # API's threads; REDIRECT_NICE=0 keeps them level, to compare.
 #
+# WRK_NICE=n runs wrk n nice steps below Redis and the probes on the load core they share, as
+# where Redis has a core of its own: a probe then measures reftrack, not the wait for wrk's
+# time slice at each of its Redis round trips (default 0: all level, as before).
+#
 # Usage: deploy/bench/overload.sh   (LINKS=100000 OVERLOAD_SECS=100 BUFFER=200000 API_BIND=1
-# to vary)
+# WRK_NICE=10 to vary)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +36,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 API_BIND=${API_BIND:-0}
 API_WORKERS=${API_WORKERS:-1}
 REDIRECT_NICE=${REDIRECT_NICE:-5}
+WRK_NICE=${WRK_NICE:-0}
 TOKEN=bench-admin-token-0123456789
 SHOPIFY_SECRET=bench-shopify-secret
 
@@ -112,16 +118,23 @@ webhook_server() {
   curl -sf "$base/metrics" | awk '/^reftrack_webhook_duration_seconds_sum/ {s += $2}
     /^reftrack_webhook_duration_seconds_count/ {c += $2} END {print s, c}'
 }
+# The same for link creation (reftrack_api_request_duration_seconds of POST /api/v1/links).
+admin_server() {
+  curl -sf "$base/metrics" | awk '/^reftrack_api_request_duration_seconds_sum\{method="POST",route="\/api\/v1\/links",status="2xx"\}/ {s += $2}
+    /^reftrack_api_request_duration_seconds_count\{method="POST",route="\/api\/v1\/links",status="2xx"\}/ {c += $2} END {print s + 0, c + 0}'
+}
 mean_ms() { python3 -c 'import sys; s0, c0, s1, c1 = map(float, sys.argv[1:]); print("%.3f" % (1000 * (s1 - s0) / max(1, c1 - c0)))' $1 $2; }
 
 w0=$(webhook_server)
 idle_webhook=$(webhook_ms)
 idle_server=$(mean_ms "$w0" "$(webhook_server)")
+a0=$(admin_server)
 idle_admin=$(admin_ms idle)
+idle_admin_server=$(mean_ms "$a0" "$(admin_server)")
 echo "$listener" >&2
 echo "idle: webhook p50/p99 ${idle_webhook} ms (mean inside the server ${idle_server} ms), link creation median ${idle_admin} ms" >&2
 
-taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${OVERLOAD_SECS}s" -s "$work/spread.lua" "$base" >"$work/wrk.out" &
+taskset -c "$LOAD_CPU" nice -n "$WRK_NICE" wrk -t1 -c"$CONNECTIONS" -d"${OVERLOAD_SECS}s" -s "$work/spread.lua" "$base" >"$work/wrk.out" &
 wrk_pid=$!
 pids+=("$wrk_pid")
 sleep $(( OVERLOAD_SECS / 3 ))
@@ -130,7 +143,9 @@ busy_spool=$(metric "$base" reftrack_click_spool_bytes)
 w0=$(webhook_server)
 busy_webhook=$(webhook_ms)
 busy_server=$(mean_ms "$w0" "$(webhook_server)")
+a0=$(admin_server)
 busy_admin=$(admin_ms busy)
+busy_admin_server=$(mean_ms "$a0" "$(admin_server)")
 echo "during the backlog (buffer ${busy_buffer}, spool ${busy_spool} bytes): webhook p50/p99 ${busy_webhook} ms (mean inside the server ${busy_server} ms), link creation median ${busy_admin} ms" >&2
 wait "$wrk_pid"
 # Let the flusher catch up (replay the spool), then stop it (SIGTERM flushes the rest).
@@ -152,6 +167,7 @@ echo "   today: 5,760,375 answered, 2,455,944 dropped"
 echo "webhook p50/p99: idle ${idle_webhook} ms, during the backlog ${busy_webhook} ms   (today: 339 ms p50 during a backlog)"
 echo "webhook time inside the server (mean): idle ${idle_server} ms, during the backlog ${busy_server} ms: $(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / max(float(sys.argv[1]), 1e-9)))' "$idle_server" "$busy_server")x idle (goal: within 2x)"
 echo "link creation median: idle ${idle_admin} ms, during the backlog ${busy_admin} ms   (today: 120 ms during a backlog)"
+echo "link creation inside the server (mean): idle ${idle_admin_server} ms, during the backlog ${busy_admin_server} ms: $(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / max(float(sys.argv[1]), 1e-9)))' "$idle_admin_server" "$busy_admin_server")x idle (goal: within 2x)"
 if [ "${answered%.*}" != "$counted" ] || [ "${dropped%.*}" != "0" ] || [ "${spool_dropped%.*}" != "0" ]; then
   echo "FAIL: a click was dropped or not counted" >&2; exit 1
 fi

@@ -1,6 +1,8 @@
 //! The fixed label sets of reftrack's metrics: every label value comes from one of these
 //! enums, never from an influencer, link code, order or token.
 
+use actix_web::http::{Method, StatusCode};
+
 /// How a request for a referral link ended.
 #[derive(Debug, Clone, Copy)]
 pub enum RedirectOutcome {
@@ -133,6 +135,75 @@ impl CorruptKind {
         match self {
             Self::Counter => "counter",
             Self::Order => "order",
+        }
+    }
+}
+
+/// An API request's method, for `reftrack_api_request_duration_seconds`.
+#[derive(Debug, Clone, Copy)]
+pub enum ApiMethod {
+    Get,
+    Post,
+    Patch,
+    Put,
+    Delete,
+    /// Any other (HEAD, OPTIONS, or a made-up one): one value, however many are sent.
+    Other,
+}
+
+impl ApiMethod {
+    pub fn of(method: &Method) -> Self {
+        match *method {
+            Method::GET => Self::Get,
+            Method::POST => Self::Post,
+            Method::PATCH => Self::Patch,
+            Method::PUT => Self::Put,
+            Method::DELETE => Self::Delete,
+            _ => Self::Other,
+        }
+    }
+
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Patch => "PATCH",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// An answer's status by its class, for `reftrack_api_request_duration_seconds`.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusClass {
+    Success,
+    Redirection,
+    ClientError,
+    ServerError,
+}
+
+impl StatusClass {
+    /// 1xx answers (which the API never gives) count with the successes.
+    pub fn of(status: StatusCode) -> Self {
+        if status.is_server_error() {
+            Self::ServerError
+        } else if status.is_client_error() {
+            Self::ClientError
+        } else if status.is_redirection() {
+            Self::Redirection
+        } else {
+            Self::Success
+        }
+    }
+
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Self::Success => "2xx",
+            Self::Redirection => "3xx",
+            Self::ClientError => "4xx",
+            Self::ServerError => "5xx",
         }
     }
 }

@@ -11,7 +11,10 @@ use crate::domain::Platform;
 
 mod labels;
 
-pub use labels::{AttributionLabel, CorruptKind, RedirectOutcome, RedisOperation, WebhookOutcome};
+pub use labels::{
+    ApiMethod, AttributionLabel, CorruptKind, RedirectOutcome, RedisOperation, StatusClass,
+    WebhookOutcome,
+};
 
 /// All of reftrack's metrics, registered in one registry. Cheap to clone.
 ///
@@ -46,6 +49,7 @@ pub struct Metrics {
     redis_errors: IntCounterVec,
     webhook_deliveries: IntCounterVec,
     webhook_duration: HistogramVec,
+    api_duration: HistogramVec,
     orders_attributed: IntCounterVec,
     refunds_other_currency: IntCounterVec,
     corrupt_records: IntCounterVec,
@@ -305,6 +309,22 @@ impl Metrics {
                 )
                 .expect("valid metric"),
             ),
+            api_duration: register(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "reftrack_api_request_duration_seconds",
+                        "Time to answer an /api request until its head is ready (a streamed \
+                         report's body is not included), in seconds, by documented route \
+                         (its pattern; \"unmatched\" for any other path), method and status class.",
+                    )
+                    .buckets(
+                        prometheus::exponential_buckets(0.000_25, 4.0, 8).expect("valid buckets"),
+                    ),
+                    &["route", "method", "status"],
+                )
+                .expect("valid metric"),
+            ),
             orders_attributed: register(
                 &r,
                 IntCounterVec::new(
@@ -401,6 +421,20 @@ impl Metrics {
             .inc();
         self.webhook_duration
             .with_label_values(&[platform.label()])
+            .observe(seconds);
+    }
+
+    /// An `/api` request answered. `route` is a documented path pattern or `"unmatched"`
+    /// (the caller's to keep to that fixed set), never a path as sent.
+    pub fn api_request(
+        &self,
+        route: &'static str,
+        method: ApiMethod,
+        status: StatusClass,
+        seconds: f64,
+    ) {
+        self.api_duration
+            .with_label_values(&[route, method.label(), status.label()])
             .observe(seconds);
     }
 

@@ -8,6 +8,7 @@ use actix_web::{Error, Scope, web};
 use tracing_actix_web::TracingLogger;
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use actix_web::App;
 use utoipa::openapi::path::Paths;
@@ -20,6 +21,7 @@ use super::{
     campaigns, costs, coupons, influencers, links, order_changes, orders, reports, responses,
 };
 use crate::error::ApiError;
+use crate::metrics::{ApiMethod, StatusClass};
 use crate::state::AppState;
 
 /// Every admin endpoint, each registered once, with its method and path from its handler's
@@ -115,6 +117,7 @@ pub fn scope() -> Scope<
         .wrap(from_fn(require_admin_token))
         .wrap(from_fn(with_request_id))
         .wrap(TracingLogger::<RequestSpan>::new())
+        .wrap(from_fn(time_request))
         .app_data(
             web::JsonConfig::default()
                 .limit(JSON_LIMIT)
@@ -122,6 +125,44 @@ pub fn scope() -> Scope<
         )
         .service(v1().default_service(web::to(no_such_route)))
         .default_service(web::to(no_such_route))
+}
+
+/// Times every `/api` request, refused ones too, into `reftrack_api_request_duration_seconds`.
+async fn time_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let route = documented_route(&req);
+    let method = ApiMethod::of(req.method());
+    let outcome = next.call(req).await;
+    if let Some(state) = state {
+        let status = match &outcome {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        state.metrics.api_request(
+            route,
+            method,
+            StatusClass::of(status),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    outcome
+}
+
+/// The documented path a request matched (`/api/v1/links/{code}`), or `"unmatched"`: a
+/// metric label from the endpoint table's fixed set, whatever path was sent.
+fn documented_route(req: &ServiceRequest) -> &'static str {
+    req.match_pattern()
+        .and_then(|pattern| {
+            documented()
+                .paths
+                .get_key_value(&pattern)
+                .map(|(path, _)| path.as_str())
+        })
+        .unwrap_or("unmatched")
 }
 
 /// What a bearer token lets its holder do.

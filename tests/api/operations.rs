@@ -105,6 +105,57 @@ async fn metrics_expose_the_redirect_path_without_per_link_labels() {
     promtool_check(&text);
 }
 
+#[tokio::test]
+async fn api_requests_are_timed_by_their_documented_route_never_by_the_code_or_path_sent() {
+    // Arrange
+    let app = spawn_app().await;
+    let influencer = app.influencer("alice").await;
+    let code = app.link(&influencer, "https://shop.example/").await;
+
+    // Act: a read of the link, a read with no token, and two paths no route has.
+    let (read, _) = app.get_json(&format!("/api/v1/links/{code}")).await;
+    assert_eq!(read, 200);
+    let refused = app
+        .client
+        .get(app.url(&format!("/api/v1/links/{code}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    for path in ["/api/v1/nothing-here-0123", "/api/v2/links"] {
+        assert_eq!(app.get_json(path).await.0, 404);
+    }
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // Assert: each under its pattern, method and status class; the code, the influencer and
+    // the unknown paths appear nowhere.
+    for expected in [
+        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/links/{code}\",status=\"2xx\"} 1",
+        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/links/{code}\",status=\"4xx\"} 1",
+        "reftrack_api_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/links\",status=\"2xx\"} 1",
+        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"unmatched\",status=\"4xx\"} 2",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    for leaked in [
+        code.as_str(),
+        influencer.as_str(),
+        "nothing-here",
+        "/api/v2",
+    ] {
+        assert!(!text.contains(leaked), "{leaked} leaked into metric labels");
+    }
+    promtool_check(&text);
+}
+
 /// `promtool check metrics` when promtool is installed; CI installs it and sets
 /// REFTRACK_REQUIRE_PROMTOOL=1 so the check cannot be skipped there.
 fn promtool_check(text: &str) {
