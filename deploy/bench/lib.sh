@@ -109,9 +109,11 @@ wait_quiet() {
   hz=$(getconf CLK_TCK)
   for _ in $(seq 600); do
     t0=$(cpu_ticks "$redis_pid"); sleep 0.5; t1=$(cpu_ticks "$redis_pid")
-    [ "$(metric "$base" reftrack_click_buffer_depth)" = 0 ] && [ $(((t1 - t0) * 40)) -le "$hz" ] && return
+    [ "$(metric "$base" reftrack_click_buffer_depth)" = 0 ] \
+      && [ "$(metric "$base" reftrack_click_tallies_held)" = 0 ] \
+      && [ $(((t1 - t0) * 40)) -le "$hz" ] && return
   done
-  echo "wait_quiet: Redis or the click buffer still busy after 300 s" >&2
+  echo "wait_quiet: Redis, the click buffer or the held counts still busy after 300 s" >&2
 }
 
 # Percent busy of a core between two core_ticks readings ("busy total" each).

@@ -25,7 +25,7 @@ pub(super) struct Pending {
 
 /// The clicks not yet written: the open batch new clicks go to, and full batches behind it;
 /// and the tallies (counts and visitors per link) of every click since the flusher last took
-/// them, which it writes once per count interval.
+/// them, which it writes when they are due (`count_schedule.rs`).
 #[derive(Default)]
 pub(super) struct Buffer {
     pub open: Pending,

@@ -8,10 +8,10 @@
 //! click a second, so a write every second paid the per-owner cost once per click: 3.1 µs a
 //! click against 1.35 µs when the same clicks were written every four seconds
 //! (`deploy/bench/flush_redis.sh`, `LINKS=100000`, `CLICKS=100000 INTERVALS=8` against
-//! `CLICKS=400000 INTERVALS=2`). So a write over more than one part's worth of links waits
-//! until its links average [`DENSE_CLICKS_PER_LINK`] clicks, or the longer interval passes.
-//! A write over fewer links (every test, and most programs most of the time) goes every
-//! count interval, as before.
+//! `CLICKS=400000 INTERVALS=2`). So a write over more than about one part's worth of links
+//! (the flusher's parts, of about 1,000 links) waits until its links average
+//! [`DENSE_CLICKS_PER_LINK`] clicks, or the longer interval passes. A write over fewer links
+//! (most programs most of the time) goes every count interval, as before.
 //!
 //! The price of waiting is the price of the count interval, stretched: reports trail the
 //! clicks by up to the longer interval, and a crash (`kill -9`) loses up to that much of the
@@ -20,21 +20,20 @@
 
 use std::time::Duration;
 
-/// Links a write may carry and still go every count interval: one part of a count write
-/// (`flusher.rs` `MAX_TALLIED_LINKS`), a handful of scripts however thin the clicks.
-pub const CHEAP_LINKS: usize = 1_000;
-
 /// Clicks per link, on average, at which a write over more links goes without waiting for
 /// the longer interval: the per-owner cost is then a small part of a click's.
-pub const DENSE_CLICKS_PER_LINK: usize = 16;
+pub(super) const DENSE_CLICKS_PER_LINK: usize = 16;
 
 /// The intervals and the memory bound that decide when tallies are written.
 #[derive(Debug, Clone, Copy)]
-pub struct CountSchedule {
+pub(super) struct CountSchedule {
     /// `clicks.count_interval_ms`.
     pub interval: Duration,
     /// `clicks.max_count_interval_ms`, at least `interval`.
     pub max_interval: Duration,
+    /// Links a write may carry and still go every count interval: one part of a count
+    /// write, a handful of scripts however thin the clicks.
+    pub cheap_links: usize,
     /// Clicks tallied at which they are written whatever the time (the buffer's spill mark,
     /// which bounds the memory they hold).
     pub max_tallied: usize,
@@ -42,7 +41,7 @@ pub struct CountSchedule {
 
 /// What the buffer holds in tallies, and since when.
 #[derive(Debug, Clone, Copy)]
-pub struct Held {
+pub(super) struct Held {
     /// Since the end of the last count write.
     pub elapsed: Duration,
     /// Clicks counted in the tallies.
@@ -61,7 +60,7 @@ impl CountSchedule {
             return true;
         }
         held.elapsed >= self.interval
-            && (held.links <= CHEAP_LINKS
+            && (held.links <= self.cheap_links
                 || held.clicks >= held.links.saturating_mul(DENSE_CLICKS_PER_LINK))
     }
 }
@@ -70,9 +69,12 @@ impl CountSchedule {
 mod tests {
     use super::*;
 
+    const CHEAP_LINKS: usize = 1_000;
+
     const SCHEDULE: CountSchedule = CountSchedule {
         interval: Duration::from_secs(1),
         max_interval: Duration::from_secs(5),
+        cheap_links: CHEAP_LINKS,
         max_tallied: 500_000,
     };
 

@@ -3,9 +3,10 @@
 //!
 //! Normally each batch's click records go straight to Redis, and the tallies (counts and
 //! unique visitors per link and influencer), which the buffer sums apart for every click, are
-//! taken and written together once per `count_interval`, in parts of about a thousand links:
-//! clicks spread over many links reach each link's counters once a second rather than once a
-//! flush, which is most of what a click costs Redis. The tallies are taken and written at
+//! taken and written together once per count interval (a longer one while clicks spread thin:
+//! see [`CountSchedule`]), in parts of about a thousand links: clicks spread over many links
+//! reach each link's counters once an interval rather than once a flush, which is most of
+//! what a click costs Redis. The tallies are taken and written at
 //! once, ahead of the batch, when a durable-mode redirect waits for it (they count its click),
 //! when the flusher stops, and whenever a batch is headed for the spool (they go along), so
 //! what the spool holds is whole.
@@ -26,7 +27,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::buffer::{Pending, Shared};
-use super::count_schedule::{CHEAP_LINKS, CountSchedule, Held};
+use super::count_schedule::{CountSchedule, Held};
 use super::spool::{Dropped, Spool};
 use crate::config::ClickSettings;
 use crate::domain::random_string;
@@ -62,7 +63,7 @@ pub(super) struct Flusher {
 /// see [`crate::store::Tallies::split`]). Small enough that building a write takes
 /// the runtime thread a few milliseconds at a time, and Redis a millisecond or two per script,
 /// so neither holds up other work for long.
-const MAX_TALLIED_LINKS: usize = CHEAP_LINKS;
+const MAX_TALLIED_LINKS: usize = 1_000;
 
 /// Registered links remembered, at most: past it the set starts again (registering twice
 /// is harmless), so a catalog of millions of links cannot grow it without bound.
@@ -88,6 +89,7 @@ impl Flusher {
         let count_schedule = CountSchedule {
             interval: settings.count_interval(),
             max_interval: settings.max_count_interval(),
+            cheap_links: MAX_TALLIED_LINKS,
             max_tallied: shared.spill_at,
         };
         Self {

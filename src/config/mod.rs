@@ -68,12 +68,18 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Refuses `value` outside `min..=max`, saying the range and what was given.
+/// Refuses `value` outside `min..=max`, saying the range and what was given (a range open
+/// upwards, `max` = `u64::MAX`, says "at least").
 fn check_range(key: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
     if (min..=max).contains(&value) {
         return Ok(());
     }
-    Err(invalid(key, format!("must be {min} to {max}; got {value}")))
+    let allowed = if max == u64::MAX {
+        format!("at least {min}")
+    } else {
+        format!("{min} to {max}")
+    };
+    Err(invalid(key, format!("must be {allowed}; got {value}")))
 }
 
 fn to_u64(n: usize) -> u64 {

@@ -279,7 +279,7 @@ const OUT_OF_RANGE: [(&str, &str, &str, &str); 17] = [
         "REFTRACK_CLICKS__SPOOL_MAX_BYTES",
         "1048575",
         "clicks.spool_max_bytes",
-        "1048576 to",
+        "at least 1048576",
     ),
     (
         "REFTRACK_CLICKS__COUNT_INTERVAL_MS",

@@ -188,21 +188,18 @@ impl Settings {
 
 impl HttpSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if !(1..=API_WORKERS_MAX).contains(&self.api_workers) {
-            return Err(invalid(
-                "http.api_workers",
-                format!("must be 1 to {API_WORKERS_MAX}; got {}", self.api_workers),
-            ));
-        }
-        if self.redirect_nice > REDIRECT_NICE_MAX {
-            return Err(invalid(
-                "http.redirect_nice",
-                format!(
-                    "must be 0 to {REDIRECT_NICE_MAX}; got {}",
-                    self.redirect_nice
-                ),
-            ));
-        }
+        check_range(
+            "http.api_workers",
+            to_u64(self.api_workers),
+            1,
+            to_u64(API_WORKERS_MAX),
+        )?;
+        check_range(
+            "http.redirect_nice",
+            u64::from(self.redirect_nice),
+            0,
+            u64::from(REDIRECT_NICE_MAX),
+        )?;
         self.check_api_bind()
     }
 
