@@ -362,6 +362,18 @@ impl TestApp {
             .expect("the influencer has a row")
     }
 
+    /// The whole of `/metrics`, as Prometheus reads it.
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("a body")
+    }
+
     /// A metric's value from `/metrics` (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
         self.metric_at(&self.address, name).await

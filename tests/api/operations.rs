@@ -125,15 +125,7 @@ async fn api_requests_are_timed_by_their_documented_route_never_by_the_code_or_p
     for path in ["/api/v1/nothing-here-0123", "/api/v2/links"] {
         assert_eq!(app.get_json(path).await.0, 404);
     }
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
 
     // Assert: each under its pattern, method and status class; the code, the influencer and
     // the unknown paths appear nowhere.

@@ -236,15 +236,7 @@ async fn a_signed_but_malformed_body_gets_400_and_an_unknown_topic_200() {
     assert_eq!(status, 400, "floats are not money: {body}");
     let (status, body) = status_of(unknown).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ignored")));
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains(
             r#"reftrack_webhook_deliveries_total{outcome="ignored",platform="shopify"} 1"#
