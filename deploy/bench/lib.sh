@@ -116,6 +116,30 @@ wait_quiet() {
   echo "wait_quiet: Redis, the click buffer or the held counts still busy after 300 s" >&2
 }
 
+# Starts keeping, in Redis's slow log (Redis at $redis_sock), every command that holds Redis
+# $1 microseconds or longer, from now on.
+slowlog_start() {
+  redis-cli -s "$redis_sock" config set slowlog-log-slower-than "$1" >/dev/null
+  redis-cli -s "$redis_sock" config set slowlog-max-len 100000 >/dev/null
+  redis-cli -s "$redis_sock" slowlog reset >/dev/null
+}
+
+# Prints what the slow log kept since slowlog_start: how many commands, the longest, and the
+# count and longest of each command name ("none" when it kept none).
+slowlog_summary() {
+  redis-cli -s "$redis_sock" --json slowlog get -1 | python3 -c '
+import collections, json, sys
+entries = json.load(sys.stdin)
+if not entries:
+    print("none"); sys.exit()
+by = collections.defaultdict(list)
+for entry in entries:
+    by[entry[3][0].upper()].append(entry[2])
+worst = max(e[2] for e in entries)
+parts = ", ".join(f"{c} {len(t)} (longest {max(t) / 1000:.1f} ms)" for c, t in sorted(by.items(), key=lambda kv: -len(kv[1])))
+print(f"{len(entries)}, longest {worst / 1000:.1f} ms: {parts}")'
+}
+
 # Percent busy of a core between two core_ticks readings ("busy total" each).
 busy_percent() {
   python3 -c 'import sys; b0, t0, b1, t1 = map(int, sys.argv[1:]); print("%.0f" % (100 * (b1 - b0) / max(1, t1 - t0)))' $1 $2

@@ -21,8 +21,11 @@
 # where Redis has a core of its own: a probe then measures reftrack, not the wait for wrk's
 # time slice at each of its Redis round trips (default 0: all level, as before).
 #
+# It also prints the Redis commands of the run that held Redis SLOW_US (1,000) microseconds or
+# longer, from Redis's slow log: what a webhook or an admin call may have waited behind.
+#
 # Usage: deploy/bench/overload.sh   (LINKS=100000 OVERLOAD_SECS=100 BUFFER=200000 API_BIND=1
-# WRK_NICE=10 to vary)
+# WRK_NICE=10 SLOW_US=500 to vary)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -37,6 +40,7 @@ API_BIND=${API_BIND:-0}
 API_WORKERS=${API_WORKERS:-1}
 REDIRECT_NICE=${REDIRECT_NICE:-5}
 WRK_NICE=${WRK_NICE:-0}
+SLOW_US=${SLOW_US:-1000}
 TOKEN=bench-admin-token-0123456789
 SHOPIFY_SECRET=bench-shopify-secret
 
@@ -134,6 +138,8 @@ idle_admin_server=$(mean_ms "$a0" "$(admin_server)")
 echo "$listener" >&2
 echo "idle: webhook p50/p99 ${idle_webhook} ms (mean inside the server ${idle_server} ms), link creation median ${idle_admin} ms" >&2
 
+# Any other client's call (a webhook's, a link creation's) may wait out a long command.
+slowlog_start "$SLOW_US"
 taskset -c "$LOAD_CPU" nice -n "$WRK_NICE" wrk -t1 -c"$CONNECTIONS" -d"${OVERLOAD_SECS}s" -s "$work/spread.lua" "$base" >"$work/wrk.out" &
 wrk_pid=$!
 pids+=("$wrk_pid")
@@ -148,6 +154,7 @@ busy_admin=$(admin_ms busy)
 busy_admin_server=$(mean_ms "$a0" "$(admin_server)")
 echo "during the backlog (buffer ${busy_buffer}, spool ${busy_spool} bytes): webhook p50/p99 ${busy_webhook} ms (mean inside the server ${busy_server} ms), link creation median ${busy_admin} ms" >&2
 wait "$wrk_pid"
+slow=$(slowlog_summary)
 # Let the flusher catch up (replay the spool), then stop it (SIGTERM flushes the rest).
 for _ in $(seq 600); do
   [ "$(metric "$base" reftrack_click_spool_bytes)" = "0" ] && [ "$(metric "$base" reftrack_click_buffer_depth)" = "0" ] && break
@@ -166,6 +173,7 @@ echo "answered ${answered%.*}, counted ${counted}, spilled to the spool ${spille
 echo "   today: 5,760,375 answered, 2,455,944 dropped"
 echo "webhook p50/p99: idle ${idle_webhook} ms, during the backlog ${busy_webhook} ms   (today: 339 ms p50 during a backlog)"
 echo "webhook time inside the server (mean): idle ${idle_server} ms, during the backlog ${busy_server} ms: $(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / max(float(sys.argv[1]), 1e-9)))' "$idle_server" "$busy_server")x idle (goal: within 2x)"
+echo "Redis commands of ${SLOW_US} us or longer during the run: ${slow}"
 echo "link creation median: idle ${idle_admin} ms, during the backlog ${busy_admin} ms   (today: 120 ms during a backlog)"
 echo "link creation inside the server (mean): idle ${idle_admin_server} ms, during the backlog ${busy_admin_server} ms: $(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / max(float(sys.argv[1]), 1e-9)))' "$idle_admin_server" "$busy_admin_server")x idle (goal: within 2x)"
 if [ "${answered%.*}" != "$counted" ] || [ "${dropped%.*}" != "0" ] || [ "${spool_dropped%.*}" != "0" ]; then
