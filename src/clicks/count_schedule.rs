@@ -63,6 +63,18 @@ impl CountSchedule {
             && (held.links <= self.cheap_links
                 || held.clicks >= held.links.saturating_mul(DENSE_CLICKS_PER_LINK))
     }
+
+    /// When, counted from the end of the last count write, tallies held for `elapsed` are
+    /// next to be looked at: the count interval, then the longer one. The flusher wakes by
+    /// then whatever its flush interval, so a flush interval longer than the count interval
+    /// never holds counts past it.
+    pub fn next_look(&self, elapsed: Duration) -> Duration {
+        if elapsed < self.interval {
+            self.interval
+        } else {
+            self.max_interval
+        }
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +96,20 @@ mod tests {
             clicks,
             links,
         }
+    }
+
+    #[test]
+    fn held_tallies_are_looked_at_after_the_count_interval_then_after_the_longer_one() {
+        assert_eq!(SCHEDULE.next_look(Duration::ZERO), SCHEDULE.interval);
+        assert_eq!(
+            SCHEDULE.next_look(Duration::from_millis(999)),
+            SCHEDULE.interval
+        );
+        assert_eq!(SCHEDULE.next_look(SCHEDULE.interval), SCHEDULE.max_interval);
+        assert_eq!(
+            SCHEDULE.next_look(Duration::from_secs(60)),
+            SCHEDULE.max_interval
+        );
     }
 
     #[test]

@@ -115,8 +115,9 @@ impl Flusher {
             let stopping = stop.borrow_and_update().is_some();
             let backlog = !self.shared.buffer().sealed.is_empty();
             if !stopping && !backlog {
+                let wake = self.next_wake(next_flush);
                 tokio::select! {
-                    () = tokio::time::sleep_until(next_flush) => {}
+                    () = tokio::time::sleep_until(wake) => {}
                     () = self.shared.wake.notified() => {}
                     changed = stop.changed() => if changed.is_err() {
                         // The owner went away without draining (only a teardown does that):
@@ -204,6 +205,19 @@ impl Flusher {
             seq: self.seq,
             clicks,
         }
+    }
+
+    /// When to look at the buffer next: at the next flush, or sooner when the count schedule
+    /// looks at held tallies first. With none held yet, a count interval from now: a click
+    /// that comes meanwhile wakes nobody, and its count must not wait for a flush interval
+    /// set longer than the count interval.
+    fn next_wake(&self, next_flush: Instant) -> Instant {
+        let look = if self.shared.buffer().tallied() == 0 {
+            Instant::now() + self.count_schedule.interval
+        } else {
+            self.tallies_taken + self.count_schedule.next_look(self.tallies_taken.elapsed())
+        };
+        next_flush.min(look)
     }
 
     /// The buffer's tallies are to be written (see [`CountSchedule`]).

@@ -54,6 +54,25 @@ async fn counts_held_in_memory_wait_for_their_interval_while_the_records_land_at
 }
 
 #[tokio::test]
+async fn counts_are_written_at_their_interval_even_when_flushes_are_further_apart() {
+    // Arrange: a flush a minute, counts due every half second.
+    let app = spawn_app_with(|s| {
+        s.clicks.flush_interval_ms = NonZero::new(60_000).unwrap();
+        s.clicks.count_interval_ms = NonZero::new(500).unwrap();
+    })
+    .await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+
+    // Act
+    click_times(&app, &code, 2).await;
+
+    // Assert: counted within seconds (the helper's deadline), not after the minute's flush.
+    let row = app.wait_for_clicks(&alice, 2).await;
+    assert_eq!(row["clicks"], 2, "{row}");
+}
+
+#[tokio::test]
 async fn counts_held_in_memory_are_written_when_the_server_stops() {
     // Arrange
     let (mut app, _, _) = holding_clicks(4).await;
