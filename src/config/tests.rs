@@ -335,3 +335,15 @@ fn redirect_nice_is_five_by_default_and_read_from_the_environment() {
     let zero = load(&[("REFTRACK_HTTP__REDIRECT_NICE", "0")]).unwrap();
     assert_eq!(zero.http.redirect_nice, 0);
 }
+
+#[test]
+fn a_longer_count_interval_below_the_count_interval_is_raised_to_it() {
+    let s = load(&[
+        ("REFTRACK_CLICKS__COUNT_INTERVAL_MS", "3000"),
+        ("REFTRACK_CLICKS__MAX_COUNT_INTERVAL_MS", "2000"),
+    ])
+    .unwrap();
+    assert_eq!(s.clicks.max_count_interval(), Duration::from_secs(3));
+    let s = load(&[("REFTRACK_CLICKS__MAX_COUNT_INTERVAL_MS", "7000")]).unwrap();
+    assert_eq!(s.clicks.max_count_interval(), Duration::from_secs(7));
+}

@@ -26,6 +26,13 @@ impl Settings {
         }
         self.http.validate()?;
         self.redis.validate_url()?;
+        // WAIT for more replicas than any deployment has would fail every write.
+        check_range(
+            "redis.wait_replicas",
+            u64::from(self.redis.wait_replicas),
+            0,
+            100,
+        )?;
         if self.redis.key_prefix.is_empty()
             || !self
                 .redis
@@ -188,6 +195,9 @@ impl Settings {
 
 impl HttpSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        // 0: one worker per core. Each worker is a thread with its own connections; past a
+        // thousand they only cost memory and context switches.
+        check_range("http.workers", to_u64(self.workers), 0, 1_024)?;
         check_range(
             "http.api_workers",
             to_u64(self.api_workers),

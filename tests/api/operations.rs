@@ -127,13 +127,13 @@ async fn api_requests_are_timed_by_their_documented_route_never_by_the_code_or_p
     }
     let text = app.metrics_text().await;
 
-    // Assert: each under its pattern, method and status class; the code, the influencer and
-    // the unknown paths appear nowhere.
+    // Assert: each under its pattern, method and status class, with exactly its count (a line
+    // ends after it); the code, the influencer and the unknown paths appear nowhere.
     for expected in [
-        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/links/{code}\",status=\"2xx\"} 1",
-        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/links/{code}\",status=\"4xx\"} 1",
-        "reftrack_api_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/links\",status=\"2xx\"} 1",
-        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"unmatched\",status=\"4xx\"} 2",
+        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/links/{code}\",status=\"2xx\"} 1\n",
+        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/links/{code}\",status=\"4xx\"} 1\n",
+        "reftrack_api_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/links\",status=\"2xx\"} 1\n",
+        "reftrack_api_request_duration_seconds_count{method=\"GET\",route=\"unmatched\",status=\"4xx\"} 2\n",
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }

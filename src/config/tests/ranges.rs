@@ -69,7 +69,19 @@ fn times_and_sizes_far_past_any_sensible_value_are_refused_with_their_key_and_ra
 }
 
 /// A setting's variable, a value out of its range, its key, and words of the range it must be in.
-const OUT_OF_RANGE: [(&str, &str, &str, &str); 17] = [
+const OUT_OF_RANGE: [(&str, &str, &str, &str); 19] = [
+    (
+        "REFTRACK_HTTP__WORKERS",
+        "1025",
+        "http.workers",
+        "0 to 1024",
+    ),
+    (
+        "REFTRACK_REDIS__WAIT_REPLICAS",
+        "101",
+        "redis.wait_replicas",
+        "0 to 100",
+    ),
     (
         "REFTRACK_HTTP__HEADER_TIMEOUT_SECS",
         "301",
