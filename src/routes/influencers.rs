@@ -211,17 +211,12 @@ pub async fn list(
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;
     let disabled = flag("disabled", query.disabled.as_deref())?;
-    let mut influencers = state.store.influencers().await?;
-    influencers.retain(|i| disabled.is_none_or(|d| i.disabled == d));
-    let page = pagination::page_of(
-        influencers,
-        |i| Cursor {
-            score: i.created_ms,
-            member: i.id.to_string(),
-        },
-        cursor.as_ref(),
-        limit,
-    );
+    let page = state
+        .store
+        .influencers_page(cursor.as_ref(), limit, |i| {
+            disabled.is_none_or(|d| i.disabled == d)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(InfluencerList {
         influencers: page.items.iter().map(InfluencerView::from).collect(),
         next_cursor: page.next.as_ref().map(Cursor::encode),

@@ -188,26 +188,39 @@ pub async fn list(
         Some(raw) => Some(campaign_of(&state, raw).await?.id),
         None => None,
     };
-    let mut links = match (&influencer, &campaign) {
-        (Some(id), _) => state.store.links_of(id).await?,
-        (None, Some(campaign)) => state.store.campaign_links(campaign).await?,
-        (None, None) => state.store.links().await?,
-    };
-    links.retain(|l| {
+    let keep = |l: &LinkRecord| {
         campaign
             .as_ref()
             .is_none_or(|c| l.campaign_id.as_ref() == Some(c))
             && disabled.is_none_or(|d| l.disabled == d)
-    });
-    let page = pagination::page_of(
-        links,
-        |l| Cursor {
-            score: l.created_ms,
-            member: l.code.to_string(),
-        },
-        cursor.as_ref(),
-        limit,
-    );
+    };
+    let page = match (&influencer, &campaign) {
+        (Some(id), _) => {
+            state
+                .store
+                .links_page_of(id, cursor.as_ref(), limit, keep)
+                .await?
+        }
+        (None, Some(campaign)) => {
+            state
+                .store
+                .campaign_links_page(campaign, cursor.as_ref(), limit, keep)
+                .await?
+        }
+        (None, None) => {
+            let mut links = state.store.links().await?;
+            links.retain(keep);
+            pagination::page_of(
+                links,
+                |l| Cursor {
+                    score: l.created_ms,
+                    member: l.code.to_string(),
+                },
+                cursor.as_ref(),
+                limit,
+            )
+        }
+    };
     Ok(HttpResponse::Ok().json(LinkList {
         links: page
             .items

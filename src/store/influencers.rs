@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use redis::AsyncCommands;
 
+use super::index_pages::IndexRecords;
 use super::{CHANGES_MAX_LEN, Store, StoreError, StoreResult, parsed, required};
 use crate::domain::{Commission, Handle, InfluencerId};
+use crate::pagination::{Cursor, Page};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InfluencerRecord {
@@ -131,6 +133,30 @@ impl Store {
             return Ok(None);
         }
         InfluencerRecord::from_hash(&key, id.clone(), &map).map(Some)
+    }
+
+    /// A page of the influencers `keep` passes, oldest first, after `after`: about a page of
+    /// reads however many influencers there are (see `index_pages.rs`).
+    pub async fn influencers_page(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+        keep: impl Fn(&InfluencerRecord) -> bool,
+    ) -> StoreResult<Page<InfluencerRecord>> {
+        let keys = self.keys();
+        let records = IndexRecords {
+            key_of: |member: &str| {
+                InfluencerId::parse(member).map(|id| {
+                    let key = keys.influencer(&id);
+                    (id, key)
+                })
+            },
+            parse: |id, key: &str, map: &HashMap<String, String>| {
+                InfluencerRecord::from_hash(key, id, map)
+            },
+        };
+        self.index_page(&keys.influencer_index(), &records, after, limit, keep)
+            .await
     }
 
     /// Every influencer, oldest first.

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use redis::AsyncCommands;
 
+use super::index_pages::IndexRecords;
 use super::{CHANGES_MAX_LEN, Store, StoreError, StoreResult, parsed, required};
 use crate::domain::{CampaignId, Destination, InfluencerId, LinkCode};
+use crate::pagination::{Cursor, Page};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRecord {
@@ -98,20 +100,11 @@ impl Store {
         Ok(())
     }
 
-    /// An influencer's links, oldest first.
-    pub async fn links_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkRecord>> {
-        self.links_in(&self.keys().influencer_links(influencer))
-            .await
-    }
-
-    /// The codes of an influencer's links, oldest first: one read of its index, so a report
+    /// The codes of an influencer's links, oldest first: its index a thousand at a time, so a report
     /// can then read the links a chunk at a time with [`Store::links_by_code`].
     pub async fn link_codes_of(&self, influencer: &InfluencerId) -> StoreResult<Vec<LinkCode>> {
-        let members: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.keys().influencer_links(influencer))
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut self.conn())
+        let members = self
+            .index_members(&self.keys().influencer_links(influencer))
             .await?;
         Ok(members
             .iter()
@@ -139,18 +132,65 @@ impl Store {
             .collect()
     }
 
+    /// A page of an influencer's links that `keep` passes, oldest first, after `after`: about
+    /// a page of reads however many links it has (see `index_pages.rs`).
+    pub async fn links_page_of(
+        &self,
+        influencer: &InfluencerId,
+        after: Option<&Cursor>,
+        limit: usize,
+        keep: impl Fn(&LinkRecord) -> bool,
+    ) -> StoreResult<Page<LinkRecord>> {
+        let index = self.keys().influencer_links(influencer);
+        self.links_page_in(&index, after, limit, keep).await
+    }
+
+    /// The same for a campaign's links.
+    pub async fn campaign_links_page(
+        &self,
+        campaign: &CampaignId,
+        after: Option<&Cursor>,
+        limit: usize,
+        keep: impl Fn(&LinkRecord) -> bool,
+    ) -> StoreResult<Page<LinkRecord>> {
+        let index = self.keys().campaign_links(campaign);
+        self.links_page_in(&index, after, limit, keep).await
+    }
+
+    async fn links_page_in(
+        &self,
+        index: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+        keep: impl Fn(&LinkRecord) -> bool,
+    ) -> StoreResult<Page<LinkRecord>> {
+        let keys = self.keys();
+        let records = IndexRecords {
+            key_of: |member: &str| {
+                LinkCode::parse(member).ok().map(|code| {
+                    let key = keys.link(&code);
+                    (code, key)
+                })
+            },
+            parse: |code, key: &str, map: &HashMap<String, String>| {
+                LinkRecord::from_hash(key, code, map)
+            },
+        };
+        self.index_page(index, &records, after, limit, keep).await
+    }
+
     /// A campaign's links, oldest first.
     pub async fn campaign_links(&self, campaign: &CampaignId) -> StoreResult<Vec<LinkRecord>> {
         self.links_in(&self.keys().campaign_links(campaign)).await
     }
 
-    /// Every influencer's links: three round trips whatever their number (the catalog is one
-    /// slot), in no particular order.
+    /// Every influencer's links: the influencer index a thousand at a time, then two pipelines
+    /// (the catalog is one slot), in no particular order.
     pub async fn links(&self) -> StoreResult<Vec<LinkRecord>> {
         let keys = self.keys();
         let mut conn = self.conn();
-        let influencers: Vec<InfluencerId> = conn
-            .zrange::<_, Vec<String>>(keys.influencer_index(), 0, -1)
+        let influencers: Vec<InfluencerId> = self
+            .index_members(&keys.influencer_index())
             .await?
             .iter()
             .filter_map(|id| InfluencerId::parse(id))

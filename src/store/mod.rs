@@ -9,6 +9,7 @@ mod clicks;
 mod connection;
 mod costs;
 mod coupons;
+mod index_pages;
 mod influencers;
 pub mod keys;
 mod lease;
@@ -32,6 +33,7 @@ pub use click_sums::ClickSums;
 pub use clicks::ClickBatch;
 pub use connection::RedisTarget;
 pub use coupons::AddCoupon;
+pub use index_pages::MAX_SCANNED;
 pub use influencers::{InfluencerRecord, SaveInfluencer};
 pub use keys::{Keys, Owner};
 pub use links::{CreateLink, LinkRecord};
@@ -153,20 +155,15 @@ impl Store {
     }
 
     /// The members of a sorted-set index in score order, each with its key and the hash at that
-    /// key; members whose hash is gone are skipped. One round trip for the index, one pipeline
-    /// for the hashes.
+    /// key; members whose hash is gone are skipped. The index a thousand members a round trip,
+    /// then one pipeline for the hashes.
     async fn indexed_hashes(
         &self,
         index: &str,
         key_of: impl Fn(&str) -> String,
     ) -> StoreResult<Vec<(String, String, HashMap<String, String>)>> {
         let mut conn = self.conn();
-        let members: Vec<String> = redis::cmd("ZRANGE")
-            .arg(index)
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut conn)
-            .await?;
+        let members = self.index_members(index).await?;
         if members.is_empty() {
             return Ok(Vec::new());
         }

@@ -123,12 +123,7 @@ impl Store {
         if days.is_empty() {
             return Ok(SketchMerge::Merged { days, refused: 0 });
         }
-        let influencers: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.keys().influencer_index())
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut self.conn())
-            .await?;
+        let influencers = self.index_members(&self.keys().influencer_index()).await?;
         let links = self.links_to_merge(&influencers).await?;
         let owners = influencers
             .iter()

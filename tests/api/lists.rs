@@ -229,6 +229,64 @@ async fn orders_list_everyones_without_an_influencer_in_time_order_across_pages(
 }
 
 #[tokio::test]
+async fn a_page_of_an_influencers_links_reads_about_a_page_however_many_links_it_has() {
+    // Arrange: 150 links, a third of them disabled.
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let mut codes = Vec::new();
+    let destinations: Vec<String> = (0..150)
+        .map(|n| format!("https://shop.example/p{n}"))
+        .collect();
+    for chunk in destinations.chunks(50) {
+        let created = futures::future::join_all(chunk.iter().map(|to| app.link(&alice, to))).await;
+        codes.extend(created);
+    }
+    for code in codes.iter().step_by(3) {
+        let response = app
+            .patch_json(&format!("/api/v1/links/{code}"), &json!({"disabled": true}))
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    let path = format!("/api/v1/links?influencer_id={alice}&limit=5");
+
+    // Act: the first page, then the first page of the enabled ones.
+    let before = app.redis.command_calls("HGETALL");
+    let (status, first) = app.get_json(&path).await;
+    let read_first = app.redis.command_calls("HGETALL") - before;
+    let (_, enabled) = app.get_json(&format!("{path}&disabled=false")).await;
+    let read_enabled = app.redis.command_calls("HGETALL") - before - read_first;
+
+    // Assert: five links and a cursor, from six link reads (the page and one to tell that more
+    // follow), not 150; the filtered page also reads the disabled ones it passes over, in
+    // reads that double (6, 12, 24...), still far from 150.
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["links"].as_array().unwrap().len(), 5, "{first}");
+    assert!(first["next_cursor"].is_string(), "{first}");
+    assert_eq!(read_first, 6, "link hashes read for a page of 5");
+    let listed = enabled["links"].as_array().unwrap();
+    assert_eq!(listed.len(), 5, "{enabled}");
+    assert!(listed.iter().all(|l| l["disabled"] == false), "{enabled}");
+    assert!(
+        (6..=50).contains(&read_enabled),
+        "link hashes read for a filtered page of 5: {read_enabled}"
+    );
+    // And paging on lists every link once, in time order.
+    let (all, _) = pages(
+        &app,
+        &format!("/api/v1/links?influencer_id={alice}"),
+        "links",
+        40,
+    )
+    .await;
+    assert_eq!(sorted(&all, "code"), {
+        let mut c = codes.clone();
+        c.sort();
+        c
+    });
+    assert!(in_time_order(&all));
+}
+
+#[tokio::test]
 async fn every_list_answers_an_empty_page_when_there_is_nothing_yet() {
     // Arrange
     let app = spawn_app().await;

@@ -251,6 +251,23 @@ impl TestRedis {
         out
     }
 
+    /// How many times Redis (every master of a cluster) has run `command` since it started,
+    /// by `INFO commandstats`: what a request cost Redis, read before and after it.
+    pub fn command_calls(&self, command: &str) -> u64 {
+        let field = format!("cmdstat_{}:calls=", command.to_lowercase());
+        self.nodes
+            .iter()
+            .map(|node| node.info("INFO", "commandstats"))
+            .flat_map(|stats| {
+                stats
+                    .lines()
+                    .filter_map(|line| line.strip_prefix(field.as_str()))
+                    .filter_map(|rest| rest.split(',').next()?.parse::<u64>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .sum()
+    }
+
     /// Stops every node the way an operator would (SIGTERM) and starts them again on the same
     /// addresses and data directories.
     pub fn restart(&mut self) {
