@@ -94,9 +94,9 @@ pub struct Page<T> {
 }
 
 /// One page of a list read whole (the catalog's small lists: campaigns, coupons, costs; and
-/// every link, which has no index by time), in the order of `key`, after `after`. Keys must be
-/// unique per item. Influencers and an influencer's or a campaign's links are paged in Redis
-/// instead (`store/index_pages.rs`).
+/// every link until its index is whole), in the order of `key`, after `after`. Keys must be
+/// unique per item. Influencers and links are paged in Redis instead
+/// (`store/index_pages.rs`).
 pub fn page_of<T>(
     mut items: Vec<T>,
     key: impl Fn(&T) -> Cursor,

@@ -1,5 +1,6 @@
-//! `reftrack migrate`: moves the click counters of builds before the count shards into them
-//! (see `store/migrate.rs`), for clicks an old replica counted after the start-up migration.
+//! `reftrack migrate`: adds every link to the index of all links by creation time (see
+//! `store/links_index.rs`), and moves the click counters of builds before the count shards into
+//! them (see `store/migrate.rs`), for what an old replica wrote after the start-up migrations.
 //! Talks to Redis itself, as `serve` does, since the server may be busy or not running.
 
 use std::path::Path;
@@ -25,16 +26,29 @@ pub async fn migrate(config: Option<&Path>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let outcome = match Store::connect(
+    let store = match Store::connect(
         &RedisTarget::of(&settings.redis),
         &settings.redis.key_prefix,
     )
     .await
     {
-        Ok(store) => store.migrate_pre_shard_clicks(MigrateRun::Again).await,
-        Err(e) => Err(e),
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    match outcome {
+    match store.index_links_by_time(MigrateRun::Again).await {
+        Ok(links) => println!(
+            "every link indexed by creation time ({} looked at)",
+            links.unwrap_or_default()
+        ),
+        Err(e) => {
+            eprintln!("error: indexing every link by creation time: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match store.migrate_pre_shard_clicks(MigrateRun::Again).await {
         Ok(Migration::Finished(moved)) => {
             println!(
                 "migrated the click counters of {} links and influencers, {} visitor sketches \

@@ -208,17 +208,10 @@ pub async fn list(
                 .await?
         }
         (None, None) => {
-            let mut links = state.store.links().await?;
-            links.retain(keep);
-            pagination::page_of(
-                links,
-                |l| Cursor {
-                    score: l.created_ms,
-                    member: l.code.to_string(),
-                },
-                cursor.as_ref(),
-                limit,
-            )
+            state
+                .store
+                .all_links_page(cursor.as_ref(), limit, keep)
+                .await?
         }
     };
     Ok(HttpResponse::Ok().json(LinkList {

@@ -71,6 +71,7 @@ impl Application {
         .context("connecting to Redis")?;
         store.ping().await.context("Redis does not answer PING")?;
         tokio::spawn(migrate_pre_shard_clicks(store.clone()));
+        tokio::spawn(index_links_by_time(store.clone()));
         let metrics = Metrics::new();
         let salt = store
             .visitor_salt()
@@ -238,6 +239,20 @@ async fn migrate_pre_shard_clicks(store: Store) {
             error = %e,
             "migrating click counters of builds before the count shards failed; \
              the next start (or `reftrack migrate`) resumes it"
+        ),
+    }
+}
+
+/// Adds the links of builds before the index of every link to it, in the background (until
+/// then the list of all links reads them all). Runs until one run has finished; any replica
+/// may, since adding a link twice changes nothing.
+async fn index_links_by_time(store: Store) {
+    match store.index_links_by_time(MigrateRun::Once).await {
+        Ok(Some(links)) => tracing::info!(links, "indexed every link by creation time"),
+        Ok(None) => {}
+        Err(e) => tracing::error!(
+            error = %e,
+            "indexing every link by creation time failed; the list of all links reads them all              until the next start (or `reftrack migrate`) finishes it"
         ),
     }
 }

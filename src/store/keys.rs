@@ -12,6 +12,7 @@
 //! | `P:{P:cat}:handles` | hash | handle → influencer id (uniqueness) |
 //! | `P:{P:cat}:link:<code>` | hash | a link (influencer_id, destination, campaign_id, disabled, created_ms) |
 //! | `P:{P:cat}:inf:<id>:links` | zset | an influencer's link codes by creation time |
+//! | `P:{P:cat}:links` | zset | every link code by creation time, for the list of all links a page at a time; links created before it are added by the `links_by_time` migration (see `links_index.rs`) |
 //! | `P:{P:cat}:changes` | stream | link and influencer changes, read by every replica to refresh its link cache |
 //! | `P:{P:cat}:changed` | zset | influencer id → time (ms) of the last change to it or one of its links, for a replica that missed trimmed stream entries |
 //! | `P:{P:cat}:salt` | string | secret salt of the unique-visitor hash, shared by all replicas |
@@ -26,7 +27,7 @@
 //! | `P:{P:cs:<n>}:migrate_scratch` | HyperLogLog | an old sketch's bytes for the moment `PFMERGE` takes (set and deleted in one script) |
 //! | `P:{P:i:<id>}:clicks_staged`, `P:{P:l:<code>}:clicks_staged` | hash | click counters moved out of the old counters hash, with `_token`, until added to the count shard |
 //! | `P:{P:cat}:migrate_lease` | string | token of the process migrating, expiring unless renewed |
-//! | `P:{P:cat}:migrations` | hash | migration name → unix ms it finished (`pre_shard_clicks`) |
+//! | `P:{P:cat}:migrations` | hash | migration name → unix ms it finished (`pre_shard_clicks`, `links_by_time`) |
 //! | `P:{P:clk:<space>:<block>}` | string | click records of one id space, 16,384 slots of 18 bytes (see `click_records.rs`), allocated whole; the click id names its block and slot; expires when the attribution window of its last click has passed |
 //! | `P:{P:cat}:coupons` | hash | coupon code (lower case) → influencer id (a code belongs to one influencer) |
 //! | `P:{P:cat}:inf:<id>:coupons` | set | an influencer's coupon codes |
@@ -143,6 +144,10 @@ impl Keys {
 
     pub fn influencer_links(&self, id: &InfluencerId) -> String {
         format!("{}:inf:{id}:links", self.catalog)
+    }
+
+    pub fn links_by_time(&self) -> String {
+        format!("{}:links", self.catalog)
     }
 
     pub fn link_numbers(&self) -> String {

@@ -58,6 +58,7 @@ impl Store {
             .key(keys.influencer_links(&link.influencer_id))
             .key(keys.changes())
             .key(keys.changed_influencers())
+            .key(keys.links_by_time())
             .arg(link.code.as_str())
             .arg(link.created_ms)
             .arg(CHANGES_MAX_LEN)
@@ -143,6 +144,32 @@ impl Store {
     ) -> StoreResult<Page<LinkRecord>> {
         let index = self.keys().influencer_links(influencer);
         self.links_page_in(&index, after, limit, keep).await
+    }
+
+    /// A page of every link that `keep` passes, oldest first, after `after`: from the index of
+    /// every link once it is whole, else (before its migration has run) from every link read
+    /// whole, as before the index (see `links_index.rs`).
+    pub async fn all_links_page(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+        keep: impl Fn(&LinkRecord) -> bool,
+    ) -> StoreResult<Page<LinkRecord>> {
+        if self.links_by_time_ready().await? {
+            let index = self.keys().links_by_time();
+            return self.links_page_in(&index, after, limit, keep).await;
+        }
+        let mut links = self.links().await?;
+        links.retain(keep);
+        Ok(crate::pagination::page_of(
+            links,
+            |l| Cursor {
+                score: l.created_ms,
+                member: l.code.to_string(),
+            },
+            after,
+            limit,
+        ))
     }
 
     /// The same for a campaign's links.

@@ -14,6 +14,7 @@ mod influencers;
 pub mod keys;
 mod lease;
 mod links;
+mod links_index;
 mod migrate;
 mod month_sketches;
 mod orders;

@@ -7,7 +7,7 @@ use crate::helpers::{TestApp, spawn_app};
 
 /// Every page of `path` at `limit`: the items of `field` in the order listed, and the number
 /// of pages.
-async fn pages(app: &TestApp, path: &str, field: &str, limit: usize) -> (Vec<Value>, usize) {
+pub async fn pages(app: &TestApp, path: &str, field: &str, limit: usize) -> (Vec<Value>, usize) {
     let separator = if path.contains('?') { '&' } else { '?' };
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
@@ -33,14 +33,14 @@ async fn pages(app: &TestApp, path: &str, field: &str, limit: usize) -> (Vec<Val
 
 /// The items' `field`, sorted: items created in one millisecond list in id order, not
 /// creation order, so a test compares sets and checks the order apart (`in_time_order`).
-fn sorted(items: &[Value], field: &str) -> Vec<String> {
+pub fn sorted(items: &[Value], field: &str) -> Vec<String> {
     let mut out = strings(items, field);
     out.sort();
     out
 }
 
 /// Whether the items are listed by `created_at`, oldest first.
-fn in_time_order(items: &[Value]) -> bool {
+pub fn in_time_order(items: &[Value]) -> bool {
     let times = strings(items, "created_at");
     times.windows(2).all(|w| w[0] <= w[1])
 }

@@ -25,6 +25,7 @@ mod input_errors;
 mod limits;
 mod link_cache;
 mod links;
+mod links_index;
 mod lists;
 mod migrate;
 mod migrate_command;

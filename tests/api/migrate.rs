@@ -67,7 +67,7 @@ pub async fn wait_for_first_run(app: &TestApp) {
     }
 }
 
-async fn store_of(app: &TestApp) -> Store {
+pub async fn store_of(app: &TestApp) -> Store {
     let settings = test_settings(&app.redis);
     Store::connect(&RedisTarget::of(&settings.redis), "rt")
         .await

@@ -65,7 +65,8 @@ async fn reftrack_migrate_moves_old_counters_into_the_reports_once_and_a_second_
     assert!(first.success, "{}", first.stderr);
     assert_eq!(
         first.stdout,
-        "migrated the click counters of 2 links and influencers, 4 visitor sketches \
+        "every link indexed by creation time (1 looked at)\n\
+         migrated the click counters of 2 links and influencers, 4 visitor sketches \
          (2 year sketches dropped)\n"
     );
     for figures in ["influencer", "link"] {
@@ -78,7 +79,8 @@ async fn reftrack_migrate_moves_old_counters_into_the_reports_once_and_a_second_
     assert!(second.success, "{}", second.stderr);
     assert_eq!(
         second.stdout,
-        "migrated the click counters of 0 links and influencers, 0 visitor sketches \
+        "every link indexed by creation time (1 looked at)\n\
+         migrated the click counters of 0 links and influencers, 0 visitor sketches \
          (0 year sketches dropped)\n"
     );
     assert_eq!(after_second, after_first);

@@ -1,7 +1,7 @@
 -- Creates a link if its code is free and its influencer is active.
 -- KEYS[1] link hash, KEYS[2] influencer hash, KEYS[3] influencer's links zset, KEYS[4] changes stream,
--- KEYS[5] influencers' last-change zset, KEYS[6] (when the link belongs to a campaign) the
--- campaign's links zset
+-- KEYS[5] influencers' last-change zset, KEYS[6] every link's zset, KEYS[7] (when the link
+-- belongs to a campaign) the campaign's links zset
 -- ARGV[1] code, ARGV[2] created_ms, ARGV[3] changes stream max length, ARGV[4..] field, value, ...
 -- The change is appended to the stream and its time (the entry id's milliseconds) noted against
 -- the influencer, so a replica that missed trimmed entries reloads only the influencers changed.
@@ -20,8 +20,9 @@ for i = 4, #ARGV, 2 do
 end
 redis.call('HSET', KEYS[1], 'created_ms', ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-if KEYS[6] then
-  redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1])
+if KEYS[7] then
+  redis.call('ZADD', KEYS[7], ARGV[2], ARGV[1])
 end
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'link', ARGV[1])
 redis.call('ZADD', KEYS[5], string.match(id, '^%d+'), redis.call('HGET', KEYS[1], 'influencer_id'))
