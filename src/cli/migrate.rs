@@ -38,16 +38,32 @@ pub async fn migrate(config: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match store.index_links_by_time(MigrateRun::Again).await {
-        Ok(links) => println!(
-            "every link indexed by creation time ({} looked at)",
-            links.unwrap_or_default()
-        ),
+    // Independent of each other: one failing does not keep the other from running.
+    let indexed = index_links(&store).await;
+    let migrated = migrate_clicks(&store).await;
+    if indexed && migrated {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Adds every link to the index of all links by creation time; whether it finished.
+async fn index_links(store: &Store) -> bool {
+    match store.index_links_by_time().await {
+        Ok(links) => {
+            println!("every link indexed by creation time ({links} looked at)");
+            true
+        }
         Err(e) => {
             eprintln!("error: indexing every link by creation time: {e}");
-            return ExitCode::FAILURE;
+            false
         }
     }
+}
+
+/// Moves the click counters of builds before the count shards; whether it finished.
+async fn migrate_clicks(store: &Store) -> bool {
     match store.migrate_pre_shard_clicks(MigrateRun::Again).await {
         Ok(Migration::Finished(moved)) => {
             println!(
@@ -55,22 +71,22 @@ pub async fn migrate(config: Option<&Path>) -> ExitCode {
                  ({} year sketches dropped)",
                 moved.counters, moved.sketches, moved.year_sketches
             );
-            ExitCode::SUCCESS
+            true
         }
         Ok(Migration::Busy) => {
             eprintln!("error: another process is migrating; try again when it is done");
-            ExitCode::FAILURE
+            false
         }
         Ok(Migration::LeaseLost(_)) => {
             eprintln!(
                 "error: the migration lost its lease part-way (Redis too slow?); run it again"
             );
-            ExitCode::FAILURE
+            false
         }
-        Ok(Migration::AlreadyDone) => ExitCode::SUCCESS,
+        Ok(Migration::AlreadyDone) => true,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            false
         }
     }
 }

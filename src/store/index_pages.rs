@@ -51,7 +51,7 @@ impl Store {
         let mut scanned = 0;
         // The first read is the page and one more (to tell whether another page follows); when
         // members were skipped or refused, each further read is twice the last, up to a chunk.
-        let mut want = (limit + 1).min(CHUNK);
+        let mut want = limit + 1;
         loop {
             let want_now = want.min(MAX_SCANNED - scanned).max(1);
             let (members, exhausted) = self
@@ -133,6 +133,9 @@ impl Store {
     ) -> StoreResult<(Vec<Cursor>, bool)> {
         let min = after.map_or_else(|| "-inf".to_owned(), |a| a.score.to_string());
         let mut offset = 0;
+        // Members of the cursor's score up to its member are passed over in reads that double,
+        // so a long run of one millisecond costs a few round trips, not one per page size.
+        let mut count = count;
         loop {
             let read: Vec<(String, String)> = redis::cmd("ZRANGE")
                 .arg(index)
@@ -160,6 +163,7 @@ impl Store {
                 return Ok((members, exhausted));
             }
             offset += count;
+            count = (count * 2).min(CHUNK).max(count);
         }
     }
 }

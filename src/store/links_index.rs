@@ -6,11 +6,10 @@
 //! read a thousand members at a time, is added to it with the same scores, and the migration
 //! is recorded done. Adding a link twice changes nothing, so runs need no lease and a run cut
 //! short is simply run again. Until a run has finished, the list of all links reads every
-//! link instead, as builds before it did, so it never misses one; a link an older replica
-//! creates after the run (during a rolling upgrade) is missing from the list until
-//! `reftrack migrate` runs again.
+//! link instead, as builds before it did, so it never misses one. Every start runs it (see
+//! `startup`), so a link an older replica creates during a rolling upgrade is added when the
+//! newer replicas after it start; `reftrack migrate` runs it without a restart.
 
-use super::migrate::MigrateRun;
 use super::{Store, StoreResult};
 use crate::domain::InfluencerId;
 
@@ -30,13 +29,9 @@ impl Store {
             .await?)
     }
 
-    /// Adds every influencer's links to the index of every link, unless `run` is
-    /// [`MigrateRun::Once`] and a run has finished; the links added (already there or not),
-    /// or `None` when it had been done.
-    pub async fn index_links_by_time(&self, run: MigrateRun) -> StoreResult<Option<u64>> {
-        if run == MigrateRun::Once && self.links_by_time_ready().await? {
-            return Ok(None);
-        }
+    /// Adds every influencer's links to the index of every link and records the index whole;
+    /// the links looked at (already there or not).
+    pub async fn index_links_by_time(&self) -> StoreResult<u64> {
         let keys = self.keys();
         let index = keys.links_by_time();
         let mut added = 0_u64;
@@ -75,6 +70,6 @@ impl Store {
             .arg(chrono::Utc::now().timestamp_millis())
             .query_async(&mut self.conn())
             .await?;
-        Ok(Some(added))
+        Ok(added)
     }
 }

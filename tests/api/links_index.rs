@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use redis::Commands;
-use reftrack::store::MigrateRun;
 
 use crate::helpers::{TestApp, spawn_app};
 use crate::lists::{in_time_order, pages, sorted};
@@ -83,11 +82,10 @@ async fn links_an_older_build_created_are_listed_before_and_after_the_migration_
     let _: () = redis.hdel(MIGRATIONS, "links_by_time").unwrap();
     let store = store_of(&app).await;
 
-    // Act: list them; run the migration as a start does, twice; list them again.
+    // Act: list them; run the migration as a start does; list them again.
     let (before, _) = pages(&app, "/api/v1/links", "links", 10).await;
     let (read_before, _) = first_page_reads(&app, 5).await;
-    let first = store.index_links_by_time(MigrateRun::Once).await.unwrap();
-    let second = store.index_links_by_time(MigrateRun::Once).await.unwrap();
+    let looked_at = store.index_links_by_time().await.unwrap();
     let (after, _) = pages(&app, "/api/v1/links", "links", 10).await;
     let (read_after, _) = first_page_reads(&app, 5).await;
 
@@ -96,11 +94,43 @@ async fn links_an_older_build_created_are_listed_before_and_after_the_migration_
         assert_eq!(sorted(listed, "code"), codes);
         assert!(in_time_order(listed));
     }
-    assert_eq!(first, Some(30));
-    assert_eq!(
-        second, None,
-        "a finished migration does not run again at a start"
-    );
+    assert_eq!(looked_at, 30);
     assert_eq!(read_before, 30, "before the index, every link is read");
     assert_eq!(read_after, 6, "with the index, a page and one more");
+}
+
+#[tokio::test]
+async fn a_link_an_older_replica_creates_after_the_index_is_whole_is_listed_after_the_next_start() {
+    // Arrange: the index whole, then a link created as an older replica does, into its
+    // influencer's index alone (it is not in the index of all links).
+    let app = spawn_app().await;
+    wait_for_index(&app).await;
+    let codes = links_of_two(&app, 3).await;
+    let mut redis = app.redis.connection();
+    let _: () = redis.zrem(LINKS_BY_TIME, &codes[0]).unwrap();
+    let (missing, _) = pages(&app, "/api/v1/links", "links", 10).await;
+
+    // Act: a newer replica starts (every start indexes every link).
+    let _replica = app.replica().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis
+        .zscore::<_, _, Option<f64>>(LINKS_BY_TIME, &codes[0])
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the start never indexed the link"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (listed, _) = pages(&app, "/api/v1/links", "links", 10).await;
+
+    // Assert
+    assert_eq!(
+        missing.len(),
+        5,
+        "the older replica's link is missing from the index"
+    );
+    assert_eq!(sorted(&listed, "code"), codes);
 }
