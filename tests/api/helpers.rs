@@ -88,6 +88,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The tests' HTTP client: redirects are answers to check, not to follow; and a pooled
+/// connection is dropped after a second idle, well before the server closes one (a kept-alive
+/// connection idle for `http.header_timeout_secs`, 5 s): a request sent on a connection the
+/// server is closing fails with `IncompleteMessage`, which a test would take for the server's
+/// fault.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(1))
+        .build()
+        .expect("HTTP client")
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_on(TestRedis::start(), configure).await
 }
@@ -106,10 +119,7 @@ pub async fn spawn_app_on(redis: TestRedis, configure: impl FnOnce(&mut Settings
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("HTTP client");
+    let client = http_client();
     TestApp {
         address,
         metrics_address,

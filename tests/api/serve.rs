@@ -95,10 +95,7 @@ pub async fn create_link(client: &reqwest::Client, base: &str, token: &str) -> (
 }
 
 pub fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    crate::helpers::http_client()
 }
 
 #[tokio::test]
