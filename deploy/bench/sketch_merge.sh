@@ -36,9 +36,12 @@ recorded=$(date -u -d '3 days ago' +%Y-%m-%d)
 # The last settled day (as sketch_merger::settled_through, in UTC): yesterday from 01:00.
 settled=$(date -u -d '1 hour ago 1 day ago' +%Y-%m-%d)
 
-python3 - "$INFLUENCERS" "$LINKS_PER" "$ACTIVE_PCT" "$sketch_day" "$recorded" >"$work/seed.redis" <<'PY'
+# The seed also names, in check.txt, the month sketches of an active link and influencer,
+# which the merge must fill.
+python3 - "$INFLUENCERS" "$LINKS_PER" "$ACTIVE_PCT" "$sketch_day" "$recorded" "$work/check.txt" >"$work/seed.redis" <<'PY'
 import sys
 influencers, links_per, active_pct, day, recorded = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+check = sys.argv[6]
 out = sys.stdout
 def resp(*parts):
     out.write("*%d\r\n" % len(parts) + "".join("$%d\r\n%s\r\n" % (len(p.encode()), p) for p in parts))
@@ -73,6 +76,9 @@ for i in range(influencers):
 if numbers:
     resp("HSET", f"{catalog}:link_numbers", *numbers)
 resp("SET", f"{catalog}:sketches_merged", recorded)
+with open(check, "w") as f:
+    for kind, name in (("l", "sm0x0"), ("i", "inf_bench00000000")):
+        f.write(f"rt:{{rt:cs:{shard(kind, name)}}}:uniq:{kind}:{name}:m:{day[:6]}\n")
 PY
 redis-cli -s "$redis_sock" --pipe <"$work/seed.redis" >/dev/null
 echo "seeded $INFLUENCERS influencers, $((INFLUENCERS * LINKS_PER)) links, day sketches for ${ACTIVE_PCT}% of them on $sketch_day; merged through $recorded" >&2
@@ -101,19 +107,6 @@ redis_ticks=$(( $(cpu_ticks "$redis_pid") - redis0 ))
 server_ticks=$(cpu_ticks "$rt_pid")
 days=$(( ( $(date -u -d "$settled" +%s) - $(date -u -d "$recorded" +%s) ) / 86400 ))
 
-month=${sketch_day:0:6}
-python3 - "$INFLUENCERS" "$LINKS_PER" "$month" >"$work/check.txt" <<'PY'
-import sys
-influencers, links_per, month = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-def shard(kind, name):
-    h = 0xcbf29ce484222325
-    for b in f"{kind}:{name}".encode():
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h % 16
-code = "sm0x0"
-print(f"rt:{{rt:cs:{shard('l', code)}}}:uniq:l:{code}:m:{month}")
-print(f"rt:{{rt:cs:{shard('i', 'inf_bench00000000')}}}:uniq:i:inf_bench00000000:m:{month}")
-PY
 for key in $(cat "$work/check.txt"); do
   n=$(redis-cli -s "$redis_sock" --raw pfcount "$key")
   [ "$n" = 20 ] || { echo "FAIL: $key counts $n visitors, not 20" >&2; exit 1; }
