@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::de::string_list;
-use super::{ConfigError, check_range, invalid};
+use super::{ConfigError, invalid};
 use crate::domain::{AttributionPriority, Flag};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -14,11 +14,15 @@ use crate::domain::{AttributionPriority, Flag};
 pub struct AttributionSettings {
     #[serde(deserialize_with = "super::de::priority")]
     pub priority: AttributionPriority,
+    #[serde(deserialize_with = "super::de::whole::<0, 86_400, _, _>")]
     pub clock_skew_secs: u32,
+    #[serde(deserialize_with = "super::de::whole::<1, 720, _, _>")]
     pub pending_click_hours: u32,
+    #[serde(deserialize_with = "super::de::whole::<50, 60_000, _, _>")]
     pub pending_sweep_ms: u64,
     #[serde(deserialize_with = "string_list")]
     pub coupon_sites: Vec<String>,
+    #[serde(deserialize_with = "super::de::whole::<1, 1_000_000, _, _>")]
     pub coupon_spike_orders: u32,
     #[serde(deserialize_with = "string_list")]
     pub held_flags: Vec<String>,
@@ -26,30 +30,6 @@ pub struct AttributionSettings {
 
 impl AttributionSettings {
     pub(super) fn check(&self) -> Result<(), ConfigError> {
-        check_range(
-            "attribution.clock_skew_secs",
-            u64::from(self.clock_skew_secs),
-            0,
-            86_400,
-        )?;
-        check_range(
-            "attribution.pending_click_hours",
-            u64::from(self.pending_click_hours),
-            1,
-            720,
-        )?;
-        check_range(
-            "attribution.pending_sweep_ms",
-            self.pending_sweep_ms,
-            50,
-            60_000,
-        )?;
-        check_range(
-            "attribution.coupon_spike_orders",
-            u64::from(self.coupon_spike_orders),
-            1,
-            1_000_000,
-        )?;
         if let Some(bad) = self.held_flags.iter().find(|f| Flag::parse(f).is_none()) {
             return Err(invalid(
                 "attribution.held_flags",

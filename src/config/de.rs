@@ -2,7 +2,7 @@
 //! given and what is allowed (the configuration loader adds the key), never a Rust type name.
 
 use std::net::{SocketAddr, ToSocketAddrs as _};
-use std::num::NonZeroU64;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 
 use chrono_tz::Tz;
 use ipnet::IpNet;
@@ -44,19 +44,144 @@ pub(super) fn secret_list<'de, D: serde::Deserializer<'de>>(
         .collect())
 }
 
-/// A count or duration that must be at least 1, refused in those words (serde's own message
-/// for a zero names the Rust type).
-pub(super) fn at_least_one<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+/// A whole number from `MIN` to `MAX` (`MAX` = `u64::MAX`: "at least `MIN`"), refused in
+/// those words with what was given. Any number or numeric text is read first and then
+/// checked, so a negative number, or one too large for the setting's Rust type (5000000000
+/// for a `u32`), gets the same message as one just past its range, not serde's, which names
+/// the type (`expected u32`). Times and sizes have upper bounds as well: a value far past any
+/// sensible one (a flush interval of 2^64 ms) would not mean "never", it would overflow the
+/// clock arithmetic that uses it and stop the task at start-up.
+pub(super) fn whole<'de, const MIN: u64, const MAX: u64, D, T>(
+    deserializer: D,
+) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: TryFrom<NonZeroU64>,
+    T: FromWhole,
 {
-    let n = u64::deserialize(deserializer)?;
-    let at_least_one = NonZeroU64::new(n)
-        .ok_or_else(|| serde::de::Error::custom("0 is not allowed: it must be at least 1"))?;
-    T::try_from(at_least_one)
-        .map_err(|_| serde::de::Error::custom(format!("{n} is larger than this setting allows")))
+    let allowed = range_words(MIN, MAX);
+    let given = deserializer.deserialize_any(WholeVisitor { allowed: &allowed })?;
+    given
+        .value
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|n| (MIN..=MAX).contains(n))
+        .and_then(T::from_whole)
+        .ok_or_else(|| D::Error::custom(format!("must be {allowed}; got {}", given.text)))
 }
+
+/// A whole number read as [`whole`] reads it, for a setting that allows a few values rather
+/// than a range (`allowed` names them).
+pub(super) fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    allowed: &str,
+) -> Result<Whole, D::Error> {
+    deserializer.deserialize_any(WholeVisitor { allowed })
+}
+
+/// "`min` to `max`", or "at least `min`" for a range open upwards.
+pub(super) fn range_words(min: u64, max: u64) -> String {
+    if max == u64::MAX {
+        format!("at least {min}")
+    } else {
+        format!("{min} to {max}")
+    }
+}
+
+/// A whole number as given: its value, when it fits an `i128`, and its text for messages.
+#[derive(Debug)]
+pub(super) struct Whole {
+    pub(super) value: Option<i128>,
+    pub(super) text: String,
+}
+
+impl Whole {
+    fn of(value: i128) -> Self {
+        Self {
+            value: Some(value),
+            text: value.to_string(),
+        }
+    }
+}
+
+struct WholeVisitor<'a> {
+    allowed: &'a str,
+}
+
+impl WholeVisitor<'_> {
+    fn refuse<E: serde::de::Error>(&self, given: impl std::fmt::Display) -> E {
+        E::custom(format!(
+            "got {given}, expected a whole number, {}",
+            self.allowed
+        ))
+    }
+}
+
+impl serde::de::Visitor<'_> for WholeVisitor<'_> {
+    type Value = Whole;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a whole number, {}", self.allowed)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Whole, E> {
+        Ok(Whole::of(v.into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Whole, E> {
+        Ok(Whole::of(v.into()))
+    }
+
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Whole, E> {
+        Ok(Whole::of(v))
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Whole, E> {
+        Ok(Whole {
+            value: i128::try_from(v).ok(),
+            text: v.to_string(),
+        })
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Whole, E> {
+        Err(self.refuse(v))
+    }
+
+    /// The environment's values are text: digits are a number however many there are (too
+    /// many for any setting is a number out of range, said so), anything else is refused.
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Whole, E> {
+        let text = v.trim();
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.refuse(format_args!("'{v}'")));
+        }
+        Ok(Whole {
+            value: text.parse().ok(),
+            text: text.to_owned(),
+        })
+    }
+}
+
+/// The types a whole-number setting is kept in: the conversion fails (and the value is
+/// refused as out of range) only where a range is wider than its type.
+pub(super) trait FromWhole: Sized {
+    fn from_whole(n: u64) -> Option<Self>;
+}
+
+macro_rules! from_whole {
+    ($($plain:ty),* ; $($nonzero:ty : $inner:ty),*) => {
+        $(impl FromWhole for $plain {
+            fn from_whole(n: u64) -> Option<Self> {
+                Self::try_from(n).ok()
+            }
+        })*
+        $(impl FromWhole for $nonzero {
+            fn from_whole(n: u64) -> Option<Self> {
+                Self::new(<$inner>::try_from(n).ok()?)
+            }
+        })*
+    };
+}
+
+from_whole!(u32, u64, usize, i64; NonZeroU32: u32, NonZeroU64: u64, NonZeroUsize: usize);
 
 /// An IANA time zone name (`Europe/Berlin`).
 pub(super) fn time_zone<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {

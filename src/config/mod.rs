@@ -68,24 +68,6 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Refuses `value` outside `min..=max`, saying the range and what was given (a range open
-/// upwards, `max` = `u64::MAX`, says "at least").
-fn check_range(key: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
-    if (min..=max).contains(&value) {
-        return Ok(());
-    }
-    let allowed = if max == u64::MAX {
-        format!("at least {min}")
-    } else {
-        format!("{min} to {max}")
-    };
-    Err(invalid(key, format!("must be {allowed}; got {value}")))
-}
-
-fn to_u64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -106,14 +88,21 @@ pub struct HttpSettings {
     #[serde(deserialize_with = "de::bind_address")]
     pub bind: SocketAddr,
     pub public_url: String,
+    /// 0: one worker per core. Each worker is a thread with its own connections; past a
+    /// thousand they only cost memory and context switches.
+    #[serde(deserialize_with = "de::whole::<0, 1_024, _, _>")]
     pub workers: usize,
     pub redirect_status: RedirectStatus,
     pub forward_query: bool,
     #[serde(deserialize_with = "de::cidr_list")]
     pub trusted_proxies: Vec<IpNet>,
+    #[serde(deserialize_with = "de::whole::<0, 3_600, _, _>")]
     pub shutdown_timeout_secs: u64,
+    #[serde(deserialize_with = "de::whole::<1, 300, _, _>")]
     pub header_timeout_secs: u64,
+    #[serde(deserialize_with = "de::whole::<1, 3_600, _, _>")]
     pub body_timeout_secs: u64,
+    #[serde(deserialize_with = "de::whole::<1, 1_000_000, _, _>")]
     pub max_connections_per_worker: usize,
     /// Where `/metrics` is served instead of `bind`; `None`: on `bind`.
     #[serde(deserialize_with = "de::optional_bind_address")]
@@ -122,10 +111,14 @@ pub struct HttpSettings {
     /// threads of their own; `None`: on `bind`, beside the redirects.
     #[serde(deserialize_with = "de::optional_bind_address")]
     pub api_bind: Option<SocketAddr>,
-    /// Worker threads of the `api_bind` listener.
+    /// Worker threads of the `api_bind` listener. It serves the admin calls and webhooks of a
+    /// few operators and shops, not the public: more threads than 64 only take memory and
+    /// descriptors.
+    #[serde(deserialize_with = "de::whole::<1, 64, _, _>")]
     pub api_workers: usize,
     /// With `api_bind`: how many nice steps (0 to 19) below the API's threads the redirect
     /// workers and the click flusher run, so a saturated core serves the API first.
+    #[serde(deserialize_with = "de::whole::<0, 19, _, _>")]
     pub redirect_nice: u32,
     /// Where `/` redirects; empty: a small page pointing to `/dashboard`.
     pub home_url: String,
@@ -139,8 +132,10 @@ pub struct RedisSettings {
     pub cluster: bool,
     pub data_dir: PathBuf,
     pub key_prefix: String,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 60_000, _, _>")]
     pub timeout_ms: NonZeroU64,
+    /// WAIT for more replicas than any deployment has would fail every write.
+    #[serde(deserialize_with = "de::whole::<0, 100, _, _>")]
     pub wait_replicas: u32,
     /// PEM file of the certificate authorities a `rediss://` server's certificate is checked
     /// against; empty: the system's.
@@ -158,19 +153,23 @@ pub struct AdminSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClickSettings {
+    #[serde(deserialize_with = "de::whole::<1, 365, _, _>")]
     pub attribution_window_days: u32,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 3_600_000, _, _>")]
     pub flush_interval_ms: NonZeroU64,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 60_000, _, _>")]
     pub count_interval_ms: NonZeroU64,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 60_000, _, _>")]
     pub max_count_interval_ms: NonZeroU64,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 1_000_000, _, _>")]
     pub max_batch: NonZeroUsize,
+    #[serde(deserialize_with = "de::whole::<1, 100_000_000, _, _>")]
     pub buffer_capacity: usize,
     pub durable_redirects: bool,
+    #[serde(deserialize_with = "de::whole::<0, 60_000, _, _>")]
     pub durable_timeout_ms: u64,
     pub spool_dir: PathBuf,
+    #[serde(deserialize_with = "de::whole::<1_048_576, { u64::MAX }, _, _>")]
     pub spool_max_bytes: u64,
 }
 
@@ -180,7 +179,9 @@ pub struct ReportSettings {
     #[serde(deserialize_with = "de::time_zone")]
     pub time_zone: Tz,
     pub currency: Currency,
+    #[serde(deserialize_with = "de::whole::<1, 1_024, _, _>")]
     pub max_concurrent: usize,
+    #[serde(deserialize_with = "de::whole::<0, 60_000, _, _>")]
     pub queue_wait_ms: u64,
 }
 
@@ -191,22 +192,26 @@ pub struct WebhookSettings {
     pub woocommerce_secret: SecretString,
     pub stripe_secret: SecretString,
     pub generic_secret: SecretString,
+    #[serde(deserialize_with = "de::whole::<1, 86_400, _, _>")]
     pub tolerance_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FraudSettings {
+    #[serde(deserialize_with = "de::whole::<0, 86_400, _, _>")]
     pub repeat_window_secs: u32,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 86_400, _, _>")]
     pub burst_window_secs: NonZeroU32,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 1_000_000, _, _>")]
     pub burst_max_clicks: NonZeroU32,
+    #[serde(deserialize_with = "de::whole::<1, 86_400, _, _>")]
     pub address_burst_window_secs: u32,
+    #[serde(deserialize_with = "de::whole::<0, 1_000_000, _, _>")]
     pub address_burst_max_clicks: u32,
     #[serde(deserialize_with = "de::cidr_list")]
     pub address_burst_exempt: Vec<IpNet>,
-    #[serde(deserialize_with = "de::at_least_one")]
+    #[serde(deserialize_with = "de::whole::<1, 100_000_000, _, _>")]
     pub tracked_clients: NonZeroUsize,
 }
 
@@ -238,11 +243,13 @@ impl RedirectStatus {
 
 impl<'de> Deserialize<'de> for RedirectStatus {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match u16::deserialize(deserializer)? {
-            302 => Ok(Self::Found),
-            307 => Ok(Self::TemporaryRedirect),
-            other => Err(serde::de::Error::custom(format!(
-                "{other} is not a redirect reftrack answers with; use 302 or 307"
+        let given = de::whole_number(deserializer, "302 or 307")?;
+        match given.value {
+            Some(302) => Ok(Self::Found),
+            Some(307) => Ok(Self::TemporaryRedirect),
+            _ => Err(serde::de::Error::custom(format!(
+                "{} is not a redirect reftrack answers with; use 302 or 307",
+                given.text
             ))),
         }
     }
@@ -402,16 +409,6 @@ impl ReportSettings {
     /// How long a report waits for a free slot before it is answered 503 `busy`.
     pub fn queue_wait(&self) -> Duration {
         Duration::from_millis(self.queue_wait_ms)
-    }
-
-    fn check_limits(&self) -> Result<(), ConfigError> {
-        check_range(
-            "reports.max_concurrent",
-            to_u64(self.max_concurrent),
-            1,
-            1024,
-        )?;
-        check_range("reports.queue_wait_ms", self.queue_wait_ms, 0, 60_000)
     }
 }
 

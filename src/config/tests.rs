@@ -194,7 +194,7 @@ fn settings_that_must_be_at_least_one_say_so_without_naming_a_rust_type() {
     ] {
         let message = load(&[(variable, "0")]).unwrap_err().to_string();
         assert!(
-            message.contains("at least 1") && message.contains(key),
+            message.contains("must be 1 to") && message.contains(key),
             "{message}"
         );
         assert!(

@@ -1,10 +1,12 @@
 //! Every setting checked once, at load: a value out of range is refused with its key, what
-//! was given and what is allowed, before anything starts.
+//! was given and what is allowed, before anything starts. Numbers are checked against their
+//! ranges as they are read (`de::whole`, the range written on each field); what is left here
+//! are text formats and rules between settings.
 
 use secrecy::ExposeSecret;
 use url::Url;
 
-use super::{ConfigError, HttpSettings, Settings, check_range, invalid, to_u64};
+use super::{ConfigError, HttpSettings, Settings, invalid};
 
 impl Settings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
@@ -24,15 +26,8 @@ impl Settings {
                 ));
             }
         }
-        self.http.validate()?;
+        self.http.check_api_bind()?;
         self.redis.validate_url()?;
-        // WAIT for more replicas than any deployment has would fail every write.
-        check_range(
-            "redis.wait_replicas",
-            u64::from(self.redis.wait_replicas),
-            0,
-            100,
-        )?;
         if self.redis.key_prefix.is_empty()
             || !self
                 .redis
@@ -63,7 +58,6 @@ impl Settings {
                 "each token must be at least 16 characters",
             ));
         }
-        self.check_time_and_size_bounds()?;
         if self.clicks.buffer_capacity < self.clicks.max_batch.get() {
             return Err(invalid(
                 "clicks.buffer_capacity",
@@ -73,149 +67,15 @@ impl Settings {
                 ),
             ));
         }
-        self.reports.check_limits()?;
         self.attribution.check()?;
-        let tolerance = self.webhooks.tolerance_secs;
-        if !(1..=86_400).contains(&tolerance) {
-            return Err(invalid(
-                "webhooks.tolerance_secs",
-                format!("must be 1 to 86400; got {tolerance}"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl Settings {
-    /// Every number with a range, refused with its key, its range and what was given. Times
-    /// and sizes have upper bounds as well: a value far past any sensible one (a flush
-    /// interval of 2^64 ms) would not mean "never", it would overflow the clock arithmetic
-    /// that uses it and stop the task at start-up; a count interval is also the counts a
-    /// crash can lose.
-    fn check_time_and_size_bounds(&self) -> Result<(), ConfigError> {
-        let bounds: [(&str, u64, u64, u64); 16] = [
-            (
-                "http.header_timeout_secs",
-                self.http.header_timeout_secs,
-                1,
-                300,
-            ),
-            (
-                "http.body_timeout_secs",
-                self.http.body_timeout_secs,
-                1,
-                3_600,
-            ),
-            (
-                "http.max_connections_per_worker",
-                to_u64(self.http.max_connections_per_worker),
-                1,
-                1_000_000,
-            ),
-            (
-                "clicks.attribution_window_days",
-                u64::from(self.clicks.attribution_window_days),
-                1,
-                365,
-            ),
-            (
-                "clicks.spool_max_bytes",
-                self.clicks.spool_max_bytes,
-                1024 * 1024,
-                u64::MAX,
-            ),
-            (
-                "clicks.count_interval_ms",
-                self.clicks.count_interval_ms.get(),
-                1,
-                60_000,
-            ),
-            (
-                "clicks.max_count_interval_ms",
-                self.clicks.max_count_interval_ms.get(),
-                1,
-                60_000,
-            ),
-            (
-                "fraud.address_burst_window_secs",
-                u64::from(self.fraud.address_burst_window_secs),
-                1,
-                86_400,
-            ),
-            (
-                "http.shutdown_timeout_secs",
-                self.http.shutdown_timeout_secs,
-                0,
-                3_600,
-            ),
-            ("redis.timeout_ms", self.redis.timeout_ms.get(), 1, 60_000),
-            (
-                "clicks.flush_interval_ms",
-                self.clicks.flush_interval_ms.get(),
-                1,
-                3_600_000,
-            ),
-            (
-                "clicks.durable_timeout_ms",
-                self.clicks.durable_timeout_ms,
-                0,
-                60_000,
-            ),
-            (
-                "clicks.buffer_capacity",
-                to_u64(self.clicks.buffer_capacity),
-                1,
-                100_000_000,
-            ),
-            (
-                "fraud.repeat_window_secs",
-                u64::from(self.fraud.repeat_window_secs),
-                0,
-                86_400,
-            ),
-            (
-                "fraud.burst_window_secs",
-                u64::from(self.fraud.burst_window_secs.get()),
-                1,
-                86_400,
-            ),
-            (
-                "fraud.tracked_clients",
-                to_u64(self.fraud.tracked_clients.get()),
-                1,
-                100_000_000,
-            ),
-        ];
-        for (key, value, min, max) in bounds {
-            check_range(key, value, min, max)?;
-        }
         Ok(())
     }
 }
 
 impl HttpSettings {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        // 0: one worker per core. Each worker is a thread with its own connections; past a
-        // thousand they only cost memory and context switches.
-        check_range("http.workers", to_u64(self.workers), 0, 1_024)?;
-        check_range(
-            "http.api_workers",
-            to_u64(self.api_workers),
-            1,
-            to_u64(API_WORKERS_MAX),
-        )?;
-        check_range(
-            "http.redirect_nice",
-            u64::from(self.redirect_nice),
-            0,
-            u64::from(REDIRECT_NICE_MAX),
-        )?;
-        self.check_api_bind()
-    }
-
     /// Two listeners on one address would fail at start-up with only "address in use"; port 0
     /// (any free port) may repeat.
-    fn check_api_bind(&self) -> Result<(), ConfigError> {
+    pub(super) fn check_api_bind(&self) -> Result<(), ConfigError> {
         let Some(api) = self.api_bind.filter(|a| a.port() != 0) else {
             return Ok(());
         };
@@ -233,9 +93,3 @@ impl HttpSettings {
         Ok(())
     }
 }
-
-/// The API listener serves the admin calls and webhooks of a few operators and shops, not the
-/// public: more threads than this only take memory and descriptors.
-const API_WORKERS_MAX: usize = 64;
-/// The nice steps between the highest priority and the lowest.
-const REDIRECT_NICE_MAX: u32 = 19;

@@ -1,6 +1,7 @@
 //! Numbers out of their range: every one refused with its key, its range and what was given.
 
 use super::load;
+use crate::config::DEFAULTS;
 
 #[test]
 fn times_and_sizes_far_past_any_sensible_value_are_refused_with_their_key_and_range() {
@@ -196,5 +197,65 @@ fn every_setting_out_of_its_range_is_refused_with_its_key_its_range_and_what_was
             err.contains(key) && err.contains(allowed) && given,
             "{var}={value}: {err}"
         );
+    }
+}
+
+/// Every whole-number setting of the defaults file: its key (`section.name`) and variable.
+fn whole_number_settings() -> Vec<(String, String)> {
+    let mut section = "";
+    let mut settings = Vec::new();
+    for line in DEFAULTS.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name;
+        } else if let Some((name, value)) = line.split_once(" = ")
+            && value.parse::<i64>().is_ok()
+        {
+            settings.push((
+                format!("{section}.{name}"),
+                format!("REFTRACK_{section}__{name}").to_uppercase(),
+            ));
+        }
+    }
+    settings
+}
+
+#[test]
+fn every_whole_number_setting_refuses_negatives_fractions_and_numbers_too_large_for_its_type_in_words()
+ {
+    let settings = whole_number_settings();
+    assert!(settings.len() >= 30, "{settings:?}");
+    let too_large = [
+        "4294967296",
+        "18446744073709551616",
+        "99999999999999999999999999999999999999999",
+    ];
+    for (key, var) in &settings {
+        for value in too_large.iter().chain(&["-1", "1.5", "ten", ""]) {
+            let Err(err) = load(&[(var.as_str(), value)]) else {
+                assert_eq!(
+                    (key.as_str(), *value),
+                    ("clicks.spool_max_bytes", "4294967296"),
+                    "only a size in bytes allows 2^32"
+                );
+                continue;
+            };
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!("configuration key {key}: ")),
+                "{var}={value}: {message}"
+            );
+            assert!(message.contains(value), "{var}={value}: {message}");
+            if too_large.contains(value) || *value == "-1" {
+                assert!(
+                    message.contains("must be") || message.contains("use 302 or 307"),
+                    "{var}={value}: {message}"
+                );
+            }
+            for rust in [
+                "u16", "u32", "u64", "usize", "i64", "i128", "NonZero", "integer",
+            ] {
+                assert!(!message.contains(rust), "{var}={value}: {message}");
+            }
+        }
     }
 }
