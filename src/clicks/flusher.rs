@@ -31,7 +31,7 @@ use super::count_schedule::{CountSchedule, Held};
 use super::spool::{Dropped, Spool};
 use crate::config::ClickSettings;
 use crate::domain::random_string;
-use crate::metrics::RedisOperation;
+use crate::metrics::{CorruptKind, RedisOperation};
 use crate::store::{ClickBatch, ClickSums, Store};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
@@ -389,7 +389,16 @@ impl Flusher {
             .write_clicks(batch, self.window_days, &codes, self.today())
             .await
         {
-            Ok(()) => {
+            Ok(refused) => {
+                for counter in &refused {
+                    metrics.corrupt_record(CorruptKind::Counter);
+                    tracing::error!(
+                        key = %counter.key,
+                        field = %counter.field,
+                        "a click counter refused its increment (not an integer, or at the end of \
+                         its range); its clicks of this batch were not counted there, the rest were"
+                    );
+                }
                 if self.registered.len() + new_links.len() > MAX_REGISTERED {
                     self.registered.clear();
                 }

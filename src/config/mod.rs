@@ -203,11 +203,11 @@ pub struct FraudSettings {
     pub repeat_window_secs: u32,
     #[serde(deserialize_with = "de::whole::<1, 86_400, _, _>")]
     pub burst_window_secs: NonZeroU32,
-    #[serde(deserialize_with = "de::whole::<1, 1_000_000, _, _>")]
+    #[serde(deserialize_with = "de::whole::<1, 1_000_000_000, _, _>")]
     pub burst_max_clicks: NonZeroU32,
     #[serde(deserialize_with = "de::whole::<1, 86_400, _, _>")]
     pub address_burst_window_secs: u32,
-    #[serde(deserialize_with = "de::whole::<0, 1_000_000, _, _>")]
+    #[serde(deserialize_with = "de::whole::<0, 1_000_000_000, _, _>")]
     pub address_burst_max_clicks: u32,
     #[serde(deserialize_with = "de::cidr_list")]
     pub address_burst_exempt: Vec<IpNet>,

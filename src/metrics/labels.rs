@@ -126,15 +126,18 @@ pub enum CorruptKind {
     Counter,
     /// An order record whose state does not decode.
     Order,
+    /// A click record an order names whose link is unknown or malformed.
+    Click,
 }
 
 impl CorruptKind {
-    pub(super) const ALL: [Self; 2] = [Self::Counter, Self::Order];
+    pub(super) const ALL: [Self; 3] = [Self::Counter, Self::Order, Self::Click];
 
     pub(super) fn label(self) -> &'static str {
         match self {
             Self::Counter => "counter",
             Self::Order => "order",
+            Self::Click => "click",
         }
     }
 }

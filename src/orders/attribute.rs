@@ -5,10 +5,50 @@
 use super::OrderIntake;
 use crate::domain::{
     AttributedBy, Attribution, ClickId, CouponCode, Evidence, OrderFacts, OrderKey, Review,
+    SeenClick,
 };
+use crate::metrics::CorruptKind;
 use crate::store::StoreError;
 
+/// What the store holds for an order's click id.
+pub(super) enum FoundClick {
+    Seen(SeenClick),
+    /// No record (yet): the click may still be in a batch, a spool or another replica.
+    Absent,
+    /// A record that cannot be read (its link unknown or its code malformed).
+    Unreadable,
+}
+
+impl FoundClick {
+    pub(super) fn seen(self) -> Option<SeenClick> {
+        match self {
+            Self::Seen(click) => Some(click),
+            Self::Absent | Self::Unreadable => None,
+        }
+    }
+}
+
 impl OrderIntake {
+    /// The click `id` names. A record that cannot be read is counted, logged and attributed
+    /// as no click, without waiting for it: the order goes by what else it carries rather
+    /// than being answered 500 on every retry of the shop.
+    pub(super) async fn find_click(&self, id: &ClickId) -> Result<FoundClick, StoreError> {
+        match self.store.click(id).await {
+            Ok(Some(click)) => Ok(FoundClick::Seen(click)),
+            Ok(None) => Ok(FoundClick::Absent),
+            Err(StoreError::Corrupt { key, problem }) => {
+                self.metrics.corrupt_record(CorruptKind::Click);
+                tracing::warn!(
+                    %key,
+                    %problem,
+                    "a click record could not be read; its order is attributed without it"
+                );
+                Ok(FoundClick::Unreadable)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Decides who earns the order `key` from its click and coupons at `now_ms`, and fixes the
     /// commission. With `may_wait`, an order naming a click id of reftrack's own format whose
     /// record is not (yet) in Redis is pending instead: its click may still be in a batch, a
@@ -23,11 +63,13 @@ impl OrderIntake {
         let store = &self.store;
         let policy = self.policy;
         let click_id = facts.click_id.as_deref().and_then(ClickId::parse);
-        let click = match &click_id {
-            Some(id) => store.click(id).await?,
-            None => None,
+        let found = match &click_id {
+            Some(id) => self.find_click(id).await?,
+            None => FoundClick::Absent,
         };
-        if let (Some(id), None, true) = (&click_id, &click, may_wait) {
+        let waits = may_wait && matches!(found, FoundClick::Absent);
+        let click = found.seen();
+        if let (Some(id), true) = (&click_id, waits) {
             let until = now_ms.saturating_add(self.trust.pending_wait_ms);
             return Ok(Attribution::pending(id.to_string(), until));
         }

@@ -178,7 +178,8 @@ impl OrderIntake {
 impl OrderIntake {
     /// An order's record and revision, counting a damaged record in the metrics. A damaged
     /// record is never folded into: the delivery is answered 500 and the shop retries until
-    /// an operator repairs or removes the record.
+    /// an operator repairs the record. Not removes it: a new record would start again at
+    /// revision 1, below what its owners' counters applied, and without its former owners.
     pub(super) async fn read(
         &self,
         key: &crate::domain::OrderKey,

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::OrderIntake;
+use super::attribute::FoundClick;
 use super::ingest::{IngestError, MAX_ATTEMPTS, label, pause};
 use crate::domain::{Actor, ChangeBy, ChangeKind, ClickId, OrderKey};
 
@@ -63,12 +64,14 @@ impl OrderIntake {
                 return Ok(Settled::Done);
             };
             let now = Utc::now().timestamp_millis();
-            let click = match pending.click_id.as_deref().and_then(ClickId::parse) {
-                Some(id) => self.store.click(&id).await?,
-                None => None,
+            let found = match pending.click_id.as_deref().and_then(ClickId::parse) {
+                Some(id) => self.find_click(&id).await?,
+                None => FoundClick::Absent,
             };
+            let absent = matches!(found, FoundClick::Absent);
+            let click = found.seen();
             let until = pending.pending_until_ms.unwrap_or(0);
-            if click.is_none() && now < until {
+            if absent && now < until {
                 let waited = now.saturating_sub(until.saturating_sub(self.trust.pending_wait_ms));
                 self.store
                     .reschedule_pending(key, next_look(now, waited))

@@ -31,6 +31,30 @@ pub struct ClickBatch {
     pub clicks: ClickSums,
 }
 
+/// A click counter that refused a batch's increment: a damaged field (not an integer, or at
+/// the end of Redis' range) or a key that is not a hash. Only its own increment is lost; the
+/// batch's other counters are written (see `lua/apply_counts.lua`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedCounter {
+    pub key: String,
+    pub field: String,
+}
+
+/// The counters a counts script's reply names as refused: none when it answers 1 or 0.
+fn refused_counters(reply: &redis::Value) -> Vec<RefusedCounter> {
+    let redis::Value::Array(items) = reply else {
+        return Vec::new();
+    };
+    let text = |v: &redis::Value| redis::from_redis_value::<String>(v.clone()).unwrap_or_default();
+    items
+        .chunks_exact(2)
+        .map(|pair| RefusedCounter {
+            key: text(&pair[0]),
+            field: text(&pair[1]),
+        })
+        .collect()
+}
+
 /// How long a writer's last-applied batch number is remembered: far longer than any retry.
 const APPLIED_TTL_SECS: u64 = 7 * 86_400;
 
@@ -197,13 +221,16 @@ impl Store {
     /// [`super::click_records::link_number`]): they are registered in the same pipeline.
     /// `today` is the day now, in the reporting time zone: its visitors go to day sketches
     /// alone (see [`add_sketches`]).
+    ///
+    /// Gives the counters that refused their increment (see [`RefusedCounter`]); the rest of
+    /// the batch is written.
     pub async fn write_clicks(
         &self,
         batch: &ClickBatch,
         window_days: u64,
         new_links: &[&str],
         today: NaiveDate,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<RefusedCounter>> {
         let keys = self.keys();
         let mut pipe = SlotPipeline::new();
         if !new_links.is_empty() {
@@ -231,15 +258,17 @@ impl Store {
         }
         let script_hash = self.scripts.apply_counts.get_hash();
         let mut names = FieldNames::default();
+        let mut scripts = Vec::new();
         for (shard, owners) in by_shard(&batch.clicks) {
             let applied = keys.click_applied(shard);
+            scripts.push(pipe.len());
             pipe.add(
                 &applied,
                 shard_update(script_hash, &applied, batch, &owners, keys, &mut names),
             );
             add_sketches(&mut pipe, &owners, keys, today);
         }
-        match self.write_slots(&pipe).await {
+        let replies = match self.write_slots(&pipe).await {
             Err(StoreError::Redis(e))
                 if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
             {
@@ -255,7 +284,12 @@ impl Store {
                 self.write_slots(&pipe).await
             }
             other => other,
-        }
+        }?;
+        Ok(scripts
+            .into_iter()
+            .filter_map(|at| replies.get(at))
+            .flat_map(refused_counters)
+            .collect())
     }
 
     /// The secret salt of the visitor hash, created by whichever replica asks first.

@@ -260,6 +260,11 @@ impl SlotPipeline {
         Self::default()
     }
 
+    /// How many commands have been added: the next one's reply is at this position.
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
     /// Adds a command on `key` (every key of one command must share `key`'s slot).
     pub fn add(&mut self, key: &str, cmd: Cmd) -> &mut Self {
         self.commands.push((Slot::for_key(key), cmd));

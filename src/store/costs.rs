@@ -67,6 +67,10 @@ impl Store {
         };
         let cost: Cost =
             serde_json::from_str(&stored).map_err(|e| StoreError::corrupt(&key, e.to_string()))?;
+        let taken_back = cost
+            .amount
+            .checked_neg()
+            .ok_or_else(|| StoreError::corrupt(&key, "a cost amount beyond any counter"))?;
         let deleted: i64 = self
             .write_script(
                 self.scripts
@@ -75,7 +79,7 @@ impl Store {
                     .key(self.keys().counts(owner))
                     .arg(cost_id.as_str())
                     .arg(&stored)
-                    .arg(-cost.amount)
+                    .arg(taken_back)
                     .arg(counter_fields(&cost)),
                 &key,
             )

@@ -31,7 +31,7 @@ use connection::{Connection, Replication, SlotPipeline};
 pub use changes::{Change, ChangeFeed, Missed};
 pub use click::Click;
 pub use click_sums::ClickSums;
-pub use clicks::ClickBatch;
+pub use clicks::{ClickBatch, RefusedCounter};
 pub use connection::RedisTarget;
 pub use coupons::AddCoupon;
 pub use index_pages::MAX_SCANNED;
@@ -129,9 +129,9 @@ impl Store {
 
     /// Writes commands that may touch many slots, and waits for `redis.wait_replicas`
     /// replicas of every node written to.
-    async fn write_slots(&self, pipe: &SlotPipeline) -> StoreResult<()> {
-        pipe.query(&mut self.conn(), self.replication).await?;
-        Ok(())
+    /// Gives the replies, in the order the commands were added.
+    async fn write_slots(&self, pipe: &SlotPipeline) -> StoreResult<Vec<redis::Value>> {
+        Ok(pipe.query(&mut self.conn(), self.replication).await?)
     }
 
     /// Runs a script that writes to `key`'s slot, then waits for `redis.wait_replicas`

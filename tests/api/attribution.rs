@@ -591,3 +591,41 @@ async fn the_orders_list_lists_everyone_without_an_influencer_and_needs_a_sane_l
     assert_eq!(bad_range.0, 400);
     assert_eq!(anonymous.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn an_order_whose_click_record_cannot_be_read_is_attributed_without_it_at_once_and_counted() {
+    // Arrange: alice's click, whose record's link number is then lost; bob's coupon
+    let app = spawn_app().await;
+    let (alice, click_id) = clicked(&app, "alice", json!({"percent": "10"})).await;
+    click_time_ms(&app, &click_id).await;
+    let bob = app.influencer("bob").await;
+    let added = app
+        .post_json(
+            &format!("/api/v1/influencers/{bob}/coupons"),
+            &json!({"code": "BOB10"}),
+        )
+        .await;
+    assert_eq!(added.status().as_u16(), 201);
+    let mut redis = app.redis.connection();
+    let _: () = redis::cmd("DEL")
+        .arg(reftrack::store::Keys::new("rt").link_numbers())
+        .query(&mut redis)
+        .unwrap();
+    let mut order = generic_order("D-1", "80.00");
+    order["click_id"] = click_id.as_str().into();
+    order["coupon"] = "BOB10".into();
+
+    // Act
+    stored(app.generic(&order).await).await;
+
+    // Assert: bob's by the coupon, not pending, not alice's; the damage counted
+    let orders = app.orders_of(&bob).await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0]["attribution"]["by"], "coupon", "{}", orders[0]);
+    assert!(app.orders_of(&alice).await.is_empty());
+    assert_eq!(app.influencer_row(&bob).await["orders"], 1);
+    let damaged = app
+        .metric("reftrack_corrupt_records_total{kind=\"click\"}")
+        .await;
+    assert!((damaged - 1.0).abs() < f64::EPSILON, "{damaged}");
+}

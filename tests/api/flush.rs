@@ -9,6 +9,7 @@ use reftrack::store::{Click, ClickBatch, ClickSums};
 use serde_json::Value;
 
 use crate::helpers::spawn_app;
+use crate::test_redis::TestConnection;
 
 const INFLUENCERS: usize = 12;
 const LINKS_EACH: usize = 8;
@@ -194,4 +195,147 @@ async fn the_counts_script_refuses_a_malformed_batch_before_it_writes_anything()
     assert_eq!((applied_now, second_count), (1, 1));
     assert_eq!(app.redis.encoding(first), "listpack");
     assert_eq!(app.redis.encoding(second), "hashtable");
+}
+
+#[tokio::test]
+async fn a_damaged_counter_refuses_its_own_increment_and_every_other_counter_of_the_batch_is_written()
+ {
+    // Arrange: four owners of one slot; the second's day counter is not a number, the third
+    // is not a hash, the fourth's month counter is at the end of Redis' range.
+    let app = spawn_app().await;
+    let mut redis = app.redis.connection();
+    let script = redis::Script::new(&reftrack::store::checked_source(include_str!(
+        "../../src/store/lua/apply_counts.lua"
+    )));
+    let applied = "t:{cs}:applied";
+    let owners = ["t:{cs}:a", "t:{cs}:b", "t:{cs}:c", "t:{cs}:d"];
+    let _: () = redis::cmd("HSET")
+        .arg(owners[1])
+        .arg("h:d:20261127")
+        .arg("abc")
+        .query(&mut redis)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(owners[2])
+        .arg("not a hash")
+        .query(&mut redis)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(owners[3])
+        .arg("h:m:202611")
+        .arg(i64::MAX - 1)
+        .query(&mut redis)
+        .unwrap();
+    let group = ["1", "2", "h:d:20261127", "2", "h:m:202611", "2"];
+    let invoke = |redis: &mut TestConnection| -> redis::Value {
+        let mut call = script.prepare_invoke();
+        call.key(applied);
+        for owner in owners {
+            call.key(owner);
+        }
+        call.arg("writer").arg(7).arg(60);
+        for _ in owners {
+            call.arg(&group);
+        }
+        call.invoke(redis).unwrap()
+    };
+
+    // Act: the batch, then the same batch again (a retried flush)
+    let first = invoke(&mut redis);
+    let again = invoke(&mut redis);
+
+    // Assert: the three refused counters are named; every other counter took its clicks once
+    let text = |v: &redis::Value| redis::from_redis_value::<String>(v.clone()).unwrap();
+    let redis::Value::Array(refused) = first else {
+        panic!("no refused counters named: {first:?}");
+    };
+    let refused: Vec<String> = refused.iter().map(text).collect();
+    assert_eq!(
+        refused,
+        [
+            owners[1],
+            "h:d:20261127",
+            owners[2],
+            "h:d:20261127",
+            owners[2],
+            "h:m:202611",
+            owners[3],
+            "h:m:202611"
+        ]
+    );
+    assert_eq!(again, redis::Value::Int(0), "a batch is applied once");
+    let counter = |redis: &mut TestConnection, owner: &str, field: &str| -> Option<String> {
+        redis::cmd("HGET")
+            .arg(owner)
+            .arg(field)
+            .query(redis)
+            .unwrap()
+    };
+    for (owner, field, expected) in [
+        (owners[0], "h:d:20261127", "2"),
+        (owners[0], "h:m:202611", "2"),
+        (owners[1], "h:d:20261127", "abc"),
+        (owners[1], "h:m:202611", "2"),
+        (owners[3], "h:d:20261127", "2"),
+    ] {
+        assert_eq!(
+            counter(&mut redis, owner, field).as_deref(),
+            Some(expected),
+            "{owner} {field}"
+        );
+    }
+    assert_eq!(
+        counter(&mut redis, owners[3], "h:m:202611"),
+        Some((i64::MAX - 1).to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_flush_names_the_damaged_counters_it_could_not_add_to_and_counts_every_other_owner() {
+    // Arrange: one influencer's counter of today is damaged
+    let app = spawn_app().await;
+    let mut links = Vec::new();
+    for i in 0..3 {
+        let influencer = app.influencer(&format!("creator{i}")).await;
+        let code = app.link(&influencer, "https://shop.example/p").await;
+        links.push((Arc::from(code.as_str()), Arc::from(influencer.as_str())));
+    }
+    let store = app.store().await;
+    let today = chrono::Utc::now().date_naive();
+    let damaged = reftrack::store::Keys::new("rt")
+        .click_counts(reftrack::store::Owner::Influencer(&links[1].1));
+    let field = format!("h:d:{}", today.format("%Y%m%d"));
+    let mut redis = app.redis.connection();
+    let _: () = redis::cmd("HSET")
+        .arg(&damaged)
+        .arg(&field)
+        .arg("1.5")
+        .query(&mut redis)
+        .unwrap();
+
+    // Act
+    let refused = store
+        .write_clicks(&batch(&links, 1, 0, IdSpace::random()), 30, &[], today)
+        .await
+        .unwrap();
+
+    // Assert: the damaged counter is named; every link and the other influencers counted
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!((&refused[0].key, &refused[0].field), (&damaged, &field));
+    for (code, influencer) in &links {
+        let (_, report) = app
+            .get_json(&format!("/api/v1/reports/links?influencer_id={influencer}"))
+            .await;
+        let row = &rows(&report)[0];
+        assert_eq!(
+            (&row["code"], &row["clicks"]),
+            (&Value::from(&**code), &2.into())
+        );
+    }
+    let (_, report) = app.get_json("/api/v1/reports/influencers").await;
+    for row in rows(&report) {
+        if row["influencer_id"] != *links[1].1 && !row["influencer_id"].is_null() {
+            assert_eq!(row["clicks"], 2, "{row}");
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod cli_commands;
 mod cli_run;
 mod click_tallies;
 mod clicks;
+mod damaged_records;
 mod dashboard;
 mod dashboard_download;
 mod dashboard_views;

@@ -4,7 +4,12 @@
 -- ARGV[1] writer instance id, ARGV[2] batch sequence number, ARGV[3] ttl of KEYS[1] in seconds,
 -- ARGV[4..] one group per owner: T (1 to keep its counters a hash table, else 0), F (counter
 -- fields), then F field/increment pairs.
--- Returns 1 when applied, 0 when the batch had been applied already.
+-- Returns 1 when applied, 0 when the batch had been applied already, or, when applied with
+-- counters that refused their increment, those counters as key, field, key, field...
+-- A counter refuses alone: a damaged field (not an integer, or at the end of Redis' range) or
+-- a key that is not a hash. Redis changes nothing for a refused HINCRBY, and the rest of the
+-- batch is counted; an error part-way would leave the batch recorded as applied with its
+-- later owners never counted (a retry returns 0). The writer logs and counts what is refused.
 -- A writer applies its batches in order and retries a failed one before the next, so a batch
 -- whose number is not above the last one applied here has been counted already.
 -- Unique-visitor sketches are not here: adding a visitor twice changes no sketch, so they go
@@ -64,17 +69,31 @@ if seq <= last then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+local refused = {}
+-- The counter's value after the increment, or nil when it refused it (noted in `refused`).
+local function add(counts, field, count)
+  local now = redis.pcall('HINCRBY', counts, field, count)
+  if type(now) == 'table' then
+    refused[#refused + 1] = counts
+    refused[#refused + 1] = field
+    return nil
+  end
+  return now
+end
 for _, group in ipairs(groups) do
   local i, counts = group[1], KEYS[group[2]]
   local last_field = i + 2 * tonumber(ARGV[i + 1])
   if last_field > i then
-    local now = redis.call('HINCRBY', counts, ARGV[i + 2], ARGV[i + 3])
+    local now = add(counts, ARGV[i + 2], ARGV[i + 3])
     if ARGV[i] == '1' and now == tonumber(ARGV[i + 3]) then
       redis.call('HSETNX', counts, TABLE_FIELD, TABLE_NOTE)
     end
   end
   for j = i + 4, last_field, 2 do
-    redis.call('HINCRBY', counts, ARGV[j], ARGV[j + 1])
+    add(counts, ARGV[j], ARGV[j + 1])
   end
+end
+if #refused > 0 then
+  return refused
 end
 return 1

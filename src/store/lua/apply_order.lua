@@ -21,15 +21,26 @@ end
 if #ARGV % 2 ~= 1 then
   error('reftrack: fields and amounts do not pair up')
 end
+check_type(KEYS[3], 'zset')
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 local deltas = {}
 if old then
-  local old_rev = integer(string.match(old, '^(%d+)'), 'applied revision', MAX_COUNTER)
+  -- What the applied revision added: `<revision>( <field>=<amount>)*`, read whole; anything
+  -- else is damage, refused rather than half read (an amount skipped would never be taken
+  -- back).
+  local old_rev, rest = string.match(old, '^(%d+)(.*)$')
+  old_rev = integer(old_rev, 'applied revision of ' .. ARGV[1], MAX_COUNTER)
   if old_rev >= rev then
     return 0
   end
-  for field, amount in string.gmatch(old, ' ([^ =]+)=(%-?%d+)') do
+  local at = 1
+  while at <= #rest do
+    local field, amount, after = string.match(rest, '^ ([^ =]+)=(%-?%d+)()', at)
+    if not field then
+      error('reftrack: the applied record of ' .. ARGV[1] .. ' is damaged: ' .. old)
+    end
     deltas[field] = (deltas[field] or 0) - integer(amount, 'applied ' .. field, MAX_AMOUNT)
+    at = after
   end
 end
 local record = ARGV[2]

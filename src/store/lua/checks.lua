@@ -22,6 +22,10 @@ local function integer(text, what, limit)
   return value
 end
 
+-- Fields read by one HMGET at most: unpack() fails past about 8,000 values (Lua's stack), and
+-- an owner of many years has more click fields than that.
+local READ_CHUNK = 1000
+
 -- Refuses, before any write, changes that would take a counter of hash `key` beyond
 -- MAX_COUNTER either way. `deltas` maps field to change.
 local function check_counters(key, deltas)
@@ -29,16 +33,26 @@ local function check_counters(key, deltas)
   for field in pairs(deltas) do
     fields[#fields + 1] = field
   end
-  if #fields == 0 then
-    return
-  end
-  local current = redis.call('HMGET', key, unpack(fields))
-  for i, field in ipairs(fields) do
-    local now = integer(current[i] or '0', 'counter ' .. field, MAX_COUNTER)
-    local after = now + deltas[field]
-    if after > MAX_COUNTER or after < -MAX_COUNTER then
-      error('reftrack: counter ' .. field .. ' would leave its bounds')
+  for first = 1, #fields, READ_CHUNK do
+    local last = math.min(first + READ_CHUNK - 1, #fields)
+    local current = redis.call('HMGET', key, unpack(fields, first, last))
+    for i = first, last do
+      local field = fields[i]
+      local now = integer(current[i - first + 1] or '0', 'counter ' .. field, MAX_COUNTER)
+      local after = now + deltas[field]
+      if after > MAX_COUNTER or after < -MAX_COUNTER then
+        error('reftrack: counter ' .. field .. ' would leave its bounds')
+      end
     end
+  end
+end
+
+-- Refuses, before any write, a key a script writes without reading it first when it holds
+-- something other than `kind` (a Redis type name): the write would fail after the others.
+local function check_type(key, kind)
+  local held = redis.call('TYPE', key)['ok']
+  if held ~= kind and held ~= 'none' then
+    error('reftrack: ' .. key .. ' holds a ' .. tostring(held) .. ', not a ' .. kind)
   end
 end
 
