@@ -59,8 +59,8 @@ impl From<MoneyError> for ApiError {
 impl From<DateRangeError> for ApiError {
     fn from(e: DateRangeError) -> Self {
         let code = match e {
-            DateRangeError::NotADate(_) => "invalid_date",
-            _ => "invalid_range",
+            DateRangeError::NotADate(_) | DateRangeError::OutsideYears(_) => "invalid_date",
+            DateRangeError::Reversed { .. } | DateRangeError::TooLong { .. } => "invalid_range",
         };
         Self::bad_request(code, e.to_string())
     }
@@ -149,7 +149,19 @@ pub fn plain_serde_message(text: &str) -> String {
     message = message
         .replace("unknown variant ", "unknown value ")
         .replace("invalid type: ", "got ")
-        .replace("invalid value: ", "got ");
+        .replace("invalid value: ", "got ")
+        .replace("got map", "got an object")
+        .replace("got sequence", "got a list")
+        .replace("expected a sequence", "expected a list")
+        .replace("expected a map", "expected an object")
+        .replace("got floating point `", "got the number `")
+        .replace("got integer `", "got the number `")
+        .replace("got unit value", "got null");
+    if let Some(rest) = message.strip_prefix("invalid length ")
+        && let Some((count, expected)) = rest.split_once(", ")
+    {
+        message = format!("got a list of {count} items, {expected}");
+    }
     if let Some(at) = message.find("data did not match any variant of untagged enum ") {
         let rest = &message[at..];
         let end = at + rest.find(" at line").unwrap_or(rest.len());

@@ -10,8 +10,8 @@ pub struct CouponCode(String);
 pub enum CouponCodeError {
     #[error("a coupon code has 1 to 64 characters")]
     Length,
-    #[error("a coupon code has no control characters")]
-    ControlCharacter,
+    #[error("a coupon code must not contain {0}, a character no one can see")]
+    HiddenCharacter(String),
 }
 
 impl CouponCode {
@@ -25,8 +25,8 @@ impl CouponCode {
         if chars == 0 || chars > Self::MAX_CHARS {
             return Err(CouponCodeError::Length);
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err(CouponCodeError::ControlCharacter);
+        if let Some(c) = super::hidden_char(trimmed, false) {
+            return Err(CouponCodeError::HiddenCharacter(super::code_point(c)));
         }
         Ok(Self(trimmed.to_lowercase()))
     }
@@ -55,15 +55,23 @@ mod tests {
     }
 
     #[test]
-    fn empty_long_or_control_character_codes_are_refused() {
+    fn empty_long_or_invisible_character_codes_are_refused() {
         assert_eq!(CouponCode::parse("  "), Err(CouponCodeError::Length));
         assert_eq!(
             CouponCode::parse(&"x".repeat(65)),
             Err(CouponCodeError::Length)
         );
-        assert_eq!(
-            CouponCode::parse("a\nb"),
-            Err(CouponCodeError::ControlCharacter)
-        );
+        for (code, hidden) in [
+            ("a\nb", "U+000A"),
+            ("\u{feff}SUMMER20", "U+FEFF"),
+            ("\u{200b}", "U+200B"),
+            ("SUMMER\u{200d}20", "U+200D"),
+        ] {
+            assert_eq!(
+                CouponCode::parse(code),
+                Err(CouponCodeError::HiddenCharacter(hidden.to_owned())),
+                "{code:?}"
+            );
+        }
     }
 }

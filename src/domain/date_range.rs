@@ -15,6 +15,12 @@ pub struct DateRange {
 pub enum DateRangeError {
     #[error("'{0}' is not a date in YYYY-MM-DD form")]
     NotADate(String),
+    #[error(
+        "'{0}' is outside the years reftrack counts ({first} to {last})",
+        first = DateRange::FIRST_YEAR,
+        last = DateRange::LAST_YEAR
+    )]
+    OutsideYears(String),
     #[error("'from' ({from}) is after 'to' ({to})")]
     Reversed { from: NaiveDate, to: NaiveDate },
     #[error(
@@ -84,9 +90,28 @@ impl DateRange {
         Ok(Self { from, to })
     }
 
+    /// The years a date may name, as order times (`domain::order`): a date outside them is a
+    /// typo (`0026-11-01`) that would file a cost under a year no report asks for.
+    pub const FIRST_YEAR: i32 = 2000;
+    pub const LAST_YEAR: i32 = 2099;
+
+    /// A day written exactly `YYYY-MM-DD` (no spaces, signs or short fields: `2026-1-1` is a
+    /// typo as often as a date), in the years reftrack counts.
     pub fn parse_day(raw: &str) -> Result<NaiveDate, DateRangeError> {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map_err(|_| DateRangeError::NotADate(raw.to_owned()))
+        let shaped = raw.len() == 10
+            && raw.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .filter(|_| shaped)
+            .ok_or_else(|| DateRangeError::NotADate(raw.to_owned()))?;
+        if (Self::FIRST_YEAR..=Self::LAST_YEAR).contains(&day.year()) {
+            Ok(day)
+        } else {
+            Err(DateRangeError::OutsideYears(raw.to_owned()))
+        }
     }
 
     pub fn from(&self) -> NaiveDate {
@@ -109,6 +134,32 @@ impl DateRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_is_exactly_yyyy_mm_dd_within_the_years_counted() {
+        for raw in [
+            "2026-1-1",
+            " 2026-02-03",
+            "2026-02-03 ",
+            "+2026-02-03",
+            "2026/02/03",
+        ] {
+            assert_eq!(
+                DateRange::parse_day(raw),
+                Err(DateRangeError::NotADate(raw.to_owned())),
+                "{raw}"
+            );
+        }
+        for raw in ["0026-11-01", "1999-12-31", "2100-01-01", "0000-01-01"] {
+            assert_eq!(
+                DateRange::parse_day(raw),
+                Err(DateRangeError::OutsideYears(raw.to_owned())),
+                "{raw}"
+            );
+        }
+        assert!(DateRange::parse_day("2000-01-01").is_ok());
+        assert!(DateRange::parse_day("2099-12-31").is_ok());
+    }
 
     fn date(s: &str) -> NaiveDate {
         DateRange::parse_day(s).unwrap()

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use actix_web::App;
-use utoipa::openapi::path::Paths;
+use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt as _;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -55,15 +55,16 @@ fn endpoints(cfg: &mut ServiceConfig<'_>) {
         .service(reports::links);
 }
 
-/// The documented admin paths (under `/api/v1`), collected once from [`endpoints`].
-pub fn documented() -> &'static Paths {
-    static PATHS: OnceLock<Paths> = OnceLock::new();
-    PATHS.get_or_init(|| {
+/// The documented admin API (its paths under `/api/v1`, and the schemas of their bodies and
+/// answers), collected once from [`endpoints`].
+pub fn documented() -> &'static OpenApi {
+    static DOCUMENT: OnceLock<OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
         let (_, document) = App::new()
             .into_utoipa_app()
             .service(utoipa_actix_web::scope(V1).configure(endpoints))
             .split_for_parts();
-        document.paths
+        document
     })
 }
 
@@ -94,6 +95,7 @@ fn allow_table() -> &'static [(String, String)] {
     static TABLE: OnceLock<Vec<(String, String)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         documented()
+            .paths
             .paths
             .iter()
             .filter_map(|(path, item)| {
@@ -159,6 +161,7 @@ fn documented_route(req: &ServiceRequest) -> &'static str {
         .and_then(|pattern| {
             documented()
                 .paths
+                .paths
                 .get_key_value(&pattern)
                 .map(|(path, _)| path.as_str())
         })
@@ -217,7 +220,7 @@ mod tests {
     /// its requests would then all be timed as "unmatched".
     #[test]
     fn every_documented_path_is_spelled_as_actix_matches_it() {
-        let paths: Vec<&String> = documented().paths.keys().collect();
+        let paths: Vec<&String> = documented().paths.paths.keys().collect();
         assert!(
             paths.len() > 10,
             "the endpoint table is documented: {paths:?}"

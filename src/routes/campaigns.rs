@@ -21,7 +21,10 @@ const MAX_DOMAINS: usize = 100;
 pub struct NewCampaign {
     name: String,
     currency: String,
-    attribution_window_days: Option<u32>,
+    /// 1 to `clicks.attribution_window_days`. Read as any whole number, so one out of range
+    /// is refused with the range rather than a type's bounds.
+    #[schema(value_type = Option<u32>, minimum = 1)]
+    attribution_window_days: Option<i64>,
     #[serde(default)]
     allowed_domains: Vec<String>,
 }
@@ -83,18 +86,24 @@ pub async fn create(
     let currency = Currency::parse(&body.currency)?;
     // Click records are kept for the server's window, so a campaign cannot look further back.
     let longest = state.orders.policy().window.days();
-    if body
+    let window = body
         .attribution_window_days
-        .is_some_and(|d| d == 0 || i64::from(d) > longest)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            format!(
-                "'attribution_window_days' must be 1 to {longest}: clicks are kept for \
-                 clicks.attribution_window_days ({longest}), so a campaign's window cannot be longer"
-            ),
-        ));
-    }
+        .map(|d| {
+            u32::try_from(d)
+                .ok()
+                .filter(|_| (1..=longest).contains(&d))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_field",
+                        format!(
+                            "'attribution_window_days' must be 1 to {longest}, not {d}: clicks \
+                             are kept for clicks.attribution_window_days ({longest}), so a \
+                             campaign's window cannot be longer"
+                        ),
+                    )
+                })
+        })
+        .transpose()?;
     if body.allowed_domains.len() > MAX_DOMAINS {
         return Err(ApiError::bad_request(
             "invalid_field",
@@ -112,7 +121,7 @@ pub async fn create(
         id: CampaignId::generate(),
         name: text("name", &body.name, 200)?,
         currency,
-        attribution_window_days: body.attribution_window_days,
+        attribution_window_days: window,
         allowed_domains,
         created_ms: chrono::Utc::now().timestamp_millis(),
     };

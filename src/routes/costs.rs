@@ -110,7 +110,8 @@ pub async fn add(
 ) -> Result<HttpResponse, ApiError> {
     let currency = Currency::parse(&body.currency)?;
     let amount = currency.amount(&body.amount.text())?;
-    let date = DateRange::parse_day(&body.date)?;
+    let date = DateRange::parse_day(&body.date)
+        .map_err(|e| ApiError::bad_request("invalid_date", format!("'date': {e}")))?;
     let cost = Cost {
         id: CostId::generate(),
         influencer_id: existing(&state, &path).await?,

@@ -82,6 +82,13 @@ pub fn json_error(e: &JsonPayloadError) -> ApiError {
         JsonPayloadError::Deserialize(inner) => {
             ApiError::bad_request("invalid_json", crate::error::plain_json_message(inner))
         }
+        // The body ended early, or did not decode by its `Content-Encoding`: actix's own
+        // message prints its internal error values.
+        JsonPayloadError::Payload(_) => ApiError::bad_request(
+            "invalid_body",
+            "the body could not be read: it ended early, or is not what its Content-Encoding \
+             says (send plain JSON, or gzip, deflate, br or zstd that decodes)",
+        ),
         other => ApiError::bad_request("invalid_body", other.to_string()),
     }
 }

@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, Query, flag, influencer_id, nullable, text};
+use super::input::{Json, Query, flag, influencer_id, not_null, nullable, text};
 use super::output::timestamp;
-use crate::domain::{Commission, CommissionInput, Handle, InfluencerId};
+use crate::domain::{Commission, CommissionInput, Handle, InfluencerId, code_point, hidden_char};
 use crate::error::ApiError;
 use crate::pagination::{self, Cursor};
 use crate::state::AppState;
@@ -35,6 +35,7 @@ pub struct NewInfluencer {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InfluencerPatch {
+    #[serde(default, deserialize_with = "not_null")]
     handle: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     name: Option<Option<String>>,
@@ -47,6 +48,7 @@ pub struct InfluencerPatch {
     commission: Option<Option<CommissionInput>>,
     #[serde(default, deserialize_with = "nullable")]
     email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     disabled: Option<bool>,
 }
 
@@ -128,6 +130,15 @@ fn email_hash(state: &AppState, raw: &str) -> Result<String, ApiError> {
         return Err(ApiError::bad_request(
             "invalid_field",
             "'email' must be an e-mail address (name@domain), at most 254 characters",
+        ));
+    }
+    if let Some(c) = hidden_char(email, false) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!(
+                "'email' must not contain {}, a character no one can see",
+                code_point(c)
+            ),
         ));
     }
     Ok(state.orders.trust().email_hash(email))

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::domain::{Campaign, CampaignId, DateRange, InfluencerId};
+use crate::domain::{Campaign, CampaignId, DateRange, InfluencerId, code_point, hidden_char};
 use crate::error::{ApiError, serde_fault};
 use crate::state::AppState;
 
@@ -47,6 +47,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let raw = web::Json::<Box<RawValue>>::from_request(req, payload);
         Box::pin(async move {
             let raw = raw.await?.into_inner();
+            // Every body is an object: serde would read a list as the fields in their order.
+            if !raw.get().starts_with('{') {
+                return Err(ApiError::bad_request(
+                    "invalid_json",
+                    format!(
+                        "the body must be a JSON object ({{...}}), not '{}'",
+                        clipped(raw.get())
+                    ),
+                )
+                .into());
+            }
             Ok(Self(json_body(raw.get())?))
         })
     }
@@ -129,8 +140,26 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// A field of a change that may be left out but not cleared: `null` is refused in those
+/// words, rather than read as "left out" (which would silently keep the value the client
+/// meant to change).
+pub fn not_null<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer)?
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(
+                "null is not allowed here; leave the field out to keep its value",
+            )
+        })
+}
+
 /// Checks free text from a marketer: trimmed, non-empty, at most `max` characters, and no
-/// control characters (which would corrupt CSV exports and terminal tables).
+/// character a reader cannot see (controls would corrupt CSV exports and terminal tables;
+/// zero-width, direction and separator characters hide in or reorder what others read).
 pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max {
@@ -139,10 +168,14 @@ pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiE
             format!("'{field}' must have 1 to {max} characters"),
         ));
     }
-    if value.chars().any(char::is_control) {
+    if let Some(c) = hidden_char(value, true) {
         return Err(ApiError::bad_request(
             "invalid_field",
-            format!("'{field}' must not contain control characters"),
+            format!(
+                "'{field}' must not contain {}, a character no one can see (control, \
+                 zero-width, direction and separator characters are refused)",
+                code_point(c)
+            ),
         ));
     }
     Ok(value.to_owned())

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, Query, campaign_of, flag, influencer_id};
+use super::input::{Json, Query, campaign_of, flag, influencer_id, not_null};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
@@ -29,7 +29,9 @@ pub struct NewLink {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkPatch {
+    #[serde(default, deserialize_with = "not_null")]
     destination: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     disabled: Option<bool>,
 }
 

@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, Paths};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
@@ -49,7 +49,7 @@ impl Modify for BearerToken {
 
 /// The handler: the document built once, with `servers` set to `server`, the URL the API is
 /// reached at.
-pub fn document(server: &str, admin: &'static Paths) -> HttpResponse {
+pub fn document(server: &str, admin: &'static Document) -> HttpResponse {
     static DOCUMENT: OnceLock<Document> = OnceLock::new();
     let mut document = DOCUMENT.get_or_init(|| build(admin)).clone();
     document.servers = Some(vec![Server::new(server)]);
@@ -64,9 +64,17 @@ pub fn document(server: &str, admin: &'static Paths) -> HttpResponse {
     }
 }
 
-fn build(admin: &Paths) -> Document {
+/// The base document with the admin paths and the schemas they refer to, and the webhooks.
+fn build(admin: &Document) -> Document {
     let mut document = Base::openapi();
-    let mut paths = admin.clone();
+    if let Some(schemas) = admin.components.as_ref().map(|c| c.schemas.clone()) {
+        document
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .extend(schemas);
+    }
+    let mut paths = admin.paths.clone();
     for item in paths.paths.values_mut() {
         responses::add_by_shape(item);
         for operation in responses::operations(item) {

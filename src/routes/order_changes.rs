@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, post, put, web};
 use serde::Deserialize;
 
-use super::input::{influencer_id, text};
+use super::input::{Json, influencer_id, nullable, text};
 use super::order_view::{OrderView, view};
 use super::responses::Conflict;
 use crate::domain::{Decision, MAX_NOTE_CHARS, Order, OrderKey, ReviewError};
@@ -17,11 +17,18 @@ use crate::state::AppState;
 /// Longest order key accepted (a platform, `test:` and a shop's id of up to 128 characters).
 const MAX_KEY_LEN: usize = 160;
 
+#[allow(
+    clippy::option_option,
+    reason = "absent (refused), null (unattributed) and an id mean three different things"
+)]
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttributionChange {
-    /// The influencer to credit; `null` moves the order to unattributed.
-    influencer_id: Option<String>,
+    /// The influencer to credit; `null` moves the order to unattributed. Required: a body
+    /// without it would otherwise read as `null` and take the order from its influencer.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, required = true)]
+    influencer_id: Option<Option<String>>,
     /// Why (kept in the order's history), up to 500 characters.
     note: Option<String>,
 }
@@ -77,7 +84,7 @@ fn refused(key: &OrderKey, e: ChangeError) -> ApiError {
             ApiError::not_found("order_not_found", format!("no order {}", key.as_str()))
         }
         ChangeError::NotPlaced | ChangeError::Review(ReviewError::NotAttributed) => not_placed(key),
-        ChangeError::UnknownInfluencer => ApiError::bad_request(
+        ChangeError::UnknownInfluencer => ApiError::unprocessable(
             "unknown_influencer",
             "influencer_id names no influencer; give an existing id or null for unattributed",
         ),
@@ -105,11 +112,19 @@ fn refused(key: &OrderKey, e: ChangeError) -> ApiError {
 pub async fn reattribute(
     state: web::Data<AppState>,
     key: web::Path<String>,
-    body: web::Json<AttributionChange>,
+    body: Json<AttributionChange>,
 ) -> Result<HttpResponse, ApiError> {
     let key = order_key(&key)?;
     let to = body
         .influencer_id
+        .as_ref()
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_json",
+                "'influencer_id' is required: an influencer id, or null to move the order to \
+                 unattributed",
+            )
+        })?
         .as_deref()
         .map(influencer_id)
         .transpose()?;
@@ -133,7 +148,7 @@ pub async fn reattribute(
 pub async fn review(
     state: web::Data<AppState>,
     key: web::Path<String>,
-    body: web::Json<ReviewDecision>,
+    body: Json<ReviewDecision>,
 ) -> Result<HttpResponse, ApiError> {
     let key = order_key(&key)?;
     let note = note(body.note.as_deref())?;

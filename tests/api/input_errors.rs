@@ -291,3 +291,178 @@ async fn an_unknown_or_repeated_parameter_is_named_with_the_parameters_allowed()
     )
     .await;
 }
+
+#[tokio::test]
+async fn characters_no_one_can_see_are_refused_in_codes_names_notes_and_addresses() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let cases = [
+        (
+            format!("/api/v1/influencers/{alice}/coupons"),
+            json!({"code": "\u{feff}SUMMER20"}),
+            "U+FEFF",
+        ),
+        (
+            format!("/api/v1/influencers/{alice}/coupons"),
+            json!({"code": "\u{200b}"}),
+            "U+200B",
+        ),
+        (
+            "/api/v1/influencers".to_owned(),
+            json!({"handle": "bob", "name": "Bob\u{202e}"}),
+            "U+202E",
+        ),
+        (
+            "/api/v1/influencers".to_owned(),
+            json!({"handle": "carol", "email": "carol@example.com\u{202e}"}),
+            "U+202E",
+        ),
+        (
+            "/api/v1/influencers".to_owned(),
+            json!({"handle": "dave", "platform": "insta\u{2028}gram"}),
+            "U+2028",
+        ),
+        (
+            format!("/api/v1/influencers/{alice}/costs"),
+            json!({"amount": "5.00", "currency": "USD", "kind": "fee", "date": "2026-11-01", "note": "x\u{2066}y"}),
+            "U+2066",
+        ),
+    ];
+
+    for (path, body, hidden) in cases {
+        // Act
+        let message = refused(app.post_json(&path, &body).await).await;
+
+        // Assert
+        assert!(message.contains(hidden), "{body}: {message}");
+    }
+    let (_, coupons) = app
+        .get_json(&format!("/api/v1/influencers/{alice}/coupons"))
+        .await;
+    assert_eq!(coupons["coupons"], json!([]), "nothing stored");
+    let named = app
+        .post_json(
+            "/api/v1/influencers",
+            &json!({"handle": "maryam", "name": "مریم‌جان 🎉"}),
+        )
+        .await;
+    assert_eq!(named.status().as_u16(), 201, "a joiner in a name passes");
+}
+
+#[tokio::test]
+async fn a_cost_date_must_be_yyyy_mm_dd_in_the_years_reftrack_counts() {
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    for date in [
+        "0026-11-01",
+        "+10000-01-01",
+        "-0001-01-01",
+        "2026-1-1",
+        " 2026-02-03",
+    ] {
+        let message = refused(
+            app.post_json(
+                &format!("/api/v1/influencers/{alice}/costs"),
+                &json!({"amount": "5.00", "currency": "USD", "kind": "fee", "date": date}),
+            )
+            .await,
+        )
+        .await;
+        assert!(
+            message.starts_with("'date': ") && message.contains(date),
+            "{date}: {message}"
+        );
+    }
+    let (_, costs) = app
+        .get_json(&format!("/api/v1/influencers/{alice}/costs"))
+        .await;
+    assert_eq!(costs["costs"], json!([]), "nothing stored");
+}
+
+#[tokio::test]
+async fn bodies_of_the_wrong_shape_are_refused_in_plain_words() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+
+    // Act and assert: a list for an object, an object for a string, null where a value
+    // cannot be cleared, a number past its range
+    let list = refused(
+        app.post_json(
+            &format!("/api/v1/influencers/{alice}/costs"),
+            &json!(["7.00", "USD", "fee", null, "2026-11-01", null]),
+        )
+        .await,
+    )
+    .await;
+    assert!(list.contains("must be a JSON object"), "{list}");
+    let object = refused(
+        app.post_json("/api/v1/influencers", &json!({"handle": {}}))
+            .await,
+    )
+    .await;
+    assert!(
+        object.contains("'handle'") && object.contains("got an object") && !object.contains("map"),
+        "{object}"
+    );
+    for (path, body, field) in [
+        (
+            format!("/api/v1/influencers/{alice}"),
+            json!({"handle": null}),
+            "'handle'",
+        ),
+        (
+            format!("/api/v1/influencers/{alice}"),
+            json!({"disabled": null}),
+            "'disabled'",
+        ),
+        (
+            format!("/api/v1/links/{code}"),
+            json!({"destination": null}),
+            "'destination'",
+        ),
+    ] {
+        let message = refused(app.patch_json(&path, &body).await).await;
+        assert!(
+            message.contains(field) && message.contains("null is not allowed"),
+            "{body}: {message}"
+        );
+    }
+    let window = refused(
+        app.post_json(
+            "/api/v1/campaigns",
+            &json!({"name": "Spring", "currency": "USD", "attribution_window_days": 4_294_967_296_u64}),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        window.contains("must be 1 to 30, not 4294967296"),
+        "{window}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_decode_by_its_content_encoding_is_refused_in_plain_words() {
+    let app = spawn_app().await;
+
+    let response = app
+        .admin(reqwest::Method::POST, "/api/v1/influencers")
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body("{\"handle\": \"bob\"}")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Content-Encoding"), "{message}");
+    assert!(
+        !message.contains("Custom") && !message.contains("kind:"),
+        "{message}"
+    );
+}

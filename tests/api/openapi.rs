@@ -151,3 +151,40 @@ async fn every_documented_path_answers_other_methods_with_405_and_the_documented
         assert_eq!(body["error"]["code"], "method_not_allowed");
     }
 }
+
+/// Every `$ref` in `value` and below.
+fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner.as_str()) {
+                    ("$ref", Some(target)) => out.push(target),
+                    _ => refs(inner, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| refs(item, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_schema_the_openapi_document_refers_to_is_defined_in_it() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let (_, document) = app.get_json("/api/v1/openapi.json").await;
+
+    // Assert: each reference names a schema of components.schemas
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(found.len() > 20, "{} references", found.len());
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target} is not a schema reference"));
+        assert!(schemas.contains_key(name), "{target} is not defined");
+    }
+}

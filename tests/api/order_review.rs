@@ -163,7 +163,7 @@ async fn corrections_of_unknown_orders_and_influencers_are_refused() {
     .await;
     assert_eq!(
         (unknown, &body["error"]["code"]),
-        (400, &json!("unknown_influencer"))
+        (422, &json!("unknown_influencer"))
     );
     let (not_held, body) = review(&app, "generic:C-2", "approve").await;
     assert_eq!(
@@ -361,4 +361,34 @@ async fn flags_that_are_not_held_only_mark_the_order() {
     assert!(orders[0]["attribution"]["review"].is_null());
     assert_eq!(app.influencer_row(&alice).await["orders"], 1);
     assert!(held_queue(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_correction_without_an_influencer_id_is_refused_and_the_order_stays_where_it_was() {
+    // Arrange: alice's order, by her coupon
+    let app = spawn_app().await;
+    let alice = with_coupon(&app, "alice", "10", "ALICE10").await;
+    let mut placed = order("C-3", "40.00");
+    placed["coupon"] = "ALICE10".into();
+    post_order(&app, &placed).await;
+
+    for body in [json!({"note": "checked with Alice, fine"}), json!({})] {
+        // Act
+        let (status, answer) = put_attribution(&app, "generic:C-3", &body).await;
+
+        // Assert: 400 naming the field; alice keeps the order
+        assert_eq!(status, 400, "{body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("'influencer_id' is required"), "{message}");
+        assert_eq!(app.orders_of(&alice).await.len(), 1, "{body}");
+    }
+    let (status, answer) = put_attribution(&app, "generic:C-3", &json!({"influencer_id": 7})).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("'influencer_id'"),
+        "{answer}"
+    );
 }
