@@ -61,9 +61,11 @@ pub struct EmbeddedRedis {
 
 impl EmbeddedRedis {
     pub async fn start(data_dir: &Path) -> Result<Self, EmbeddedRedisError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| EmbeddedRedisError::DataDir {
-            dir: data_dir.display().to_string(),
-            source,
+        crate::private_files::create_dir(data_dir).map_err(|source| {
+            EmbeddedRedisError::DataDir {
+                dir: data_dir.display().to_string(),
+                source,
+            }
         })?;
         let dir = data_dir
             .canonicalize()

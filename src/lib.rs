@@ -27,6 +27,7 @@
 //!   group-commits clicks to Redis, and the task that merges settled days' unique-visitor
 //!   sketches into their months'.
 //! - [`pagination`]: the lists' `limit` and `cursor`, shared by every list that pages.
+//! - [`private_files`]: the data and spool directories and files, created owner only.
 //! - [`reports`]: the reports without HTTP: scope, figures, rows, totals and their order.
 //! - [`store`]: all Redis code; [`store::keys`] documents every key.
 //! - [`metrics`]: the Prometheus registry; [`telemetry`]: logging; [`cpu_priority`]: the
@@ -46,6 +47,7 @@ pub mod link_cache;
 pub mod metrics;
 pub mod orders;
 pub mod pagination;
+pub mod private_files;
 pub mod reports;
 pub mod routes;
 pub mod startup;

@@ -6,6 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use crate::telemetry::without_credentials;
+
 /// Most pages a command follows before stopping: a list of more than this many pages of a
 /// thousand is not something to print in a terminal.
 const MAX_PAGES: usize = 100;
@@ -40,16 +42,24 @@ pub enum CliError {
     Usage(String),
 }
 
-#[derive(Debug)]
 pub struct ApiClient {
     base: Url,
     token: String,
     http: reqwest::Client,
 }
 
+/// Without the token, and the URL without credentials.
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &self.shown_base())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ApiClient {
     pub fn new(url: &str, token: Option<&str>) -> Result<Self, CliError> {
-        let bad = || CliError::BadUrl(url.to_owned());
+        let bad = || CliError::BadUrl(without_credentials(url));
         let mut base = Url::parse(url).map_err(|_| bad())?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(bad());
@@ -67,6 +77,11 @@ impl ApiClient {
             .build()
             .map_err(|e| CliError::Unexpected(e.to_string()))?;
         Ok(Self { base, token, http })
+    }
+
+    /// The server's URL as messages show it: without a user or password it may carry.
+    fn shown_base(&self) -> String {
+        without_credentials(self.base.as_str())
     }
 
     fn url(&self, path: &str) -> Result<Url, CliError> {
@@ -90,10 +105,10 @@ impl ApiClient {
         let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
             if e.is_connect() || e.is_timeout() {
                 CliError::Unreachable {
-                    url: self.base.to_string(),
+                    url: self.shown_base(),
                 }
             } else {
-                CliError::Unexpected(e.to_string())
+                CliError::Unexpected(e.without_url().to_string())
             }
         })?;
         match response.status() {
@@ -109,7 +124,7 @@ impl ApiClient {
                         message,
                     }),
                     _ => Err(CliError::NotReftrack {
-                        url: self.base.to_string(),
+                        url: self.shown_base(),
                         status: status.as_u16(),
                     }),
                 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct Connection {
     /// The server's base URL.
     #[arg(
@@ -16,13 +16,24 @@ pub struct Connection {
     pub url: String,
     /// The admin token (the one `serve` printed); else REFTRACK_ADMIN__TOKEN, else the
     /// token file in --data-dir. With `serve`: the token the server accepts (overriding
-    /// admin.token).
+    /// admin.token), from the command line only (serve ignores REFTRACK_TOKEN; prefer
+    /// REFTRACK_ADMIN__TOKEN there, as a command line is visible to every local user).
     #[arg(long, env = "REFTRACK_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
     /// The server's data directory, where `serve` keeps a generated admin token (default:
     /// REFTRACK_REDIS__DATA_DIR, else ./data). Not for `serve`, which reads redis.data_dir.
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Without the token, and the URL without credentials.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("url", &crate::telemetry::without_credentials(&self.url))
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Connection {

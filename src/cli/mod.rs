@@ -124,7 +124,12 @@ impl Cli {
                 return ExitCode::from(2);
             }
             Command::Serve { config } => {
-                return serve::serve(config, self.connection.token).await;
+                // REFTRACK_TOKEN is the admin commands' token (possibly a report token): the
+                // server takes only a `--token` written on its own command line.
+                let given = std::env::args_os()
+                    .any(|a| a == "--token" || a.to_string_lossy().starts_with("--token="));
+                let token = self.connection.token.filter(|_| given);
+                return serve::serve(config, token).await;
             }
             Command::Migrate { config } => return migrate::migrate(config.as_deref()).await,
             Command::Completions { shell } => {

@@ -1,6 +1,7 @@
 //! `reftrack serve`: configuration, the private Redis of the default mode, the admin token,
 //! then the server until SIGTERM or SIGINT.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -52,18 +53,29 @@ pub async fn serve(config: Option<PathBuf>, token: Option<String>) -> ExitCode {
     if settings.admin.token.expose_secret().is_empty() {
         match token_file::kept_or_generated(&settings.redis.data_dir) {
             Ok(kept) => {
-                // Printed to the operator's terminal, never to the logs.
                 let how = if kept.generated {
                     "generated one and kept it in"
                 } else {
                     "using the one kept in"
                 };
-                println!(
-                    "No admin token configured (REFTRACK_ADMIN__TOKEN); {how} {} (reused on every \
-                     start). The admin token is:\n\n    {}\n",
-                    kept.path.display(),
-                    kept.token
-                );
+                // Printed to an operator's terminal only: where the output is not a terminal
+                // (systemd, docker, a pipe), it is kept in a log, which is no place for a
+                // secret; the file says it instead.
+                if std::io::stdout().is_terminal() {
+                    println!(
+                        "No admin token configured (REFTRACK_ADMIN__TOKEN); {how} {} (reused on \
+                         every start). The admin token is:\n\n    {}\n",
+                        kept.path.display(),
+                        kept.token
+                    );
+                } else {
+                    println!(
+                        "No admin token configured (REFTRACK_ADMIN__TOKEN); {how} {} (reused on \
+                         every start). Read it from that file: it is printed only to a terminal, \
+                         never where output may be logged.",
+                        kept.path.display()
+                    );
+                }
                 settings.admin.token = kept.token.into();
             }
             Err(e) => {

@@ -26,11 +26,20 @@ pub fn read_token(data_dir: &Path) -> Option<String> {
 }
 
 /// The kept admin token, and whether it was generated just now.
-#[derive(Debug)]
 pub struct KeptToken {
     pub token: String,
     pub path: PathBuf,
     pub generated: bool,
+}
+
+/// Without the token.
+impl std::fmt::Debug for KeptToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptToken")
+            .field("path", &self.path)
+            .field("generated", &self.generated)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Returns the token kept in `data_dir`, or generates one and keeps it there, readable by
@@ -52,7 +61,7 @@ pub fn kept_or_generated(data_dir: &Path) -> Result<KeptToken, String> {
             generated: false,
         });
     }
-    fs::create_dir_all(data_dir).map_err(|e| failed("create the directory of", e))?;
+    crate::private_files::create_dir(data_dir).map_err(|e| failed("create the directory of", e))?;
     let token = domain::random_string(&nanoid::alphabet::SAFE, 32);
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);

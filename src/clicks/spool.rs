@@ -16,7 +16,7 @@
 //!
 //! Each process needs its own spool directory.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -58,7 +58,7 @@ impl Spool {
     /// Opens (creating if need be) the spool directory and finds the segments a previous run
     /// left behind.
     pub fn open(dir: &Path, max_bytes: u64) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
+        crate::private_files::create_dir(dir)?;
         let mut segments = Vec::new();
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
@@ -123,7 +123,7 @@ impl Spool {
         let path = self
             .dir
             .join(format!("{now:016}-{:06}.spool", self.created % 1_000_000));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = crate::private_files::append(&path)?;
         // The directory entry must survive a crash too.
         File::open(&self.dir)?.sync_all()?;
         self.open = Some(file);
@@ -188,6 +188,7 @@ fn read_segment(path: &Path) -> io::Result<Vec<ClickBatch>> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
     use std::sync::Arc;
 
     use super::*;

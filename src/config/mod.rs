@@ -28,6 +28,10 @@ const ENV_PREFIX: &str = "REFTRACK_";
 pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(#[from] config::ConfigError),
+    /// A file that is not valid TOML: where, and why, without the parser's quote of the line
+    /// (which may hold a secret: `token = "...`).
+    #[error("configuration file {path}: {message}")]
+    Syntax { path: String, message: String },
     #[error("configuration key {key}: {message}")]
     Invalid { key: &'static str, message: String },
     /// A value the loader refused, its key moved to the front.
@@ -36,6 +40,25 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The loader's error, with a file's syntax error cut to its position and its reason.
+    fn from_file(e: config::ConfigError) -> Self {
+        let config::ConfigError::FileParse { uri, cause } = &e else {
+            return Self::Load(e);
+        };
+        let text = cause.to_string();
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let at = lines.next().unwrap_or_default();
+        // The parser prints its position first, then the line quoted (`2 | token = "...`)
+        // and marked (`|   ^`), then its reason.
+        let reason = lines
+            .rfind(|l| !l.contains('|'))
+            .unwrap_or("not valid TOML");
+        Self::Syntax {
+            path: uri.clone().unwrap_or_else(|| "(defaults)".to_owned()),
+            message: format!("{at}: {reason}"),
+        }
+    }
+
     /// The loader says `<message> for key `<key>`[ in <source>]`; the key goes first, as in
     /// every other configuration error, and serde's words for types become plain ones.
     fn from_loader(e: config::ConfigError) -> Self {
@@ -294,7 +317,8 @@ impl Settings {
                 .source(Some(vars)),
         );
         let settings: Self = builder
-            .build()?
+            .build()
+            .map_err(ConfigError::from_file)?
             .try_deserialize()
             .map_err(ConfigError::from_loader)?;
         settings.validate()?;

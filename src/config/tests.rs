@@ -347,3 +347,22 @@ fn a_longer_count_interval_below_the_count_interval_is_raised_to_it() {
     let s = load(&[("REFTRACK_CLICKS__MAX_COUNT_INTERVAL_MS", "7000")]).unwrap();
     assert_eq!(s.clicks.max_count_interval(), Duration::from_secs(7));
 }
+
+#[test]
+fn a_file_that_is_not_toml_is_refused_with_its_line_and_reason_but_not_the_line_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reftrack.toml");
+    std::fs::write(
+        &path,
+        "[admin]\ntoken = \"SECRET-TOKEN-0123456789\n[http]\nworkers = 2\n",
+    )
+    .unwrap();
+
+    let message = Settings::load_from(Some(&path), std::iter::empty())
+        .unwrap_err()
+        .to_string();
+
+    assert!(!message.contains("SECRET"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+    assert!(message.contains("reftrack.toml"), "{message}");
+}

@@ -3,7 +3,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{Error, Scope, web};
 use tracing_actix_web::TracingLogger;
 
@@ -120,6 +120,8 @@ pub fn scope() -> Scope<
         .wrap(from_fn(with_request_id))
         .wrap(TracingLogger::<RequestSpan>::new())
         .wrap(from_fn(time_request))
+        // Answers carry figures, orders and buyers' flags: no browser or proxy keeps them.
+        .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
         .app_data(
             web::JsonConfig::default()
                 .limit(JSON_LIMIT)

@@ -302,7 +302,7 @@ impl Background {
 /// fix: found out now, not during the Redis outage the spool is for.
 fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
     let probe = dir.join(".reftrack-write-check");
-    std::fs::create_dir_all(dir)
+    crate::private_files::create_dir(dir)
         .and_then(|()| std::fs::write(&probe, b""))
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|e| {

@@ -22,7 +22,7 @@ use redis::{Cmd, Pipeline, RedisFuture, RedisResult, TlsCertificates, Value};
 use crate::config::RedisSettings;
 
 /// How to reach Redis.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RedisTarget<'a> {
     /// One URL, or with `cluster`, one or more seed node URLs.
     pub urls: Vec<&'a str>,
@@ -34,6 +34,24 @@ pub struct RedisTarget<'a> {
     /// A PEM file of the certificate authorities `rediss://` servers are checked against;
     /// empty: the system's.
     pub ca_file: &'a Path,
+}
+
+/// The URLs without their passwords.
+impl std::fmt::Debug for RedisTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<String> = self
+            .urls
+            .iter()
+            .map(|u| crate::telemetry::without_credentials(u))
+            .collect();
+        f.debug_struct("RedisTarget")
+            .field("urls", &urls)
+            .field("cluster", &self.cluster)
+            .field("timeout", &self.timeout)
+            .field("wait_replicas", &self.wait_replicas)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 impl<'a> RedisTarget<'a> {

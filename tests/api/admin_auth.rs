@@ -97,6 +97,11 @@ async fn the_right_token_is_let_through_on_every_admin_route() {
             .unwrap();
         assert_ne!(response.status().as_u16(), 401, "{method} {path}");
         assert!(response.status().is_success() || response.status().is_client_error());
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "{method} {path}: no browser or proxy keeps an answer"
+        );
     }
 }
 

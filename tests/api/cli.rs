@@ -1,6 +1,6 @@
 //! The command line against a running server: the real binary, over real HTTP.
 
-use crate::cli_run::{reftrack, reftrack_as};
+use crate::cli_run::{reftrack, reftrack_as, run};
 use crate::helpers::{BROWSER, spawn_app};
 
 #[tokio::test]
@@ -95,6 +95,15 @@ async fn the_cli_says_clearly_when_the_token_is_wrong_or_the_server_is_down() {
     let refused = reftrack(&app, &["cost", "add", "inf_nobody", "5", "USD"]).await;
     app.stop().await;
     let down = reftrack(&app, &["influencer", "list"]).await;
+    let with_password = app
+        .address
+        .replacen("http://", "http://operator:URL-PASSWORD@", 1);
+    let down_with_password = run(
+        &with_password,
+        &[("REFTRACK_TOKEN", "a-token-of-sixteen-chars")],
+        &["influencer", "list"],
+    )
+    .await;
 
     // Assert
     assert!(!wrong_token.success);
@@ -114,6 +123,12 @@ async fn the_cli_says_clearly_when_the_token_is_wrong_or_the_server_is_down() {
         down.stderr.contains("cannot reach reftrack"),
         "{}",
         down.stderr
+    );
+    assert!(
+        down_with_password.stderr.contains("cannot reach reftrack")
+            && !down_with_password.stderr.contains("URL-PASSWORD"),
+        "{}",
+        down_with_password.stderr
     );
 }
 

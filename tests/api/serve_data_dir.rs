@@ -34,9 +34,11 @@ async fn the_generated_token_is_kept_owner_only_in_the_data_directory_and_reused
     let dir = tempfile::tempdir().unwrap();
     let mut command = reftrack();
     command.current_dir(dir.path());
-    let (mut first, _, token) = start(command);
-    let token = token.expect("the token is printed");
+    let (mut first, _, printed) = start(command);
     assert!(terminate(&mut first).success());
+    assert_eq!(printed, None, "not printed where output may be logged");
+    let file = dir.path().join("data/admin_token");
+    let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
 
     // Act
     let mut command = reftrack();
@@ -46,9 +48,13 @@ async fn the_generated_token_is_kept_owner_only_in_the_data_directory_and_reused
     assert!(terminate(&mut second).success());
 
     // Assert
-    assert_eq!(again.as_deref(), Some(token.as_str()));
+    assert_eq!(again, None);
     assert_eq!(status, 200);
-    let file = dir.path().join("data/admin_token");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().trim(),
+        token,
+        "reused"
+    );
     assert_eq!(
         reftrack::cli::token_file(&dir.path().join("data")),
         file,
@@ -212,4 +218,24 @@ async fn a_host_name_is_accepted_as_the_bind_address() {
     // Assert
     assert_eq!(status, 200);
     assert!(terminate(&mut child).success());
+}
+
+#[tokio::test]
+async fn serve_ignores_the_admin_commands_reftrack_token() {
+    // Arrange: a shell where REFTRACK_TOKEN is set for the CLI
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = reftrack();
+    command
+        .current_dir(dir.path())
+        .env("REFTRACK_TOKEN", "a-report-token-of-the-cli-0123");
+
+    // Act
+    let (mut child, base, _) = start(command);
+    let with_cli_token = influencers(&base, "a-report-token-of-the-cli-0123").await;
+    let kept = std::fs::read_to_string(dir.path().join("data/admin_token")).unwrap();
+    let with_kept_token = influencers(&base, kept.trim()).await;
+    assert!(terminate(&mut child).success());
+
+    // Assert: the server's token is its own, not the CLI's
+    assert_eq!((with_cli_token, with_kept_token), (401, 200));
 }
