@@ -187,6 +187,33 @@ struct ErrorDetail<'a> {
 }
 
 impl ApiError {
+    /// This client error with the field at fault named in front (`'amount': ...`), and the
+    /// value given when the message does not already quote it. Domain errors know the value
+    /// but not the field it came in.
+    #[must_use]
+    pub fn in_field(self, field: &str, given: &str) -> Self {
+        match self {
+            Self::Client {
+                status,
+                code,
+                message,
+            } => {
+                let shown: String = given.chars().take(64).collect();
+                let message = if given.is_empty() || message.contains(&shown) {
+                    format!("'{field}': {message}")
+                } else {
+                    format!("'{field}': {message} (given '{shown}')")
+                };
+                Self::Client {
+                    status,
+                    code,
+                    message,
+                }
+            }
+            store @ Self::Store(_) => store,
+        }
+    }
+
     pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self::Client {
             status,

@@ -101,12 +101,12 @@ impl<'de> Deserialize<'de> for DecimalText {
 pub enum CommissionError {
     #[error("'{0}' is not a plain decimal number (such as 12.5)")]
     NotADecimal(String),
-    #[error("a commission has at most two decimal places")]
-    TooPrecise,
-    #[error("a percent commission is between 0 and 100")]
-    PercentRange,
-    #[error("a flat commission is between 0 and 1000000")]
-    FlatRange,
+    #[error("'{0}' has more than two decimal places; a commission has at most two")]
+    TooPrecise(String),
+    #[error("'percent' is {0}; a percent commission is between 0 and 100")]
+    PercentRange(String),
+    #[error("'flat' is {0}; a flat commission is between 0 and 1000000")]
+    FlatRange(String),
     #[error("'{0}' is not a stored commission")]
     Stored(String),
 }
@@ -127,7 +127,9 @@ impl DecimalText {
             Self::Text(text) => match plain_decimal(text) {
                 Ok(value) => value,
                 Err(MoneyError::OutOfRange(_)) => return Ok(None),
-                Err(MoneyError::TooManyDecimals(_)) => return Err(CommissionError::TooPrecise),
+                Err(MoneyError::TooManyDecimals(_)) => {
+                    return Err(CommissionError::TooPrecise(text.clone()));
+                }
                 Err(_) => return Err(CommissionError::NotADecimal(text.clone())),
             },
             Self::Integer(n) => Decimal::from(*n),
@@ -136,7 +138,7 @@ impl DecimalText {
             return Ok(None);
         };
         if scaled.fract() != Decimal::ZERO {
-            return Err(CommissionError::TooPrecise);
+            return Err(CommissionError::TooPrecise(self.text()));
         }
         Ok(i64::try_from(scaled).ok())
     }
@@ -152,12 +154,12 @@ impl TryFrom<&CommissionInput> for Commission {
                 .and_then(|bp| u32::try_from(bp).ok())
                 .filter(|bp| *bp <= 10_000)
                 .map(Self::PercentBasisPoints)
-                .ok_or(CommissionError::PercentRange),
+                .ok_or_else(|| CommissionError::PercentRange(percent.text())),
             CommissionInput::Flat { flat } => flat
                 .hundredths()?
                 .filter(|h| (0..=100_000_000).contains(h))
                 .map(Self::FlatHundredths)
-                .ok_or(CommissionError::FlatRange),
+                .ok_or_else(|| CommissionError::FlatRange(flat.text())),
         }
     }
 }
@@ -265,15 +267,15 @@ mod tests {
     fn out_of_range_or_too_precise_commissions_are_refused() {
         assert_eq!(
             parse(r#"{"percent": "100.01"}"#),
-            Err(CommissionError::PercentRange)
+            Err(CommissionError::PercentRange("100.01".to_owned()))
         );
         assert_eq!(
             parse(r#"{"percent": "-1"}"#),
-            Err(CommissionError::PercentRange)
+            Err(CommissionError::PercentRange("-1".to_owned()))
         );
         assert_eq!(
             parse(r#"{"flat": "0.001"}"#),
-            Err(CommissionError::TooPrecise)
+            Err(CommissionError::TooPrecise("0.001".to_owned()))
         );
         assert!(matches!(
             parse(r#"{"flat": "ten"}"#),

@@ -25,7 +25,10 @@ pub struct Currency(iso_currency::Currency);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MoneyError {
-    #[error("'{0}' is not an ISO 4217 currency code")]
+    #[error(
+        "'{0}' is not a currency of money: use an ISO 4217 code such as USD, EUR or JPY (metals \
+         and test codes, which have no minor unit, are refused)"
+    )]
     UnknownCurrency(String),
     #[error(
         "'{0}' is not a plain decimal amount (digits with an optional '.' and decimals, such as 19.99)"

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, Query, text};
+use super::input::{Json, Query, clipped, text};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Currency};
 use crate::error::ApiError;
@@ -83,7 +83,8 @@ pub async fn create(
     state: web::Data<AppState>,
     body: Json<NewCampaign>,
 ) -> Result<HttpResponse, ApiError> {
-    let currency = Currency::parse(&body.currency)?;
+    let currency = Currency::parse(&body.currency)
+        .map_err(|e| ApiError::from(e).in_field("currency", &body.currency))?;
     // Click records are kept for the server's window, so a campaign cannot look further back.
     let longest = state.orders.policy().window.days();
     let window = body
@@ -173,16 +174,18 @@ pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = CampaignId::parse(&path);
-    let campaign = match id {
-        Some(id) => state.store.campaign(&id).await?,
-        None => None,
-    };
-    let campaign = campaign.ok_or_else(|| {
-        ApiError::not_found(
-            "campaign_not_found",
-            format!("no campaign '{}'", path.as_str()),
+    let id = CampaignId::parse(&path).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_campaign_id",
+            format!(
+                "'{}' is not a campaign id (cmp_ and letters or digits)",
+                clipped(&path)
+            ),
         )
     })?;
+    let campaign =
+        state.store.campaign(&id).await?.ok_or_else(|| {
+            ApiError::not_found("campaign_not_found", format!("no campaign '{id}'"))
+        })?;
     Ok(HttpResponse::Ok().json(CampaignView::from(&campaign)))
 }

@@ -7,7 +7,7 @@ use actix_web::{delete, get, post};
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, Query, campaign_of, influencer_id, text};
+use super::input::{Json, Query, campaign_of, clipped, influencer_id, text};
 use super::output::timestamp;
 use crate::domain::{
     CampaignId, Cost, CostId, CostKind, Currency, DateRange, DecimalText, InfluencerId,
@@ -108,8 +108,11 @@ pub async fn add(
     path: web::Path<String>,
     body: Json<NewCost>,
 ) -> Result<HttpResponse, ApiError> {
-    let currency = Currency::parse(&body.currency)?;
-    let amount = currency.amount(&body.amount.text())?;
+    let currency = Currency::parse(&body.currency)
+        .map_err(|e| ApiError::from(e).in_field("currency", &body.currency))?;
+    let amount = currency
+        .amount(&body.amount.text())
+        .map_err(|e| ApiError::from(e).in_field("amount", &body.amount.text()))?;
     let date = DateRange::parse_day(&body.date)
         .map_err(|e| ApiError::bad_request("invalid_date", format!("'date': {e}")))?;
     let cost = Cost {
@@ -180,16 +183,21 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_id, raw_cost) = path.into_inner();
     let id = influencer_id(&raw_id)?;
-    let not_found = || {
-        ApiError::not_found(
-            "cost_not_found",
-            format!("influencer {id} has no cost {raw_cost}"),
+    let cost_id = CostId::parse(&raw_cost).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_cost_id",
+            format!(
+                "'{}' is not a cost id (cost_ and letters or digits)",
+                clipped(&raw_cost)
+            ),
         )
-    };
-    let cost_id = CostId::parse(&raw_cost).ok_or_else(not_found)?;
+    })?;
     if state.store.delete_cost(&id, &cost_id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(not_found())
+        Err(ApiError::not_found(
+            "cost_not_found",
+            format!("influencer {id} has no cost {cost_id}"),
+        ))
     }
 }

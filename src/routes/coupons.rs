@@ -44,7 +44,7 @@ pub struct CouponsQuery {
 }
 
 fn code(raw: &str) -> Result<CouponCode, ApiError> {
-    Ok(CouponCode::parse(raw)?)
+    CouponCode::parse(raw).map_err(|e| ApiError::from(e).in_field("code", raw))
 }
 
 fn no_influencer(id: &InfluencerId) -> ApiError {

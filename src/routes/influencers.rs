@@ -102,7 +102,7 @@ pub struct InfluencersQuery {
 }
 
 fn handle(raw: &str) -> Result<Handle, ApiError> {
-    Ok(Handle::parse(raw)?)
+    Handle::parse(raw).map_err(|e| ApiError::from(e).in_field("handle", raw))
 }
 
 /// Most followers an account can plausibly have; a larger number is a mistake.
@@ -145,7 +145,7 @@ fn email_hash(state: &AppState, raw: &str) -> Result<String, ApiError> {
 }
 
 fn commission(input: &CommissionInput) -> Result<Commission, ApiError> {
-    Ok(Commission::try_from(input)?)
+    Commission::try_from(input).map_err(|e| ApiError::from(e).in_field("commission", ""))
 }
 
 fn optional_text(

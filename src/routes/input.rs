@@ -186,9 +186,25 @@ pub fn influencer_id(raw: &str) -> Result<InfluencerId, ApiError> {
     InfluencerId::parse(raw).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_influencer_id",
-            format!("'{raw}' is not an influencer id"),
+            format!(
+                "'{}' is not an influencer id (inf_ and letters or digits)",
+                clipped(raw)
+            ),
         )
     })
+}
+
+/// The influencer a filter names (`?influencer_id=`), which must exist: an empty list for a
+/// mistyped id would read as "none yet". Refused as an unknown campaign is.
+pub async fn existing_influencer(state: &AppState, raw: &str) -> Result<InfluencerId, ApiError> {
+    let id = influencer_id(raw)?;
+    match state.store.influencer(&id).await? {
+        Some(_) => Ok(id),
+        None => Err(ApiError::unprocessable(
+            "unknown_influencer",
+            format!("no influencer '{id}'"),
+        )),
+    }
 }
 
 /// A yes/no filter of a list's query (`true` or `false`), absent when not given.
@@ -206,7 +222,12 @@ pub fn flag(field: &'static str, raw: Option<&str>) -> Result<Option<bool>, ApiE
 
 /// The campaign a request names, or the client error that says why there is none.
 pub async fn campaign_of(state: &AppState, raw: &str) -> Result<Campaign, ApiError> {
-    let unknown = || ApiError::unprocessable("unknown_campaign", format!("no campaign '{raw}'"));
+    let unknown = || {
+        ApiError::unprocessable(
+            "unknown_campaign",
+            format!("no campaign '{}'", clipped(raw)),
+        )
+    };
     let id = CampaignId::parse(raw).ok_or_else(unknown)?;
     state.store.campaign(&id).await?.ok_or_else(unknown)
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use actix_web::{delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use super::input::{Json, Query, campaign_of, flag, influencer_id, not_null};
+use super::input::{Json, Query, campaign_of, existing_influencer, flag, influencer_id, not_null};
 use super::output::timestamp;
 use crate::domain::{Campaign, CampaignId, Destination, LinkCode};
 use crate::error::ApiError;
@@ -85,7 +85,7 @@ impl LinkView {
 }
 
 fn destination(raw: &str) -> Result<Destination, ApiError> {
-    Ok(Destination::parse(raw)?)
+    Destination::parse(raw).map_err(|e| ApiError::from(e).in_field("destination", raw))
 }
 
 /// A campaign's links only go where the campaign allows.
@@ -94,7 +94,7 @@ fn allowed(campaign: &Campaign, destination: &Destination) -> Result<(), ApiErro
 }
 
 fn code(raw: &str) -> Result<LinkCode, ApiError> {
-    Ok(LinkCode::parse(raw)?)
+    LinkCode::parse(raw).map_err(|e| ApiError::from(e).in_field("code", raw))
 }
 
 async fn existing(state: &AppState, raw_code: &str) -> Result<LinkRecord, ApiError> {
@@ -181,11 +181,10 @@ pub async fn list(
     let limit = pagination::limit(query.limit.as_deref())?;
     let cursor = Cursor::from_query(query.cursor.as_deref())?;
     let disabled = flag("disabled", query.disabled.as_deref())?;
-    let influencer = query
-        .influencer_id
-        .as_deref()
-        .map(influencer_id)
-        .transpose()?;
+    let influencer = match query.influencer_id.as_deref() {
+        Some(raw) => Some(existing_influencer(&state, raw).await?),
+        None => None,
+    };
     let campaign = match query.campaign_id.as_deref() {
         Some(raw) => Some(campaign_of(&state, raw).await?.id),
         None => None,

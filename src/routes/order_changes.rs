@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, post, put, web};
 use serde::Deserialize;
 
-use super::input::{Json, influencer_id, nullable, text};
+use super::input::{Json, clipped, influencer_id, nullable, text};
 use super::order_view::{OrderView, view};
 use super::responses::Conflict;
 use crate::domain::{Decision, MAX_NOTE_CHARS, Order, OrderKey, ReviewError};
@@ -52,8 +52,9 @@ fn order_key(raw: &str) -> Result<OrderKey, ApiError> {
         Err(ApiError::bad_request(
             "invalid_order_key",
             format!(
-                "'{raw}' is not an order key; use the order_key the order list shows \
-                 (platform:id, e.g. shopify%3A1001)"
+                "'{}' is not an order key; use the order_key the order list shows \
+                 (platform:id, e.g. shopify%3A1001)",
+                clipped(raw)
             ),
         ))
     }

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::input::{Query, campaign_of, influencer_id, range};
+use super::input::{Query, campaign_of, existing_influencer, range};
 use super::order_view::{OrderView, view};
 use crate::domain::InfluencerId;
 use crate::error::ApiError;
@@ -137,7 +137,7 @@ async fn owners_page(
     let (influencer, everyone) = match query.influencer_id.as_deref() {
         None => (None, state.store.influencers().await?),
         Some("unattributed") => (None, Vec::new()),
-        Some(raw) => (Some(influencer_id(raw)?), Vec::new()),
+        Some(raw) => (Some(existing_influencer(state, raw).await?), Vec::new()),
     };
     let owners: Vec<Owner<'_>> = match (&influencer, query.influencer_id.is_some()) {
         (Some(id), _) => vec![Owner::Influencer(id.as_str())],

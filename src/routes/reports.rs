@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use futures_util::{StreamExt, stream};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::input::{Query, campaign_of, influencer_id, range, today};
+use super::input::{Query, campaign_of, existing_influencer, influencer_id, range, today};
 use super::report_body as body;
 use crate::domain::{
     CampaignId, Currency, CurrencyTotals, DailyReport, DateRange, DayRow, Figures,
@@ -376,7 +376,7 @@ pub async fn links(
             "report links with ?influencer_id=<id>",
         ));
     };
-    let id = influencer_id(raw)?;
+    let id = existing_influencer(&state, raw).await?;
     let Some(slot) = state.reports.enter().await else {
         return Ok(busy(&state));
     };

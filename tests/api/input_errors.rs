@@ -466,3 +466,114 @@ async fn a_body_that_does_not_decode_by_its_content_encoding_is_refused_in_plain
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_filter_naming_an_influencer_that_does_not_exist_is_refused_not_answered_empty() {
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+
+    for path in [
+        "/api/v1/orders?influencer_id=inf_nope0000000",
+        "/api/v1/links?influencer_id=inf_nope0000000",
+        "/api/v1/reports/links?influencer_id=inf_nope0000000",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (422, &json!("unknown_influencer")),
+            "{path}: {body}"
+        );
+    }
+    let (status, _) = app
+        .get_json(&format!("/api/v1/links?influencer_id={alice}"))
+        .await;
+    assert_eq!(status, 200, "an influencer with no links yet lists none");
+}
+
+#[tokio::test]
+async fn malformed_ids_in_a_path_are_refused_alike_and_quoted_short() {
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let long = "x".repeat(20_000);
+
+    for (method, path, code) in [
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/campaigns/{long}"),
+            "invalid_campaign_id",
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/influencers/{alice}/costs/{long}"),
+            "invalid_cost_id",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/influencers/{long}"),
+            "invalid_influencer_id",
+        ),
+    ] {
+        let response = app.admin(method, &path).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!(code)),
+            "{body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.len() < 200, "{code}: {} characters", message.len());
+    }
+}
+
+#[tokio::test]
+async fn money_and_commission_errors_name_the_field_and_the_value() {
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let costs = format!("/api/v1/influencers/{alice}/costs");
+    let cost = |amount: &str, currency: &str| json!({"amount": amount, "currency": currency, "kind": "fee", "date": "2026-11-01"});
+
+    let cases = [
+        (
+            costs.clone(),
+            cost("0.001", "USD"),
+            &["'amount'", "0.001", "USD"][..],
+        ),
+        (
+            costs.clone(),
+            cost("1.5", "JPY"),
+            &["'amount'", "1.5", "JPY"][..],
+        ),
+        (
+            costs.clone(),
+            cost("5.00", "XAU"),
+            &["'currency'", "XAU", "ISO 4217"][..],
+        ),
+        (
+            "/api/v1/influencers".to_owned(),
+            json!({"handle": "bob", "commission": {"percent": "1e3"}}),
+            &["'commission'", "1e3"][..],
+        ),
+        (
+            "/api/v1/influencers".to_owned(),
+            json!({"handle": "bob", "commission": {"percent": "0.001"}}),
+            &["'commission'", "0.001", "two decimal places"][..],
+        ),
+        (
+            "/api/v1/influencers".to_owned(),
+            json!({"handle": "bob", "commission": {"percent": "250"}}),
+            &["'commission'", "250", "between 0 and 100"][..],
+        ),
+        (
+            "/api/v1/influencers".to_owned(),
+            json!({"handle": "b o b"}),
+            &["'handle'", "b o b"][..],
+        ),
+    ];
+    for (path, body, said) in cases {
+        let message = refused(app.post_json(&path, &body).await).await;
+        for words in said {
+            assert!(message.contains(words), "{body}: {words} not in {message}");
+        }
+    }
+}
