@@ -177,6 +177,15 @@ enum Access {
     Reports,
 }
 
+/// The credentials of an `Authorization: Bearer <token>` header; the scheme's name is
+/// case-insensitive (RFC 9110), so `bearer` and `BEARER` are the same scheme.
+fn bearer_credentials(header: &str) -> Option<&str> {
+    let (scheme, credentials) = header.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
+}
+
 async fn require_admin_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -186,8 +195,7 @@ async fn require_admin_token(
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))?
-            .trim();
+            .and_then(bearer_credentials)?;
         if state.admin_token.matches(token) {
             Some(Access::Everything)
         } else if state.report_tokens.iter().any(|t| t.matches(token)) {
@@ -215,7 +223,17 @@ async fn require_admin_token(
 
 #[cfg(test)]
 mod tests {
-    use super::documented;
+    use super::{bearer_credentials, documented};
+
+    #[test]
+    fn the_bearer_scheme_is_read_whatever_its_case() {
+        for header in ["Bearer abc", "bearer abc", "BEARER  abc ", " Bearer abc"] {
+            assert_eq!(bearer_credentials(header), Some("abc"), "{header:?}");
+        }
+        for header in ["Basic abc", "Bearerabc", "Bearer", "abc"] {
+            assert_eq!(bearer_credentials(header), None, "{header:?}");
+        }
+    }
 
     /// `documented_route` finds a request's route by the pattern actix matched; a path with a
     /// regex segment (`{code:[a-z]+}`) might be spelled otherwise in the OpenAPI document, and

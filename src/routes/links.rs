@@ -84,8 +84,24 @@ impl LinkView {
     }
 }
 
-fn destination(raw: &str) -> Result<Destination, ApiError> {
-    Destination::parse(raw).map_err(|e| ApiError::from(e).in_field("destination", raw))
+/// A destination, which may not be one of this server's own short links: a follower would
+/// be sent round from link to link (and each visit counted as a suspicious click).
+fn destination(state: &AppState, raw: &str) -> Result<Destination, ApiError> {
+    let parsed =
+        Destination::parse(raw).map_err(|e| ApiError::from(e).in_field("destination", raw))?;
+    let origin = |url: &str| url::Url::parse(url).ok().map(|u| u.origin());
+    if origin(parsed.as_str()).is_some_and(|o| Some(o) == origin(&state.public_base)) {
+        return Err(ApiError::bad_request(
+            "invalid_destination",
+            format!(
+                "'destination': {} is on this server's own short-link address ({}); a link \
+                 there would redirect in a loop",
+                parsed.as_str(),
+                state.public_base
+            ),
+        ));
+    }
+    Ok(parsed)
 }
 
 /// A campaign's links only go where the campaign allows.
@@ -118,7 +134,7 @@ pub async fn create(
     body: Json<NewLink>,
 ) -> Result<HttpResponse, ApiError> {
     let custom = body.code.as_deref().map(code).transpose()?;
-    let destination = destination(&body.destination)?;
+    let destination = destination(&state, &body.destination)?;
     let campaign = match body.campaign_id.as_deref() {
         Some(raw) => Some(campaign_of(&state, raw).await?),
         None => None,
@@ -253,7 +269,11 @@ pub async fn update(
     code: web::Path<String>,
     patch: Json<LinkPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let new_destination = patch.destination.as_deref().map(destination).transpose()?;
+    let new_destination = patch
+        .destination
+        .as_deref()
+        .map(|raw| destination(&state, raw))
+        .transpose()?;
     if let Some(new_destination) = &new_destination {
         let link = existing(&state, &code).await?;
         if let Some(id) = &link.campaign_id {

@@ -106,6 +106,22 @@ async fn the_right_token_is_let_through_on_every_admin_route() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_accepted_in_any_case() {
+    let app = spawn_app().await;
+
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let response = app
+            .client
+            .get(app.api_url("/api/v1/influencers"))
+            .header("authorization", format!("{scheme} {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{scheme}");
+    }
+}
+
+#[tokio::test]
 async fn a_report_token_reads_reports_and_nothing_else() {
     // Arrange
     let report_token = "report-only-token-0123456789";

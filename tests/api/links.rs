@@ -213,3 +213,32 @@ async fn changing_a_destination_validates_it_and_unknown_links_are_404() {
     assert_eq!(unknown.status().as_u16(), 404);
     assert_eq!(still["destination"], "https://shop.example/");
 }
+
+#[tokio::test]
+async fn a_link_to_one_of_this_servers_own_short_links_is_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let code = app.link(&alice, "https://shop.example/p").await;
+    let own = format!("{}/{code}", app.address);
+
+    // Act
+    let created = app
+        .post_json(
+            "/api/v1/links",
+            &serde_json::json!({"influencer_id": alice, "destination": own}),
+        )
+        .await;
+    let changed = app.change_destination(&code, &own).await;
+
+    // Assert
+    for response in [created, changed] {
+        assert_eq!(response.status().as_u16(), 400);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_destination", "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("loop"),
+            "{body}"
+        );
+    }
+}

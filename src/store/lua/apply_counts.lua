@@ -69,28 +69,27 @@ if seq <= last then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+-- A refused HINCRBY answers a table ({err = ...}), a counted one a number; the check is
+-- written out at each call rather than in a function, as it runs for every counter a flush
+-- writes.
 local refused = {}
--- The counter's value after the increment, or nil when it refused it (noted in `refused`).
-local function add(counts, field, count)
-  local now = redis.pcall('HINCRBY', counts, field, count)
-  if type(now) == 'table' then
-    refused[#refused + 1] = counts
-    refused[#refused + 1] = field
-    return nil
-  end
-  return now
-end
 for _, group in ipairs(groups) do
   local i, counts = group[1], KEYS[group[2]]
   local last_field = i + 2 * tonumber(ARGV[i + 1])
   if last_field > i then
-    local now = add(counts, ARGV[i + 2], ARGV[i + 3])
-    if ARGV[i] == '1' and now == tonumber(ARGV[i + 3]) then
+    local now = redis.pcall('HINCRBY', counts, ARGV[i + 2], ARGV[i + 3])
+    if type(now) == 'table' then
+      refused[#refused + 1] = counts
+      refused[#refused + 1] = ARGV[i + 2]
+    elseif ARGV[i] == '1' and now == tonumber(ARGV[i + 3]) then
       redis.call('HSETNX', counts, TABLE_FIELD, TABLE_NOTE)
     end
   end
   for j = i + 4, last_field, 2 do
-    add(counts, ARGV[j], ARGV[j + 1])
+    if type(redis.pcall('HINCRBY', counts, ARGV[j], ARGV[j + 1])) == 'table' then
+      refused[#refused + 1] = counts
+      refused[#refused + 1] = ARGV[j]
+    end
   end
 end
 if #refused > 0 then
