@@ -198,7 +198,20 @@ impl ApiError {
                 code,
                 message,
             } => {
-                let shown: String = given.chars().take(64).collect();
+                // Quoted safely: without a URL's password, and with control characters
+                // escaped (the CLI prints messages to a terminal).
+                let shown: String = crate::telemetry::without_credentials(given)
+                    .chars()
+                    .take(64)
+                    .flat_map(|c| {
+                        let escaped: Vec<char> = if c.is_control() {
+                            c.escape_default().collect()
+                        } else {
+                            vec![c]
+                        };
+                        escaped
+                    })
+                    .collect();
                 let message = if given.is_empty() || message.contains(&shown) {
                     format!("'{field}': {message}")
                 } else {
@@ -290,6 +303,20 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_quoted_after_its_field_loses_its_password_and_its_control_characters() {
+        let error = ApiError::bad_request("invalid_destination", "the destination is bad")
+            .in_field(
+                "destination",
+                "https://u:PASSWORD@shop.example/\u{1b}[31mred",
+            );
+        let message = error.to_string();
+        assert!(message.starts_with("'destination': "), "{message}");
+        assert!(!message.contains("PASSWORD"), "{message}");
+        assert!(!message.contains('\u{1b}'), "{message}");
+        assert!(message.contains("shop.example"), "{message}");
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code, reason = "only deserialised, to see the error")]

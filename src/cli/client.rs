@@ -200,3 +200,21 @@ impl ApiClient {
 pub fn encode(raw: &str) -> String {
     url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ApiClient;
+
+    #[test]
+    fn a_client_prints_neither_its_token_nor_its_urls_password() {
+        let client = ApiClient::new(
+            "http://operator:URL-PASSWORD@127.0.0.1:8080",
+            Some("ADMIN-TOKEN-0123456789"),
+        )
+        .unwrap();
+        let printed = format!("{client:?}");
+        assert!(!printed.contains("URL-PASSWORD"), "{printed}");
+        assert!(!printed.contains("ADMIN-TOKEN"), "{printed}");
+        assert!(printed.contains("127.0.0.1:8080"), "{printed}");
+    }
+}

@@ -128,6 +128,12 @@ impl Cli {
                 // server takes only a `--token` written on its own command line.
                 let given = std::env::args_os()
                     .any(|a| a == "--token" || a.to_string_lossy().starts_with("--token="));
+                if !given && std::env::var_os("REFTRACK_TOKEN").is_some_and(|t| !t.is_empty()) {
+                    eprintln!(
+                        "note: REFTRACK_TOKEN is the admin commands' token; serve ignores it \
+                         (the server's is REFTRACK_ADMIN__TOKEN, or --token)"
+                    );
+                }
                 let token = self.connection.token.filter(|_| given);
                 return serve::serve(config, token).await;
             }

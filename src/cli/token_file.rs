@@ -107,6 +107,10 @@ mod tests {
         assert!(first.generated);
         assert!(!second.generated);
         assert_eq!(first.token, second.token);
+        assert!(
+            !format!("{first:?}").contains(&first.token),
+            "the token is not printed"
+        );
         assert_eq!(
             read_token(dir.path()).as_deref(),
             Some(first.token.as_str())

@@ -32,7 +32,7 @@ use super::spool::{Dropped, Spool};
 use crate::config::ClickSettings;
 use crate::domain::random_string;
 use crate::metrics::{CorruptKind, RedisOperation};
-use crate::store::{ClickBatch, ClickSums, Store};
+use crate::store::{ClickBatch, ClickSums, RefusedCounter, Store};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -52,6 +52,9 @@ pub(super) struct Flusher {
     /// Links whose number this process registered when it wrote their tallies: a spool file
     /// of a build before the link cache registered links relies on its batches for that.
     registered: foldhash::HashSet<Arc<str>>,
+    /// Damaged counters already logged: one stays damaged until repaired, and a flush meets
+    /// it every interval, so it is logged once per process (and counted every time).
+    logged_refusals: foldhash::HashSet<RefusedCounter>,
     /// When the last write of the buffer's tallies ended: the schedule counts from there.
     tallies_taken: Instant,
     count_schedule: CountSchedule,
@@ -104,6 +107,7 @@ impl Flusher {
             retry_spool_at: Instant::now(),
             spool_backoff: MIN_BACKOFF,
             registered: foldhash::HashSet::default(),
+            logged_refusals: foldhash::HashSet::default(),
             tallies_taken: Instant::now(),
             count_schedule,
         }
@@ -390,13 +394,20 @@ impl Flusher {
             .await
         {
             Ok(refused) => {
-                for counter in &refused {
+                for counter in refused {
                     metrics.corrupt_record(CorruptKind::Counter);
+                    if self.logged_refusals.len() >= MAX_REGISTERED {
+                        self.logged_refusals.clear();
+                    }
+                    if !self.logged_refusals.insert(counter.clone()) {
+                        continue;
+                    }
                     tracing::error!(
                         key = %counter.key,
                         field = %counter.field,
                         "a click counter refused its increment (not an integer, or at the end of \
-                         its range); its clicks of this batch were not counted there, the rest were"
+                         its range); its clicks are not counted there until it is repaired, the \
+                         rest are (logged once; reftrack_corrupt_records_total counts each)"
                     );
                 }
                 if self.registered.len() + new_links.len() > MAX_REGISTERED {

@@ -141,7 +141,16 @@ impl serde::de::Visitor<'_> for WholeVisitor<'_> {
         })
     }
 
+    /// A whole number written as a float (`2e9` in TOML) is that number, as the loader read
+    /// it before; a fraction is refused.
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Whole, E> {
+        if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e30 {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a whole number under 1e30 fits an i128 exactly"
+            )]
+            return Ok(Whole::of(v as i128));
+        }
         Err(self.refuse(v))
     }
 

@@ -184,7 +184,7 @@ pub struct ClickSettings {
     pub count_interval_ms: NonZeroU64,
     #[serde(deserialize_with = "de::whole::<1, 60_000, _, _>")]
     pub max_count_interval_ms: NonZeroU64,
-    #[serde(deserialize_with = "de::whole::<1, 1_000_000, _, _>")]
+    #[serde(deserialize_with = "de::whole::<1, 100_000_000, _, _>")]
     pub max_batch: NonZeroUsize,
     #[serde(deserialize_with = "de::whole::<1, 100_000_000, _, _>")]
     pub buffer_capacity: usize,
@@ -226,11 +226,11 @@ pub struct FraudSettings {
     pub repeat_window_secs: u32,
     #[serde(deserialize_with = "de::whole::<1, 86_400, _, _>")]
     pub burst_window_secs: NonZeroU32,
-    #[serde(deserialize_with = "de::whole::<1, 1_000_000_000, _, _>")]
+    #[serde(deserialize_with = "de::whole::<1, 4_294_967_295, _, _>")]
     pub burst_max_clicks: NonZeroU32,
     #[serde(deserialize_with = "de::whole::<1, 86_400, _, _>")]
     pub address_burst_window_secs: u32,
-    #[serde(deserialize_with = "de::whole::<0, 1_000_000_000, _, _>")]
+    #[serde(deserialize_with = "de::whole::<0, 4_294_967_295, _, _>")]
     pub address_burst_max_clicks: u32,
     #[serde(deserialize_with = "de::cidr_list")]
     pub address_burst_exempt: Vec<IpNet>,

@@ -6,9 +6,9 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// The first character of `text` that cannot be seen or that reorders what is read: controls,
 /// format characters (zero-width spaces, byte-order marks, direction marks and overrides, soft
-/// hyphens) and line or paragraph separators. With `joiners`, the zero-width joiner and
-/// non-joiner pass: Persian and other scripts, and emoji sequences, use them in names and
-/// notes.
+/// hyphens) and line or paragraph separators. With `joiners`, the format characters that
+/// writing needs pass: the zero-width joiner and non-joiner (Persian and other scripts, emoji
+/// sequences) and the tag characters of subdivision flags (🏴 with tags is Scotland's).
 pub fn hidden_char(text: &str, joiners: bool) -> Option<char> {
     text.chars().find(|&c| {
         let hidden = matches!(
@@ -18,7 +18,8 @@ pub fn hidden_char(text: &str, joiners: bool) -> Option<char> {
                 | GeneralCategory::LineSeparator
                 | GeneralCategory::ParagraphSeparator
         );
-        hidden && !(joiners && matches!(c, '\u{200C}' | '\u{200D}'))
+        let written = matches!(c, '\u{200C}' | '\u{200D}' | '\u{E0020}'..='\u{E007F}');
+        hidden && !(joiners && written)
     })
 }
 
@@ -46,7 +47,13 @@ mod tests {
         ] {
             assert!(hidden_char(text, true).is_some(), "{text:?}");
         }
-        for text in ["Zoë Ångström", "José 🎉", "日本語", "مریم‌جان"] {
+        for text in [
+            "Zoë Ångström",
+            "José 🎉",
+            "日本語",
+            "مریم‌جان",
+            "Ross 🏴\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}",
+        ] {
             assert_eq!(hidden_char(text, true), None, "{text:?}");
         }
         assert_eq!(hidden_char("مریم‌جان", false), Some('\u{200c}'));

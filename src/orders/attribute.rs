@@ -86,7 +86,7 @@ impl OrderIntake {
         }
         let mut coupon = None;
         for raw in &facts.coupons {
-            let Ok(code) = CouponCode::parse(raw) else {
+            let Ok(code) = CouponCode::named(raw) else {
                 continue;
             };
             if let Some(owner) = store.coupon_owner(&code).await? {

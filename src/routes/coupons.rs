@@ -128,7 +128,8 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_id, raw_code) = path.into_inner();
     let id = influencer_id(&raw_id)?;
-    let code = code(&raw_code)?;
+    let code =
+        CouponCode::named(&raw_code).map_err(|e| ApiError::from(e).in_field("code", &raw_code))?;
     if state.store.remove_coupon(&id, &code).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {

@@ -36,6 +36,7 @@ pub struct NewInfluencer {
 #[serde(deny_unknown_fields)]
 pub struct InfluencerPatch {
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     handle: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     name: Option<Option<String>>,
@@ -49,6 +50,7 @@ pub struct InfluencerPatch {
     #[serde(default, deserialize_with = "nullable")]
     email: Option<Option<String>>,
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     disabled: Option<bool>,
 }
 

@@ -30,8 +30,10 @@ pub struct NewLink {
 #[serde(deny_unknown_fields)]
 pub struct LinkPatch {
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     destination: Option<String>,
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     disabled: Option<bool>,
 }
 
@@ -84,13 +86,26 @@ impl LinkView {
     }
 }
 
+/// Whether `url` is under `base`, where short links are (`https://brand.com/go` holds
+/// `https://brand.com/go/abc`, not `https://brand.com/products/x`).
+fn under_short_links(url: &str, base: &str) -> bool {
+    let (Ok(url), Ok(base)) = (url::Url::parse(url), url::Url::parse(base)) else {
+        return false;
+    };
+    let prefix = base.path().trim_end_matches('/');
+    url.origin() == base.origin()
+        && url
+            .path()
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// A destination, which may not be one of this server's own short links: a follower would
 /// be sent round from link to link (and each visit counted as a suspicious click).
 fn destination(state: &AppState, raw: &str) -> Result<Destination, ApiError> {
     let parsed =
         Destination::parse(raw).map_err(|e| ApiError::from(e).in_field("destination", raw))?;
-    let origin = |url: &str| url::Url::parse(url).ok().map(|u| u.origin());
-    if origin(parsed.as_str()).is_some_and(|o| Some(o) == origin(&state.public_base)) {
+    if under_short_links(parsed.as_str(), &state.public_base) {
         return Err(ApiError::bad_request(
             "invalid_destination",
             format!(
@@ -318,4 +333,32 @@ async fn change(
     state.links.apply(&Change::Link(code.clone()));
     let record = existing(state, code.as_str()).await?;
     Ok(HttpResponse::Ok().json(LinkView::new(state, &record)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under_short_links;
+
+    #[test]
+    fn only_urls_under_the_short_link_base_are_its_own_links() {
+        for (url, base, loops) in [
+            ("http://127.0.0.1:8080/abc", "http://127.0.0.1:8080", true),
+            (
+                "https://go.example.com/abc?x=1",
+                "https://go.example.com/",
+                true,
+            ),
+            ("https://brand.com/go/abc", "https://brand.com/go", true),
+            (
+                "https://brand.com/products/x",
+                "https://brand.com/go",
+                false,
+            ),
+            ("https://brand.com/gone", "https://brand.com/go", false),
+            ("https://go.example.com/abc", "http://go.example.com", false),
+            ("https://shop.example/p", "https://go.example.com", false),
+        ] {
+            assert_eq!(under_short_links(url, base), loops, "{url} under {base}");
+        }
+    }
 }

@@ -34,7 +34,7 @@ pub struct ClickBatch {
 /// A click counter that refused a batch's increment: a damaged field (not an integer, or at
 /// the end of Redis' range) or a key that is not a hash. Only its own increment is lost; the
 /// batch's other counters are written (see `lua/apply_counts.lua`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RefusedCounter {
     pub key: String,
     pub field: String,

@@ -370,3 +370,22 @@ fn check_acknowledged(reply: &Value, wanted: u32) -> RedisResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_target_prints_its_urls_without_their_passwords() {
+        let target = RedisTarget {
+            urls: vec!["redis://:REDIS-PASSWORD@redis.example:6379/0"],
+            cluster: false,
+            timeout: Duration::from_secs(1),
+            wait_replicas: 0,
+            ca_file: Path::new(""),
+        };
+        let printed = format!("{target:?}");
+        assert!(!printed.contains("REDIS-PASSWORD"), "{printed}");
+        assert!(printed.contains("redis.example:6379"), "{printed}");
+    }
+}

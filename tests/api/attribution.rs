@@ -594,7 +594,8 @@ async fn the_orders_list_lists_everyone_without_an_influencer_and_needs_a_sane_l
 
 #[tokio::test]
 async fn an_order_whose_click_record_cannot_be_read_is_attributed_without_it_at_once_and_counted() {
-    // Arrange: alice's click, whose record's link number is then lost; bob's coupon
+    // Arrange: alice's click, whose record's link number then names no valid code; bob's
+    // coupon
     let app = spawn_app().await;
     let (alice, click_id) = clicked(&app, "alice", json!({"percent": "10"})).await;
     click_time_ms(&app, &click_id).await;
@@ -607,10 +608,17 @@ async fn an_order_whose_click_record_cannot_be_read_is_attributed_without_it_at_
         .await;
     assert_eq!(added.status().as_u16(), 201);
     let mut redis = app.redis.connection();
-    let _: () = redis::cmd("DEL")
-        .arg(reftrack::store::Keys::new("rt").link_numbers())
-        .query(&mut redis)
-        .unwrap();
+    let numbers = reftrack::store::Keys::new("rt").link_numbers();
+    let registered: Vec<String> = redis::cmd("HKEYS").arg(&numbers).query(&mut redis).unwrap();
+    for number in registered {
+        let _: () = redis::cmd("HSET")
+            .arg(&numbers)
+            .arg(number)
+            .arg("not a code!")
+            .query(&mut redis)
+            .map(|_: i64| ())
+            .unwrap();
+    }
     let mut order = generic_order("D-1", "80.00");
     order["click_id"] = click_id.as_str().into();
     order["coupon"] = "BOB10".into();

@@ -187,4 +187,13 @@ async fn every_schema_the_openapi_document_refers_to_is_defined_in_it() {
             .unwrap_or_else(|| panic!("{target} is not a schema reference"));
         assert!(schemas.contains_key(name), "{target} is not defined");
     }
+    // A field that may be left out of a change but not cleared is not documented as nullable.
+    for (schema, field) in [
+        ("LinkPatch", "destination"),
+        ("LinkPatch", "disabled"),
+        ("InfluencerPatch", "handle"),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert!(property["type"].is_string(), "{schema}.{field}: {property}");
+    }
 }

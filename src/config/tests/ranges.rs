@@ -259,3 +259,21 @@ fn every_whole_number_setting_refuses_negatives_fractions_and_numbers_too_large_
         }
     }
 }
+
+#[test]
+fn a_whole_number_written_as_a_float_in_a_file_is_that_number_and_a_fraction_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reftrack.toml");
+    std::fs::write(&path, "[clicks]\nspool_max_bytes = 2e9\n").unwrap();
+    let settings = crate::config::Settings::load_from(Some(&path), std::iter::empty()).unwrap();
+    assert_eq!(settings.clicks.spool_max_bytes, 2_000_000_000);
+
+    std::fs::write(&path, "[clicks]\nspool_max_bytes = 2.5\n").unwrap();
+    let message = crate::config::Settings::load_from(Some(&path), std::iter::empty())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("clicks.spool_max_bytes") && message.contains("2.5"),
+        "{message}"
+    );
+}
