@@ -4,7 +4,8 @@ use redis::Script;
 
 use super::keys::field;
 
-/// The checks every counter-changing script runs before its first write.
+/// The checks every script that changes counters or indexes runs before its first write
+/// (argument bounds, counters' bounds, the types of keys it writes without reading).
 const CHECKS: &str = include_str!("lua/checks.lua");
 
 /// A script with the shared checks in front of it, and the field that keeps a counters hash a
@@ -48,13 +49,13 @@ impl Scripts {
     pub fn new() -> Self {
         Self {
             apply_counts: checked(include_str!("lua/apply_counts.lua")),
-            save_influencer: Script::new(include_str!("lua/save_influencer.lua")),
-            create_link: Script::new(include_str!("lua/create_link.lua")),
-            update_link: Script::new(include_str!("lua/update_link.lua")),
+            save_influencer: checked(include_str!("lua/save_influencer.lua")),
+            create_link: checked(include_str!("lua/create_link.lua")),
+            update_link: checked(include_str!("lua/update_link.lua")),
             save_order: Script::new(include_str!("lua/save_order.lua")),
             apply_order: checked(include_str!("lua/apply_order.lua")),
-            add_coupon: Script::new(include_str!("lua/add_coupon.lua")),
-            remove_coupon: Script::new(include_str!("lua/remove_coupon.lua")),
+            add_coupon: checked(include_str!("lua/add_coupon.lua")),
+            remove_coupon: checked(include_str!("lua/remove_coupon.lua")),
             add_cost: checked(include_str!("lua/add_cost.lua")),
             delete_cost: checked(include_str!("lua/delete_cost.lua")),
             stage_clicks: checked(include_str!("lua/stage_clicks.lua")),

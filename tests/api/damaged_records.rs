@@ -151,3 +151,50 @@ async fn an_owner_with_years_of_click_counters_has_them_all_checked_and_added() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_catalog_index_holding_another_type_refuses_the_write_before_any_of_it_lands() {
+    // Arrange: the index of every link, and alice's coupon set, are strings
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let keys = reftrack::store::Keys::new("rt");
+    let alice_id = reftrack::domain::InfluencerId::parse(&alice).unwrap();
+    let mut redis = app.redis.connection();
+    for key in [keys.links_by_time(), keys.influencer_coupons(&alice_id)] {
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg("not an index")
+            .query(&mut redis)
+            .unwrap();
+    }
+
+    // Act
+    let link = app
+        .post_json(
+            "/api/v1/links",
+            &serde_json::json!({"influencer_id": alice, "destination": "https://shop.example/p", "code": "spring-sale"}),
+        )
+        .await;
+    let coupon = app
+        .post_json(
+            &format!("/api/v1/influencers/{alice}/coupons"),
+            &serde_json::json!({"code": "SPRING"}),
+        )
+        .await;
+
+    // Assert: both refused as a server fault; neither the link nor the coupon half written
+    assert!(link.status().is_server_error(), "{}", link.status());
+    assert!(coupon.status().is_server_error(), "{}", coupon.status());
+    let link_code = reftrack::domain::LinkCode::parse("spring-sale").unwrap();
+    let written: i64 = redis::cmd("EXISTS")
+        .arg(keys.link(&link_code))
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(written, 0, "no link record without its indexes");
+    let owner: Option<String> = redis::cmd("HGET")
+        .arg(keys.coupons())
+        .arg("spring")
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(owner, None, "no coupon owner without the influencer's set");
+}

@@ -6,9 +6,17 @@
 -- The change is appended to the stream and its time (the entry id's milliseconds) noted against
 -- the influencer, so a replica that missed trimmed entries reloads only the influencers changed.
 -- Returns 1 created, 0 code taken, -1 no such influencer, -2 influencer disabled.
+-- Keys it writes without reading them first are type-checked before the first write (see
+-- checks.lua), so a key holding another type cannot fail a write after others.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
+for _, k in ipairs({3, 5, 6, 7}) do
+  if KEYS[k] then
+    check_type(KEYS[k], 'zset')
+  end
+end
+check_type(KEYS[4], 'stream')
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return -1
 end

@@ -7,6 +7,12 @@
 -- the influencer.
 -- Returns 1 when saved, 0 when the handle belongs to someone else, -1 when updating an
 -- influencer that does not exist, -2 when creating one that exists.
+-- Keys it writes without reading them first are type-checked before the first write (see
+-- checks.lua), so a key holding another type cannot fail a write after others.
+check_type(KEYS[2], 'hash')
+check_type(KEYS[3], 'zset')
+check_type(KEYS[4], 'stream')
+check_type(KEYS[5], 'zset')
 local exists = redis.call('EXISTS', KEYS[2]) == 1
 if ARGV[4] == '1' and exists then
   return -2

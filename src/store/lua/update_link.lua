@@ -3,6 +3,11 @@
 -- ARGV[1] code, ARGV[2] changes stream max length, ARGV[3..] field, value, ...
 -- The change's time (the stream entry id's milliseconds) is noted against the link's influencer.
 -- Returns 1 updated, 0 no such link.
+-- Keys it writes without reading them first are type-checked before the first write (see
+-- checks.lua), so a key holding another type cannot fail a write after others.
+check_type(KEYS[1], 'hash')
+check_type(KEYS[2], 'stream')
+check_type(KEYS[3], 'zset')
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
