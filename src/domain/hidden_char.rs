@@ -10,17 +10,20 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// writing needs pass: the zero-width joiner and non-joiner (Persian and other scripts, emoji
 /// sequences) and the tag characters of subdivision flags (🏴 with tags is Scotland's).
 pub fn hidden_char(text: &str, joiners: bool) -> Option<char> {
-    text.chars().find(|&c| {
-        let hidden = matches!(
-            c.general_category(),
-            GeneralCategory::Control
-                | GeneralCategory::Format
-                | GeneralCategory::LineSeparator
-                | GeneralCategory::ParagraphSeparator
-        );
-        let written = matches!(c, '\u{200C}' | '\u{200D}' | '\u{E0020}'..='\u{E007F}');
-        hidden && !(joiners && written)
-    })
+    text.chars().find(|&c| is_hidden(c, joiners))
+}
+
+/// Whether `c` is a character [`hidden_char`] finds.
+pub fn is_hidden(c: char, joiners: bool) -> bool {
+    let hidden = matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    );
+    let written = matches!(c, '\u{200C}' | '\u{200D}' | '\u{E0020}'..='\u{E007F}');
+    hidden && !(joiners && written)
 }
 
 /// A hidden character as a message names it: by its code point, since it cannot be shown.

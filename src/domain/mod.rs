@@ -33,7 +33,7 @@ pub use coupon::{CouponCode, CouponCodeError};
 pub use date_range::{Bucket, DateRange, DateRangeError};
 pub use destination::{Destination, DestinationError};
 pub use handle::{Handle, HandleError};
-pub use hidden_char::{code_point, hidden_char};
+pub use hidden_char::{code_point, hidden_char, is_hidden};
 pub use ids::{ClickId, IdSpace, InfluencerId, random_string};
 pub use link_code::{LinkCode, LinkCodeError};
 pub use money::{Currency, MAX_AMOUNT_MINOR, MoneyError, plain_decimal};

@@ -34,9 +34,13 @@ pub(crate) fn coupons(
     Ok(codes)
 }
 
-/// An order id as shown to people, cut to a length a list can show.
+/// An order id as shown to people, cut to a length a list can show, without characters no
+/// one can see (a shop's id is kept, not refused: the order counts whatever its id holds).
 pub(crate) fn display_id(raw: &str) -> String {
-    raw.chars().take(128).collect()
+    raw.chars()
+        .filter(|&c| !crate::domain::is_hidden(c, false))
+        .take(128)
+        .collect()
 }
 
 /// The currency a body names in `field`.
@@ -177,6 +181,12 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_order_id_is_shown_without_characters_no_one_can_see() {
+        assert_eq!(display_id("#10\u{200b}01\u{202e}\u{1b}"), "#1001");
+        assert_eq!(display_id(&"9".repeat(500)).len(), 128);
+    }
 
     #[test]
     fn click_ids_are_found_in_absolute_and_relative_landing_urls() {
