@@ -94,6 +94,7 @@ pub fn parse(body: &[u8], received_ms: i64) -> Result<Parsed, PayloadError> {
                     currency,
                     revenue,
                     gross: revenue,
+                    line_basis: 0,
                     occurred_ms,
                     click_id: click_id(b.click_id.as_deref()),
                     coupons: coupons(b.coupon.iter().cloned())?,

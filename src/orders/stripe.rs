@@ -105,6 +105,7 @@ fn session(body: &[u8]) -> Result<Parsed, PayloadError> {
         // amount_subtotal is before discounts, shipping and tax.
         revenue: (subtotal - discount).max(0),
         gross: minor("amount_total", s.amount_total)?,
+        line_basis: 0,
         occurred_ms,
         click_id: click_id(candidates.into_iter().flatten()),
         coupons: coupons(s.metadata.get("coupon").into_iter().cloned())?,

@@ -131,6 +131,7 @@ fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
         currency,
         revenue: sum("line_items.total", lines?)?,
         gross: amount(currency, "total", &order.total)?,
+        line_basis: 0,
         occurred_ms,
         click_id: click_id(candidates),
         coupons: coupons(order.coupon_lines.iter().map(|c| c.code.clone()))?,

@@ -637,3 +637,49 @@ async fn an_order_whose_click_record_cannot_be_read_is_attributed_without_it_at_
         .await;
     assert!((damaged - 1.0).abs() < f64::EPSILON, "{damaged}");
 }
+
+#[tokio::test]
+async fn a_partial_refund_in_a_shop_whose_prices_include_tax_takes_back_its_share_of_revenue() {
+    // Arrange: 120.00 with 20.00 of VAT in it, so 100.00 of revenue
+    let app = spawn_app().await;
+    let (alice, click_id) = clicked(&app, "alice", json!({"percent": "10"})).await;
+    click_time_ms(&app, &click_id).await;
+    let mut order: Value = serde_json::from_slice(&shopify_order_with_click(&click_id)).unwrap();
+    for (field, value) in [
+        ("subtotal_price", "120.00"),
+        ("total_tax", "20.00"),
+        ("total_price", "120.00"),
+    ] {
+        order[field] = value.into();
+    }
+    order["taxes_included"] = true.into();
+    stored(
+        app.shopify("orders/create", "t1", &serde_json::to_vec(&order).unwrap())
+            .await,
+    )
+    .await;
+
+    // Act: a refund of one line of 60.00, its 10.00 of VAT in it
+    let mut refund = fixture_json("shopify_refunds_create.json");
+    let mut line = refund["refund_line_items"][0].clone();
+    line["subtotal"] = "60.00".into();
+    line["total_tax"] = "10.00".into();
+    refund["refund_line_items"] = json!([line]);
+    refund["transactions"][0]["amount"] = "60.00".into();
+    stored(
+        app.shopify(
+            "refunds/create",
+            "t2",
+            &serde_json::to_vec(&refund).unwrap(),
+        )
+        .await,
+    )
+    .await;
+
+    // Assert: half the revenue refunded, not 60.00 of 100.00
+    let row = app.influencer_row(&alice).await;
+    assert_eq!(row["revenue"], "100.00", "{row}");
+    assert_eq!(row["refunds"], "50.00", "{row}");
+    assert_eq!(row["net_revenue"], "50.00", "{row}");
+    assert_eq!(row["commission"], "5.00", "{row}");
+}

@@ -93,6 +93,13 @@ pub struct OrderFacts {
     pub revenue: i64,
     /// Minor units the customer paid in all, for refunds reported as a part of the payment.
     pub gross: i64,
+    /// Minor units the order's line subtotals add up to, where that is not `revenue`: a shop
+    /// whose prices include tax states its lines, and refunds of lines, with the tax in them,
+    /// so a refund of lines takes back its share of `revenue` (20% VAT: 60 of 120 is 50 of
+    /// 100). 0: the lines add up to `revenue`. Left out of records where it is 0, so they
+    /// read as before.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub line_basis: i64,
     /// When the order was placed (the payload's creation time, else receipt time).
     pub occurred_ms: i64,
     pub click_id: Option<String>,
@@ -117,7 +124,11 @@ impl OrderFacts {
     /// Checks what a parser read against the bounds every order keeps, whatever its format:
     /// amounts from 0 to [`MAX_AMOUNT_MINOR`], a time between 2000 and 2100.
     pub fn checked(self) -> Result<Self, OrderError> {
-        for (field, value) in [("revenue", self.revenue), ("total", self.gross)] {
+        for (field, value) in [
+            ("revenue", self.revenue),
+            ("total", self.gross),
+            ("subtotal", self.line_basis),
+        ] {
             if !(0..=MAX_AMOUNT_MINOR).contains(&value) {
                 return Err(OrderError::Amount { field, value });
             }
@@ -157,7 +168,8 @@ impl RefundAmount {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefundAmount {
-    /// Minor units of revenue (refunded line items, or an amount a shop states as such).
+    /// Minor units of revenue (refunded line items, or an amount a shop states as such); of
+    /// line subtotals with tax in them where the order's facts have a `line_basis`.
     Revenue(i64),
     /// Minor units of the payment: revenue is reduced by the same share of it.
     OfGross(i64),
@@ -381,6 +393,10 @@ impl Order {
             .iter()
             .filter(|(id, _)| self.counts_refund(id))
             .map(|(_, amount)| match *amount {
+                RefundAmount::Revenue(minor) if facts.line_basis > 0 => div_round(
+                    i128::from(minor) * i128::from(revenue),
+                    i128::from(facts.line_basis),
+                ),
                 RefundAmount::Revenue(minor) => i128::from(minor),
                 RefundAmount::OfGross(_) if facts.gross <= 0 => 0,
                 RefundAmount::OfGross(minor) => div_round(
@@ -460,6 +476,14 @@ impl Order {
             ..OrderFigures::default()
         }
     }
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// The larger of two reports of one refund. Amounts of different kinds cannot be compared;

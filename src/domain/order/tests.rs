@@ -18,6 +18,7 @@ fn facts(revenue: i64, gross: i64) -> OrderFacts {
         currency: usd(),
         revenue,
         gross,
+        line_basis: 0,
         occurred_ms: 10 * DAY_MS,
         click_id: None,
         coupons: vec![],
@@ -312,5 +313,23 @@ fn test_orders_have_keys_of_their_own() {
     assert_eq!(
         OrderKey::of(Platform::Shopify, "1", false).as_str(),
         "shopify:1"
+    );
+}
+
+#[test]
+fn a_refund_of_lines_with_tax_in_them_takes_back_its_share_of_revenue() {
+    let order = order_with(&[
+        refund("r1", RefundAmount::Revenue(6_000)),
+        OrderEvent::Placed(OrderFacts {
+            line_basis: 12_000,
+            ..facts(10_000, 12_000)
+        }),
+    ]);
+
+    assert_eq!(order.refunded(), 5_000, "60 of 120 with tax is 50 of 100");
+    let record = serde_json::to_string(&facts(10_000, 10_000)).unwrap();
+    assert!(
+        !record.contains("line_basis"),
+        "facts without a basis read as before: {record}"
     );
 }

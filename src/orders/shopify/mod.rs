@@ -195,11 +195,18 @@ fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
     let currency = currency("currency", &order.currency)?;
     // subtotal_price is after discounts and before shipping and tax, except in shops whose
     // prices include tax, where the tax has to come off.
-    let mut revenue = amount(currency, "subtotal_price", &order.subtotal_price)?;
+    let subtotal = amount(currency, "subtotal_price", &order.subtotal_price)?;
+    let mut revenue = subtotal;
+    // Its lines, and refunds of them, then carry the tax too: a refund of lines takes back
+    // its share of the revenue (see `OrderFacts::line_basis`).
+    let mut line_basis = 0;
     if order.taxes_included
         && let Some(tax) = &order.total_tax
     {
-        revenue = (revenue - amount(currency, "total_tax", tax)?).max(0);
+        revenue = (subtotal - amount(currency, "total_tax", tax)?).max(0);
+        if revenue != subtotal {
+            line_basis = subtotal;
+        }
     }
     let occurred_ms = match &order.created_at {
         Some(at) => rfc3339_ms(at)?,
@@ -216,6 +223,7 @@ fn facts(order: &Order, received_ms: i64) -> Result<OrderFacts, PayloadError> {
         currency,
         revenue,
         gross: amount(currency, "total_price", &order.total_price)?,
+        line_basis,
         occurred_ms,
         click_id: click_id(from_landing.as_deref().into_iter().chain(from_notes)),
         coupons: coupons(order.discount_codes.iter().map(|d| d.code.clone()))?,
