@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::de::string_list;
@@ -26,10 +27,22 @@ pub struct AttributionSettings {
     pub coupon_spike_orders: u32,
     #[serde(deserialize_with = "string_list")]
     pub held_flags: Vec<String>,
+    /// Secret: the key of the e-mail hashes; empty, the one kept in Redis.
+    pub email_key: SecretString,
 }
 
 impl AttributionSettings {
     pub(super) fn check(&self) -> Result<(), ConfigError> {
+        let key = self.email_key.expose_secret();
+        if !key.is_empty() && key.len() < 16 {
+            return Err(invalid(
+                "attribution.email_key",
+                format!(
+                    "a key of {} characters was given; it must be at least 16",
+                    key.len()
+                ),
+            ));
+        }
         if let Some(bad) = self.held_flags.iter().find(|f| Flag::parse(f).is_none()) {
             return Err(invalid(
                 "attribution.held_flags",

@@ -52,9 +52,24 @@ fn mapped_blocks_are_read_as_their_ipv4_blocks() {
 
 #[test]
 fn webhook_secrets_are_never_printed() {
-    let s = load(&[("REFTRACK_WEBHOOKS__SHOPIFY_SECRET", "shpss_topsecret")]).unwrap();
+    let s = load(&[
+        ("REFTRACK_WEBHOOKS__SHOPIFY_SECRET", "shpss_topsecret"),
+        ("REFTRACK_ATTRIBUTION__EMAIL_KEY", "email-key-topsecret"),
+    ])
+    .unwrap();
     assert_eq!(s.webhooks.shopify_secret.expose_secret(), "shpss_topsecret");
+    assert_eq!(
+        s.attribution.email_key.expose_secret(),
+        "email-key-topsecret"
+    );
     assert!(!format!("{s:?}").contains("topsecret"));
+    let short = load(&[("REFTRACK_ATTRIBUTION__EMAIL_KEY", "short")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        short.contains("attribution.email_key") && short.contains("at least 16"),
+        "{short}"
+    );
 }
 
 #[test]

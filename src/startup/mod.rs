@@ -265,10 +265,15 @@ async fn order_intake(
     settings: &Settings,
     metrics: Metrics,
 ) -> anyhow::Result<OrderIntake> {
-    let email_key = store
-        .email_key()
-        .await
-        .context("reading the e-mail hash key")?;
+    let configured = settings.attribution.email_key.expose_secret();
+    let email_key = if configured.is_empty() {
+        store
+            .email_key()
+            .await
+            .context("reading the e-mail hash key")?
+    } else {
+        configured.to_owned()
+    };
     Ok(OrderIntake::new(
         store.clone(),
         AttributionPolicy {

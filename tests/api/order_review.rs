@@ -392,3 +392,35 @@ async fn a_correction_without_an_influencer_id_is_refused_and_the_order_stays_wh
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn with_an_e_mail_key_configured_self_referrals_are_matched_and_no_key_is_kept_in_redis() {
+    // Arrange
+    let app = spawn_app_with(|s| {
+        s.attribution.email_key = "configured-email-key-0123".to_owned().into();
+    })
+    .await;
+    let alice = with_coupon(&app, "alice", "10", "ALICE10").await;
+    let set = app
+        .patch_json(
+            &format!("/api/v1/influencers/{alice}"),
+            &json!({"email": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(set.status().as_u16(), 200);
+    let mut body = order("H-3", "40.00");
+    body["coupon"] = "ALICE10".into();
+    body["customer_email"] = "alice@example.com".into();
+
+    // Act
+    post_order(&app, &body).await;
+
+    // Assert: flagged as before; the key is not in Redis, whose copy would reverse the hashes
+    let flags = held_queue(&app).await[0]["attribution"]["flags"].clone();
+    assert_eq!(flags, json!(["self_referral"]));
+    assert!(
+        app.redis.keys("*email_key*").is_empty(),
+        "{:?}",
+        app.redis.keys("*")
+    );
+}
