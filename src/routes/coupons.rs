@@ -74,6 +74,10 @@ pub async fn add(
         AddCoupon::Added => Ok(HttpResponse::Created().json(view)),
         AddCoupon::AlreadyTheirs => Ok(HttpResponse::Ok().json(view)),
         AddCoupon::NoSuchInfluencer => Err(no_influencer(&id)),
+        AddCoupon::InfluencerDisabled => Err(ApiError::conflict(
+            "influencer_disabled",
+            format!("influencer {id} is disabled; enable them to give them a coupon"),
+        )),
         AddCoupon::TakenBy(owner) => Err(ApiError::conflict(
             "coupon_taken",
             format!("the coupon '{code}' belongs to influencer {owner}"),

@@ -10,6 +10,7 @@ pub enum AddCoupon {
     Added,
     AlreadyTheirs,
     NoSuchInfluencer,
+    InfluencerDisabled,
     /// Another influencer holds the code.
     TakenBy(String),
 }
@@ -32,6 +33,7 @@ impl Store {
         Ok(match outcome {
             redis::Value::Int(1) => AddCoupon::Added,
             redis::Value::Int(0) => AddCoupon::AlreadyTheirs,
+            redis::Value::Int(-2) => AddCoupon::InfluencerDisabled,
             redis::Value::Int(_) => AddCoupon::NoSuchInfluencer,
             other => AddCoupon::TakenBy(redis::from_redis_value(other)?),
         })

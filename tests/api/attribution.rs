@@ -683,3 +683,41 @@ async fn a_partial_refund_in_a_shop_whose_prices_include_tax_takes_back_its_shar
     assert_eq!(row["net_revenue"], "50.00", "{row}");
     assert_eq!(row["commission"], "5.00", "{row}");
 }
+
+#[tokio::test]
+async fn a_disabled_influencer_is_given_no_new_coupon_as_no_new_link() {
+    // Arrange
+    let app = spawn_app().await;
+    let alice = app.influencer("alice").await;
+    let disabled = app.delete(&format!("/api/v1/influencers/{alice}")).await;
+    assert_eq!(disabled.status().as_u16(), 200);
+
+    // Act
+    let coupon = app
+        .post_json(
+            &format!("/api/v1/influencers/{alice}/coupons"),
+            &json!({"code": "LATE10"}),
+        )
+        .await;
+    let link = app
+        .post_json(
+            "/api/v1/links",
+            &json!({"influencer_id": alice, "destination": "https://shop.example/p"}),
+        )
+        .await;
+
+    // Assert: both refused alike; the code stays free
+    for response in [coupon, link] {
+        assert_eq!(response.status().as_u16(), 409);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "influencer_disabled", "{body}");
+    }
+    let bob = app.influencer("bob").await;
+    let taken = app
+        .post_json(
+            &format!("/api/v1/influencers/{bob}/coupons"),
+            &json!({"code": "LATE10"}),
+        )
+        .await;
+    assert_eq!(taken.status().as_u16(), 201);
+}
