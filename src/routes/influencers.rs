@@ -19,8 +19,10 @@ pub struct NewInfluencer {
     handle: String,
     name: Option<String>,
     platform: Option<String>,
-    #[schema(maximum = 10_000_000_000_u64)]
-    followers: Option<u64>,
+    /// 0 to 10,000,000,000. Read as any JSON number, so one out of range or not whole is
+    /// refused with the range rather than a type's bounds.
+    #[schema(value_type = Option<u64>, maximum = 10_000_000_000_u64)]
+    followers: Option<serde_json::Number>,
     commission: Option<CommissionInput>,
     /// The influencer's own e-mail address, to flag orders they place through their own
     /// link or code (`self_referral`). Only a keyed hash of it is stored; it is never shown.
@@ -43,8 +45,8 @@ pub struct InfluencerPatch {
     #[serde(default, deserialize_with = "nullable")]
     platform: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(maximum = 10_000_000_000_u64)]
-    followers: Option<Option<u64>>,
+    #[schema(value_type = Option<u64>, maximum = 10_000_000_000_u64)]
+    followers: Option<Option<serde_json::Number>>,
     #[serde(default, deserialize_with = "nullable")]
     commission: Option<Option<CommissionInput>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -110,15 +112,18 @@ fn handle(raw: &str) -> Result<Handle, ApiError> {
 /// Most followers an account can plausibly have; a larger number is a mistake.
 const MAX_FOLLOWERS: u64 = 10_000_000_000;
 
-fn followers(count: u64) -> Result<u64, ApiError> {
-    if count <= MAX_FOLLOWERS {
-        Ok(count)
-    } else {
-        Err(ApiError::bad_request(
-            "invalid_field",
-            format!("'followers' is at most {MAX_FOLLOWERS}"),
-        ))
-    }
+fn followers(count: &serde_json::Number) -> Result<u64, ApiError> {
+    count
+        .as_u64()
+        .filter(|n| *n <= MAX_FOLLOWERS)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_field",
+                format!(
+                    "'followers' must be a whole number from 0 to {MAX_FOLLOWERS}, not {count}"
+                ),
+            )
+        })
 }
 
 /// The keyed hash of an influencer's e-mail address, checked for a plausible shape.
@@ -190,7 +195,7 @@ pub async fn create(
         handle: handle(&body.handle)?,
         name: optional_text("name", body.name.as_deref(), 200)?,
         platform: optional_text("platform", body.platform.as_deref(), 50)?,
-        followers: body.followers.map(followers).transpose()?,
+        followers: body.followers.as_ref().map(followers).transpose()?,
         commission: body.commission.as_ref().map(commission).transpose()?,
         email_hash: body
             .email
@@ -275,8 +280,8 @@ pub async fn update(
     if let Some(platform) = patch.platform {
         record.platform = optional_text("platform", platform.as_deref(), 50)?;
     }
-    if let Some(count) = patch.followers {
-        record.followers = count.map(followers).transpose()?;
+    if let Some(count) = &patch.followers {
+        record.followers = count.as_ref().map(followers).transpose()?;
     }
     if let Some(c) = patch.commission {
         record.commission = c.as_ref().map(commission).transpose()?;

@@ -220,4 +220,24 @@ async fn an_impossible_follower_count_is_refused() {
     assert_eq!(patched.status().as_u16(), 400);
     let (_, alice) = app.get_json(&format!("/api/v1/influencers/{id}")).await;
     assert!(alice["followers"].is_null(), "unchanged: {alice}");
+    // Past what a u64 holds, negative or not whole: the same range, and what was given
+    for (given, shown) in [
+        (json!(99_999_999_999_999_999_999.0_f64), "1e+20"),
+        (json!(-1), "-1"),
+        (json!(1.5), "1.5"),
+    ] {
+        let response = app
+            .patch_json(
+                &format!("/api/v1/influencers/{id}"),
+                &json!({"followers": given}),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 400);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("from 0 to 10000000000") && message.contains(shown),
+            "{given}: {message}"
+        );
+    }
 }
