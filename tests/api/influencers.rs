@@ -125,7 +125,7 @@ async fn bad_influencer_bodies_get_a_clear_400() {
             json!({"handle": "a", "commission": {"flat": 5.5}}),
             "invalid_json",
         ),
-        (json!({"handle": "a", "followers": -3}), "invalid_json"),
+        (json!({"handle": "a", "followers": -3}), "invalid_field"),
         (
             json!({"handle": "a", "name": "bad\u{0007}name"}),
             "invalid_field",
