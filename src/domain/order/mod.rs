@@ -140,41 +140,6 @@ impl OrderFacts {
     }
 }
 
-impl RefundAmount {
-    /// A refund of `minor` units of revenue (`of_gross` false) or of the payment, checked
-    /// against the bounds of any amount.
-    pub fn checked(minor: i64, of_gross: bool) -> Result<Self, OrderError> {
-        if !(0..=MAX_AMOUNT_MINOR).contains(&minor) {
-            return Err(OrderError::Amount {
-                field: "refund",
-                value: minor,
-            });
-        }
-        Ok(if of_gross {
-            Self::OfGross(minor)
-        } else {
-            Self::Revenue(minor)
-        })
-    }
-
-    fn minor(self) -> i64 {
-        match self {
-            Self::Revenue(minor) | Self::OfGross(minor) => minor,
-        }
-    }
-}
-
-/// How much a refund gives back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundAmount {
-    /// Minor units of revenue (refunded line items, or an amount a shop states as such); of
-    /// line subtotals with tax in them where the order's facts have a `line_basis`.
-    Revenue(i64),
-    /// Minor units of the payment: revenue is reduced by the same share of it.
-    OfGross(i64),
-}
-
 /// One thing a delivery reports about an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {
@@ -319,7 +284,7 @@ impl Order {
                 currency,
             } => {
                 let kept = self.refunds.entry(refund_id.clone()).or_insert(*amount);
-                *kept = larger(*kept, *amount);
+                *kept = kept.larger(*amount);
                 if let Some(currency) = currency {
                     self.refund_currencies.insert(refund_id.clone(), *currency);
                 }
@@ -486,19 +451,11 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
-/// The larger of two reports of one refund. Amounts of different kinds cannot be compared;
-/// the later report wins.
-fn larger(kept: RefundAmount, new: RefundAmount) -> RefundAmount {
-    match (kept, new) {
-        (RefundAmount::Revenue(a), RefundAmount::Revenue(b)) => RefundAmount::Revenue(a.max(b)),
-        (RefundAmount::OfGross(a), RefundAmount::OfGross(b)) => RefundAmount::OfGross(a.max(b)),
-        (_, new) => new,
-    }
-}
-
 mod buyer;
 mod changes;
+mod refund;
 pub use buyer::Buyer;
 pub use changes::{ChangeBy, OrderOwner, ReviewError};
+pub use refund::RefundAmount;
 #[cfg(test)]
 mod tests;
